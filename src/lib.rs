@@ -38,14 +38,23 @@
 
 pub mod error;
 mod gemm;
+pub mod gradcheck;
+pub mod init;
+pub mod layer;
+pub mod loss;
 pub mod scalar;
 pub mod tensor;
 
 pub use error::{Error, Result};
+pub use init::{Init, Initializer};
+pub use layer::{Layer, Mode, Param, ParamKind};
+pub use loss::LossFn;
 pub use scalar::Scalar;
 pub use tensor::Tensor;
 
 /// The names most programs need, in one `use weightwise::prelude::*`.
 pub mod prelude {
-    pub use crate::{Error, Result, Scalar, Tensor};
+    pub use crate::{
+        Error, Init, Initializer, Layer, LossFn, Mode, Param, ParamKind, Result, Scalar, Tensor,
+    };
 }

@@ -1,0 +1,175 @@
+//! Layers: the [`Layer`] trait and its implementations.
+//!
+//! A layer maps a batch (one sample per row) to a batch. Its protocol is the
+//! one of Deep Learning from Scratch and micrograd:
+//!
+//! 1. [`Layer::forward`] computes the output and keeps what the backward pass
+//!    needs (the input, a mask, batch statistics);
+//! 2. [`Layer::backward`] takes `∂L/∂y`, the gradient of the loss with respect
+//!    to the layer's output, *adds* the gradients of the layer's own parameters
+//!    into their [`Param::grad`], and returns `∂L/∂x`.
+//!
+//! Both return a reference to a buffer the layer owns and reuses, so a
+//! training step allocates nothing once the first batch has been seen.
+//!
+//! Parameters are visited in a stable order, each with a name (`"weight"`,
+//! `"bias"`), a [`ParamKind`], its value and its gradient.
+
+use std::fmt::Debug;
+
+use crate::{Result, Scalar, Tensor};
+
+pub mod activation;
+pub mod batch_norm;
+pub mod dense;
+pub mod dropout;
+pub mod softmax;
+
+/// Whether a forward pass is part of training or of inference.
+///
+/// Dropout and batch normalization behave differently in the two modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Training: dropout drops, batch norm uses and updates batch statistics.
+    Train,
+    /// Inference: dropout is the identity, batch norm uses its running statistics.
+    #[default]
+    Eval,
+}
+
+/// What role a parameter plays, so regularizers and constraints know which to touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParamKind {
+    /// A weight that multiplies an input (a dense layer's matrix). Regularized by default.
+    Weight,
+    /// An additive offset (a dense layer's bias, batch norm's β). Not regularized by default.
+    Bias,
+    /// A per-feature scale (batch norm's γ). Not regularized by default.
+    Scale,
+}
+
+/// A trainable tensor with its gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param<T> {
+    /// The name within its layer, e.g. `"weight"`; PyTorch's names are used.
+    pub name: &'static str,
+    /// Its role.
+    pub kind: ParamKind,
+    /// The current value.
+    pub value: Tensor<T>,
+    /// `∂L/∂value`, accumulated by [`Layer::backward`] until zeroed.
+    pub grad: Tensor<T>,
+}
+
+impl<T: Scalar> Param<T> {
+    /// A parameter with the given value and a zero gradient of the same shape.
+    pub fn new(name: &'static str, kind: ParamKind, value: Tensor<T>) -> Self {
+        let mut grad = Tensor::default();
+        grad.resize_zeroed(value.shape());
+        Param {
+            name,
+            kind,
+            value,
+            grad,
+        }
+    }
+}
+
+/// A differentiable building block of a network, with a hand-written backward pass.
+///
+/// See the [module docs](self) for the protocol. Implementations must return
+/// [`Error::InvalidState`](crate::Error::InvalidState) when `backward` is
+/// called before `forward`, and [`Error::ShapeMismatch`](crate::Error::ShapeMismatch)
+/// when the gradient does not have the output's shape.
+pub trait Layer<T: Scalar>: Debug + Send {
+    /// A short name for summaries, e.g. `"Dense"` or `"ReLU"`.
+    fn kind(&self) -> &'static str;
+
+    /// The output's shape for an input of shape `input` (batch dimension first).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the layer
+    /// cannot take such an input.
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
+
+    /// Computes the output for a batch `x`, keeping what `backward` needs.
+    ///
+    /// # Errors
+    /// A shape error when `x` does not fit the layer.
+    fn forward(&mut self, x: &Tensor<T>, mode: Mode) -> Result<&Tensor<T>>;
+
+    /// Given `dy = ∂L/∂y` for the last forward pass, adds the parameter
+    /// gradients into each [`Param::grad`] and returns `∂L/∂x`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`](crate::Error::InvalidState) before any forward
+    /// pass in training mode, a shape error when `dy` differs from the output.
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<&Tensor<T>>;
+
+    /// Calls `f` on every trainable parameter, in a stable order.
+    fn visit_params<'a>(&'a self, _f: &mut dyn FnMut(&'a Param<T>)) {}
+
+    /// Calls `f` on every trainable parameter, mutably, in the same order.
+    fn visit_params_mut<'a>(&'a mut self, _f: &mut dyn FnMut(&'a mut Param<T>)) {}
+
+    /// Calls `f` on every non-trainable state tensor that belongs in a saved
+    /// model (batch norm's `running_mean`, `running_var`), with its name.
+    fn visit_buffers<'a>(&'a self, _f: &mut dyn FnMut(&'static str, &'a Tensor<T>)) {}
+
+    /// Calls `f` on every state tensor, mutably, in the same order.
+    fn visit_buffers_mut<'a>(&'a mut self, _f: &mut dyn FnMut(&'static str, &'a mut Tensor<T>)) {}
+
+    /// Sets every parameter gradient to zero.
+    fn zero_grad(&mut self) {
+        self.visit_params_mut(&mut |p| p.grad.fill(T::zero()));
+    }
+
+    /// The parameters, collected (allocates; use the visitor in hot loops).
+    fn params(&self) -> Vec<&Param<T>> {
+        let mut v = Vec::new();
+        self.visit_params(&mut |p| v.push(p));
+        v
+    }
+
+    /// The parameters, mutably.
+    fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        let mut v = Vec::new();
+        self.visit_params_mut(&mut |p| v.push(p));
+        v
+    }
+
+    /// Number of trainable scalars.
+    fn num_params(&self) -> usize {
+        let mut n = 0;
+        self.visit_params(&mut |p| n += p.value.len());
+        n
+    }
+}
+
+/// The checks every `backward` starts with: a forward pass has happened
+/// (`output` is `None` before one), and `dy` has the output's shape.
+///
+/// # Errors
+/// [`Error::InvalidState`](crate::Error::InvalidState) before a forward pass,
+/// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for a wrongly shaped `dy`.
+pub fn check_backward<T: Scalar>(
+    op: &'static str,
+    output: Option<&Tensor<T>>,
+    dy: &Tensor<T>,
+) -> Result<()> {
+    let Some(y) = output else {
+        return Err(crate::Error::invalid_state(
+            op,
+            "backward called before forward (in training mode)",
+        ));
+    };
+    if y.shape() != dy.shape() {
+        return Err(crate::Error::shape_mismatch(
+            op,
+            y.shape(),
+            dy.shape(),
+            "the output gradient must have the output's shape",
+        ));
+    }
+    Ok(())
+}
