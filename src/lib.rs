@@ -36,12 +36,14 @@
 #![deny(unsafe_code)]
 #![warn(rust_2018_idioms)]
 
+pub mod constraint;
 pub mod error;
 mod gemm;
 pub mod gradcheck;
 pub mod init;
 pub mod layer;
 pub mod loss;
+pub mod regularize;
 pub mod scalar;
 pub mod tensor;
 
