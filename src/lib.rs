@@ -43,6 +43,7 @@ pub mod init;
 pub mod layer;
 pub mod loss;
 pub mod scalar;
+pub(crate) mod special;
 pub mod tensor;
 
 pub use error::{Error, Result};
