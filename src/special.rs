@@ -201,10 +201,15 @@ pub fn normal_pdf(x: f64) -> f64 {
 
 /// The standard normal distribution function `Φ(x) = P(Z ≤ x) = ½·erfc(−x/√2)`.
 ///
-/// Written with `erfc` so that far in the left tail (`x < −1.5`) `Φ` keeps
-/// its relative accuracy instead of becoming `1 + erf(…)`, which cancels.
+/// In the left tail (`x < −√2`) it is computed as `½·erfc(|x|/√2)`, which
+/// keeps its relative accuracy where `½(1 + erf(x/√2))` would cancel.
 pub fn normal_cdf(x: f64) -> f64 {
-    0.5 * erfc(-x * FRAC_1_SQRT_2)
+    let z = x * FRAC_1_SQRT_2;
+    if z < -1.0 {
+        0.5 * erfc(-z)
+    } else {
+        0.5 * (1.0 + erf(z))
+    }
 }
 
 #[cfg(test)]
