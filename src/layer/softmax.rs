@@ -189,3 +189,189 @@ impl<T: Scalar> Layer<T> for Softmax<T> {
         Ok(&self.grad_input)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::{SeedableRng, rngs::StdRng};
+    use rand_distr::Uniform;
+
+    use super::*;
+    use crate::gradcheck;
+
+    macro_rules! typed_tests {
+        ($name:ident, $t:ty, $tol:expr) => {
+            mod $name {
+                use super::*;
+                type T = $t;
+
+                fn t(rows: &[&[f64]]) -> Tensor<T> {
+                    let rows: Vec<Vec<T>> = rows
+                        .iter()
+                        .map(|r| r.iter().map(|&v| T::from_f64(v)).collect())
+                        .collect();
+                    Tensor::from_rows(&rows).unwrap()
+                }
+
+                fn close(got: &Tensor<T>, want: &[f64]) {
+                    assert_eq!(got.len(), want.len());
+                    for (g, w) in got.as_slice().iter().zip(want) {
+                        assert!(
+                            (g.as_f64() - w).abs() <= $tol * w.abs().max(1.0),
+                            "got {got:?}, want {want:?}"
+                        );
+                    }
+                }
+
+                #[test]
+                fn forward_values_and_stability() {
+                    // softmax(1, 2, 3) = eᵏ/(e + e² + e³), k = 1, 2, 3; adding 1000 to the
+                    // row changes nothing; [−1000, 0, 1000] gives e⁻²⁰⁰⁰, e⁻¹⁰⁰⁰ → 0 and 1.
+                    let x = t(&[
+                        &[1.0, 2.0, 3.0],
+                        &[1001.0, 1002.0, 1003.0],
+                        &[-1000.0, 0.0, 1000.0],
+                    ]);
+                    let mut layer = Softmax::<T>::new();
+                    let y = layer.forward(&x, Mode::Train).unwrap();
+                    let p = [
+                        0.090_030_573_170_380_46,
+                        0.244_728_471_054_797_64,
+                        0.665_240_955_774_821_9,
+                    ];
+                    close(y, &[p[0], p[1], p[2], p[0], p[1], p[2], 0.0, 0.0, 1.0]);
+                    for row in y.iter_rows().unwrap() {
+                        let s: f64 = row.iter().map(|v| v.as_f64()).sum();
+                        assert!((s - 1.0).abs() < $tol);
+                    }
+                }
+
+                #[test]
+                fn log_softmax_values() {
+                    // logsumexp(1, 2, 3) = 3 + ln(1 + e⁻¹ + e⁻²) = 3.40760596444438, so
+                    // log_softmax = x − 3.40760596444438; the third row is exact: x − 1000.
+                    let x = t(&[&[1.0, 2.0, 3.0], &[-1000.0, 0.0, 1000.0]]);
+                    let mut out = Tensor::default();
+                    log_softmax_rows_into(&x, &mut out).unwrap();
+                    let l = 3.407_605_964_444_38;
+                    close(&out, &[1.0 - l, 2.0 - l, 3.0 - l, -2000.0, -1000.0, 0.0]);
+                    // exp(log_softmax) = softmax.
+                    let mut p = Tensor::default();
+                    softmax_rows_into(&x, &mut p).unwrap();
+                    close(
+                        &out.map(|v| v.exp()),
+                        &p.as_slice().iter().map(|v| v.as_f64()).collect::<Vec<_>>(),
+                    );
+                }
+
+                #[test]
+                fn backward_by_hand() {
+                    // y = softmax(0, 0) = [½, ½], dy = [1, 0]: Σ dy⊙y = ½, dx = y⊙(dy − ½) = [¼, −¼].
+                    // A constant dy has zero gradient: dx = y⊙(c − c) = 0.
+                    let mut layer = Softmax::<T>::new();
+                    layer
+                        .forward(&t(&[&[0.0, 0.0], &[0.3, -2.0]]), Mode::Train)
+                        .unwrap();
+                    let dx = layer.backward(&t(&[&[1.0, 0.0], &[5.0, 5.0]])).unwrap();
+                    close(dx, &[0.25, -0.25, 0.0, 0.0]);
+                }
+
+                #[test]
+                fn errors_empty_and_buffer_reuse() {
+                    let mut layer = Softmax::<T>::new();
+                    let dy = Tensor::<T>::ones(&[2, 3]).unwrap();
+                    assert!(matches!(
+                        layer.backward(&dy),
+                        Err(Error::InvalidState { op: "Softmax", .. })
+                    ));
+                    let x = Tensor::<T>::zeros(&[2, 3]).unwrap();
+                    let p1 = layer.forward(&x, Mode::Train).unwrap().as_slice().as_ptr();
+                    let p2 = layer.forward(&x, Mode::Train).unwrap().as_slice().as_ptr();
+                    assert_eq!(p1, p2, "output buffer reused");
+                    let g1 = layer.backward(&dy).unwrap().as_slice().as_ptr();
+                    let g2 = layer.backward(&dy).unwrap().as_slice().as_ptr();
+                    assert_eq!(g1, g2, "input-gradient buffer reused");
+                    let err = layer
+                        .backward(&Tensor::<T>::ones(&[2, 2]).unwrap())
+                        .unwrap_err();
+                    assert!(
+                        matches!(err, Error::ShapeMismatch { op: "Softmax", .. }),
+                        "{err}"
+                    );
+                    let err = layer
+                        .forward(&Tensor::<T>::ones(&[3]).unwrap(), Mode::Train)
+                        .unwrap_err();
+                    assert_eq!(
+                        err.to_string(),
+                        "Softmax: shape 3 is invalid: expected a 2-D batch [batch, classes]"
+                    );
+                    assert!(layer.output_shape(&[2, 3, 4]).is_err());
+                    assert_eq!(layer.output_shape(&[5, 10]).unwrap(), vec![5, 10]);
+                    let mut out = Tensor::default();
+                    let err = softmax_rows_into(&Tensor::<T>::ones(&[2, 2, 2]).unwrap(), &mut out)
+                        .unwrap_err();
+                    assert!(matches!(err, Error::InvalidShape { op: "softmax", .. }));
+                    assert!(
+                        log_softmax_rows_into(&Tensor::<T>::ones(&[4]).unwrap(), &mut out).is_err()
+                    );
+                    // Empty batches and empty rows pass through.
+                    for shape in [[0usize, 3], [2, 0]] {
+                        let e = Tensor::<T>::zeros(&shape).unwrap();
+                        assert_eq!(layer.forward(&e, Mode::Train).unwrap().shape(), &shape);
+                        assert_eq!(layer.backward(&e).unwrap().shape(), &shape);
+                        log_softmax_rows_into(&e, &mut out).unwrap();
+                        assert_eq!(out.shape(), &shape);
+                    }
+                }
+
+                #[test]
+                fn non_finite_rows() {
+                    // A row of −∞ only, or one holding +∞ or NaN, gives NaN (as PyTorch);
+                    // a −∞ among finite values is just probability 0.
+                    let inf = f64::INFINITY;
+                    let x = t(&[&[-inf, -inf], &[inf, 0.0], &[f64::NAN, 0.0], &[-inf, 0.0]]);
+                    let mut p = Tensor::default();
+                    softmax_rows_into(&x, &mut p).unwrap();
+                    assert!(p.as_slice()[..6].iter().all(|v| v.is_nan()));
+                    assert_eq!(&p.as_slice()[6..], &[0.0, 1.0]);
+                }
+            }
+        };
+    }
+
+    typed_tests!(f64_tests, f64, 1e-15);
+    typed_tests!(f32_tests, f32, 1e-6);
+
+    #[test]
+    fn gradcheck_softmax() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let x: Tensor<f64> =
+            Tensor::random(&[4, 6], &Uniform::new(-3.0, 3.0).unwrap(), &mut rng).unwrap();
+        let mut layer = Softmax::new();
+        let report = gradcheck::layer(&mut layer, &x).unwrap();
+        assert!(report.max_rel_error < 1e-6, "{report}");
+        assert_eq!(report.checked, 24);
+        assert_eq!(Layer::<f64>::kind(&layer), "Softmax");
+        assert_eq!(Layer::<f64>::num_params(&layer), 0);
+    }
+
+    #[test]
+    fn f32_agrees_with_f64() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let x: Tensor<f64> =
+            Tensor::random(&[3, 5], &Uniform::new(-10.0, 10.0).unwrap(), &mut rng).unwrap();
+        let dy: Tensor<f64> =
+            Tensor::random(&[3, 5], &Uniform::new(-1.0, 1.0).unwrap(), &mut rng).unwrap();
+        let (mut l64, mut l32) = (Softmax::<f64>::new(), Softmax::<f32>::new());
+        let x32: Tensor<f32> = x.cast();
+        let y64 = l64.forward(&x32.cast(), Mode::Train).unwrap().clone();
+        let y32 = l32.forward(&x32, Mode::Train).unwrap().cast::<f64>();
+        let dx64 = l64.backward(&dy.cast::<f32>().cast()).unwrap().clone();
+        let dx32 = l32.backward(&dy.cast()).unwrap().cast::<f64>();
+        for (a, b) in y64.as_slice().iter().zip(y32.as_slice()) {
+            assert!((a - b).abs() < 1e-6);
+        }
+        for (a, b) in dx64.as_slice().iter().zip(dx32.as_slice()) {
+            assert!((a - b).abs() < 1e-6);
+        }
+    }
+}
