@@ -355,7 +355,8 @@ impl ActivationKind {
     pub fn is_saturated<T: Scalar>(self, y: T) -> bool {
         let y = y.as_f64();
         match self {
-            ActivationKind::Sigmoid => y < SIGMOID_SATURATION || y > 1.0 - SIGMOID_SATURATION,
+            // NaN compares false: a NaN output is not counted as saturated.
+            ActivationKind::Sigmoid => (y - 0.5).abs() > 0.5 - SIGMOID_SATURATION,
             ActivationKind::Tanh => y.abs() > TANH_SATURATION,
             _ => false,
         }
@@ -367,7 +368,9 @@ impl ActivationKind {
     pub fn is_dead<T: Scalar>(self, y: T) -> bool {
         match self {
             ActivationKind::Relu => y == T::zero(),
-            ActivationKind::LeakyRelu { negative_slope } if negative_slope == 0.0 => y == T::zero(),
+            ActivationKind::LeakyRelu {
+                negative_slope: 0.0,
+            } => y == T::zero(),
             _ => false,
         }
     }
@@ -719,11 +722,11 @@ mod tests {
                     // softplus(0) = ln 2, softplus(1) = ln(1 + e); above the threshold 20 it is x.
                     close(
                         &forward(Activation::<T>::softplus().activation(), &[0.0, 1.0, 30.0]),
-                        &[0.693_147_180_559_945_3, 1.313_261_687_518_222_8, 30.0],
+                        &[std::f64::consts::LN_2, 1.313_261_687_518_222_8, 30.0],
                     );
                     // softplus with β = 2 at 0: ln 2 / 2.
                     let sp2 = ActivationKind::softplus(2.0, 20.0).unwrap();
-                    close(&forward(sp2, &[0.0]), &[0.346_573_590_279_972_65]);
+                    close(&forward(sp2, &[0.0]), &[std::f64::consts::LN_2 / 2.0]);
                 }
 
                 #[test]
@@ -962,6 +965,7 @@ mod tests {
         assert!(t.is_saturated(-0.995) && t.is_saturated(0.999));
         assert!(!t.is_saturated(0.99) && !t.is_saturated(0.0));
         assert!(!ActivationKind::Relu.is_saturated(0.0));
+        assert!(!s.is_saturated(f64::NAN) && !t.is_saturated(f64::NAN));
         assert!(ActivationKind::Relu.is_dead(0.0) && ActivationKind::Relu.is_dead(-0.0f32));
         assert!(!ActivationKind::Relu.is_dead(1e-30));
         assert!(ActivationKind::leaky_relu(0.0).unwrap().is_dead(0.0));
