@@ -45,6 +45,7 @@ pub mod layer;
 pub mod loss;
 pub mod regularize;
 pub mod scalar;
+pub(crate) mod special;
 pub mod tensor;
 
 pub use error::{Error, Result};
