@@ -487,7 +487,7 @@ impl<T: Scalar> Initializer<T> for Init {
             }
             Init::Orthogonal { gain } => {
                 let rows = w.shape().first().copied().unwrap_or(1);
-                let cols = if rows == 0 { 0 } else { n / rows };
+                let cols = n.checked_div(rows).unwrap_or(0);
                 if w.ndim() < 2 {
                     return Err(Error::invalid_shape(
                         "orthogonal init",

@@ -43,21 +43,32 @@ pub mod gradcheck;
 pub mod init;
 pub mod layer;
 pub mod loss;
+pub mod network;
 pub mod regularize;
 pub mod scalar;
 pub(crate) mod special;
 pub mod tensor;
 
+pub use constraint::{Constraint, Constraints};
 pub use error::{Error, Result};
 pub use init::{Init, Initializer};
+pub use layer::activation::{Activation, ActivationKind};
+pub use layer::batch_norm::BatchNorm;
+pub use layer::dense::Dense;
+pub use layer::dropout::Dropout;
+pub use layer::softmax::Softmax;
 pub use layer::{Layer, Mode, Param, ParamKind};
-pub use loss::LossFn;
+pub use loss::{Loss, LossFn};
+pub use network::{Network, NetworkBuilder};
+pub use regularize::{ElasticNet, L1, L2, Regularization, Regularizer};
 pub use scalar::Scalar;
 pub use tensor::Tensor;
 
 /// The names most programs need, in one `use weightwise::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        Error, Init, Initializer, Layer, LossFn, Mode, Param, ParamKind, Result, Scalar, Tensor,
+        Activation, ActivationKind, BatchNorm, Constraint, Constraints, Dense, Dropout, ElasticNet,
+        Error, Init, Initializer, L1, L2, Layer, Loss, LossFn, Mode, Network, NetworkBuilder,
+        Param, ParamKind, Regularization, Regularizer, Result, Scalar, Softmax, Tensor,
     };
 }

@@ -1,0 +1,291 @@
+//! [`Network`]: an ordered stack of layers with forward and backward passes.
+//!
+//! Layers are numbered from 0 in the order they were added, activations
+//! included, exactly as PyTorch numbers an `nn.Sequential`. A parameter's full
+//! name is `"{index}.{name}"`, so `nn.Sequential(nn.Linear(64, 128), nn.ReLU(),
+//! nn.Linear(128, 10))` and the same weightwise network both have the tensors
+//! `0.weight`, `0.bias`, `2.weight`, `2.bias`, with the same shapes (dense
+//! weights are `[out, in]`). That is what lets weights move between the two.
+
+mod builder;
+mod summary;
+
+use std::fmt::Write as _;
+
+pub use builder::NetworkBuilder;
+
+use crate::layer::{Layer, Mode, Param};
+use crate::loss::LossFn;
+use crate::{Error, Result, Scalar, Tensor};
+
+/// A feed-forward network: layers applied in order to a batch of rows.
+///
+/// ```
+/// use rand::{SeedableRng, rngs::StdRng};
+/// use weightwise::prelude::*;
+/// # fn main() -> weightwise::Result<()> {
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let mut net = Network::<f64>::builder(2)
+///     .dense(4, Init::he_normal()).relu()
+///     .dense(1, Init::xavier_uniform())
+///     .build(&mut rng)?;
+/// assert_eq!(net.num_params(), 2 * 4 + 4 + 4 + 1);
+/// let y = net.predict(&Tensor::from_rows(&[[0.0, 1.0], [1.0, 0.0]])?)?;
+/// assert_eq!(y.shape(), &[2, 1]);
+/// println!("{net}"); // a summary table: layer, output shape, parameters
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Network<T: Scalar> {
+    inputs: usize,
+    layers: Vec<Box<dyn Layer<T>>>,
+    loss_grad: Tensor<T>,
+}
+
+impl<T: Scalar> Network<T> {
+    /// Starts a [`NetworkBuilder`] for inputs of width `inputs`.
+    pub fn builder(inputs: usize) -> NetworkBuilder<T> {
+        NetworkBuilder::new(inputs)
+    }
+
+    /// An empty network taking rows of width `inputs`; add layers with [`Network::push`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `inputs` is zero.
+    pub fn new(inputs: usize) -> Result<Self> {
+        if inputs == 0 {
+            return Err(Error::invalid_arg(
+                "network inputs",
+                0,
+                "a network needs at least one input",
+            ));
+        }
+        Ok(Network {
+            inputs,
+            layers: Vec::new(),
+            loss_grad: Tensor::default(),
+        })
+    }
+
+    /// Appends a layer, checking that it accepts the current output width.
+    ///
+    /// # Errors
+    /// The layer's shape error if it cannot take the previous layer's output.
+    pub fn push(&mut self, layer: Box<dyn Layer<T>>) -> Result<()> {
+        layer.output_shape(&[1, self.outputs()])?;
+        self.layers.push(layer);
+        Ok(())
+    }
+
+    /// Width of an input row.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Width of an output row.
+    pub fn outputs(&self) -> usize {
+        let mut shape = vec![1, self.inputs];
+        for l in &self.layers {
+            shape = l.output_shape(&shape).expect("checked when pushed");
+        }
+        shape[1]
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
+        &self.layers
+    }
+
+    /// The layers, mutably.
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer<T>>] {
+        &mut self.layers
+    }
+
+    /// The forward pass of a batch `x` (one sample per row) in `mode`; the
+    /// result lives in the last layer's buffer.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `x` is not `[n, inputs]`; any layer error.
+    pub fn forward<'a>(&'a mut self, x: &'a Tensor<T>, mode: Mode) -> Result<&'a Tensor<T>> {
+        match *x.shape() {
+            [_, c] if c == self.inputs => {}
+            _ => {
+                return Err(Error::shape_mismatch(
+                    "Network forward",
+                    x.shape(),
+                    &[self.inputs],
+                    "the input must be a batch of rows as wide as the network's input",
+                ));
+            }
+        }
+        let mut y = x;
+        for layer in self.layers.iter_mut() {
+            y = layer.forward(y, mode)?;
+        }
+        Ok(y)
+    }
+
+    /// The backward pass from `dy = ∂L/∂output`: every layer adds its
+    /// parameter gradients, and `∂L/∂input` is returned.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] before a forward pass; a shape error for a wrongly shaped `dy`.
+    pub fn backward<'a>(&'a mut self, dy: &'a Tensor<T>) -> Result<&'a Tensor<T>> {
+        let mut g = dy;
+        for layer in self.layers.iter_mut().rev() {
+            g = layer.backward(g)?;
+        }
+        Ok(g)
+    }
+
+    /// One forward pass in training mode, the loss, and the backward pass:
+    /// afterwards every parameter's gradient holds `∂loss/∂param` (gradients
+    /// are zeroed first). Returns the loss.
+    ///
+    /// # Errors
+    /// Shape errors from the layers or the loss.
+    pub fn compute_gradients(
+        &mut self,
+        x: &Tensor<T>,
+        target: &Tensor<T>,
+        loss: &dyn LossFn<T>,
+    ) -> Result<T> {
+        self.zero_grad();
+        let mut g = std::mem::take(&mut self.loss_grad);
+        let value = {
+            let y = self.forward(x, Mode::Train)?;
+            loss.loss_and_grad(y, target, &mut g)
+        };
+        let result = value.and_then(|v| self.backward(&g).map(|_| v));
+        self.loss_grad = g;
+        result
+    }
+
+    /// The output for `x` in inference mode (dropout off, batch norm on its
+    /// running statistics), copied out of the network.
+    ///
+    /// # Errors
+    /// As for [`Network::forward`].
+    pub fn predict(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        self.forward(x, Mode::Eval).cloned()
+    }
+
+    /// Sets every parameter gradient to zero.
+    pub fn zero_grad(&mut self) {
+        for l in &mut self.layers {
+            l.zero_grad();
+        }
+    }
+
+    /// Number of trainable scalars.
+    pub fn num_params(&self) -> usize {
+        self.layers.iter().map(|l| l.num_params()).sum()
+    }
+
+    /// Calls `f(layer_index, param)` for every parameter, in a stable order
+    /// (layer by layer, each layer's own order). Allocates nothing.
+    pub fn visit_params<'a>(&'a self, f: &mut dyn FnMut(usize, &'a Param<T>)) {
+        for (i, l) in self.layers.iter().enumerate() {
+            l.visit_params(&mut |p| f(i, p));
+        }
+    }
+
+    /// Calls `f(layer_index, param)` for every parameter, mutably, in the same order.
+    pub fn visit_params_mut<'a>(&'a mut self, f: &mut dyn FnMut(usize, &'a mut Param<T>)) {
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            l.visit_params_mut(&mut |p| f(i, p));
+        }
+    }
+
+    /// The parameters, mutably, in the stable order (for an optimizer step).
+    pub fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        let mut v = Vec::new();
+        self.visit_params_mut(&mut |_, p| v.push(p));
+        v
+    }
+
+    /// Every parameter with its full name (`"0.weight"`), in the stable order.
+    pub fn named_params(&self) -> Vec<(String, &Param<T>)> {
+        let mut v = Vec::new();
+        self.visit_params(&mut |i, p| v.push((format!("{i}.{}", p.name), p)));
+        v
+    }
+
+    /// Every tensor a saved model holds, parameters and buffers (batch norm's
+    /// running statistics), with full names, in a stable order.
+    pub fn named_tensors(&self) -> Vec<(String, &Tensor<T>)> {
+        let mut v = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            l.visit_params(&mut |p| v.push((format!("{i}.{}", p.name), &p.value)));
+            l.visit_buffers(&mut |name, t| v.push((format!("{i}.{name}"), t)));
+        }
+        v
+    }
+
+    /// The parameter or buffer called `name` (`"2.weight"`, `"1.running_mean"`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an unknown name, listing the known ones.
+    pub fn tensor(&self, name: &str) -> Result<&Tensor<T>> {
+        let all = self.named_tensors();
+        match all.iter().position(|(n, _)| n == name) {
+            Some(i) => Ok(all[i].1),
+            None => Err(self.unknown(name)),
+        }
+    }
+
+    /// Replaces the parameter or buffer called `name` with `value`, which must
+    /// have the same shape: this is how weights from another framework are loaded.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an unknown name, [`Error::ShapeMismatch`]
+    /// for a value of another shape.
+    pub fn set_tensor(&mut self, name: &str, value: &Tensor<T>) -> Result<()> {
+        let (index, local) = name
+            .split_once('.')
+            .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n)))
+            .ok_or_else(|| self.unknown(name))?;
+        let mut found: Option<Result<()>> = None;
+        if let Some(layer) = self.layers.get_mut(index) {
+            let mut assign = |dst: &mut Tensor<T>| {
+                found = Some(if dst.shape() == value.shape() {
+                    dst.assign(value);
+                    Ok(())
+                } else {
+                    Err(Error::shape_mismatch(
+                        "set_tensor",
+                        dst.shape(),
+                        value.shape(),
+                        "a loaded tensor must have the parameter's shape",
+                    ))
+                });
+            };
+            layer.visit_params_mut(&mut |p| {
+                if p.name == local {
+                    assign(&mut p.value);
+                }
+            });
+            layer.visit_buffers_mut(&mut |n, t| {
+                if n == local {
+                    assign(t);
+                }
+            });
+        }
+        found.unwrap_or_else(|| Err(self.unknown(name)))
+    }
+
+    fn unknown(&self, name: &str) -> Error {
+        let mut known = String::new();
+        for (i, (n, _)) in self.named_tensors().iter().enumerate() {
+            if i > 0 {
+                known.push_str(", ");
+            }
+            let _ = write!(known, "{n}");
+        }
+        Error::invalid_arg(
+            "tensor name",
+            format!("'{name}'"),
+            format!("the network has {known}"),
+        )
+    }
+}

@@ -1,0 +1,75 @@
+//! The `Display` summary of a network, like Keras' `model.summary()`.
+
+use std::fmt;
+
+use crate::{Network, Scalar};
+
+/// Formats `n` with thousands separators: `17226` → `17,226`.
+pub(crate) fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One row per layer: index (the prefix of its parameter names), type, output
+/// shape (`batch` standing for the batch dimension) and parameter count; then
+/// the total.
+///
+/// ```text
+///  #  layer      output shape    params
+///  0  Dense      (batch, 128)     8,320
+///  1  ReLU       (batch, 128)         0
+///  2  Dense      (batch, 10)      1,290
+/// total parameters: 9,610
+/// ```
+impl<T: Scalar> fmt::Display for Network<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:>3}  {:<10} {:<15} {:>10}",
+            "#", "layer", "output shape", "params"
+        )?;
+        writeln!(
+            f,
+            "{:>3}  {:<10} {:<15} {:>10}",
+            "",
+            "input",
+            format!("(batch, {})", self.inputs()),
+            ""
+        )?;
+        let mut shape = vec![1, self.inputs()];
+        for (i, l) in self.layers().iter().enumerate() {
+            shape = l.output_shape(&shape).map_err(|_| fmt::Error)?;
+            let dims: Vec<String> = shape[1..].iter().map(|d| d.to_string()).collect();
+            writeln!(
+                f,
+                "{:>3}  {:<10} {:<15} {:>10}",
+                i,
+                l.kind(),
+                format!("(batch, {})", dims.join(", ")),
+                thousands(l.num_params())
+            )?;
+        }
+        write!(f, "total parameters: {}", thousands(self.num_params()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(17226), "17,226");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
