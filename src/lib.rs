@@ -43,6 +43,7 @@ pub mod init;
 pub mod layer;
 pub mod loss;
 pub mod scalar;
+pub mod svg;
 pub mod tensor;
 
 pub use error::{Error, Result};
