@@ -47,6 +47,7 @@ pub mod network;
 pub mod regularize;
 pub mod scalar;
 pub(crate) mod special;
+pub mod svg;
 pub mod tensor;
 
 pub use constraint::{Constraint, Constraints};
