@@ -42,6 +42,7 @@ pub mod gradcheck;
 pub mod init;
 pub mod layer;
 pub mod loss;
+pub mod optim;
 pub mod scalar;
 pub mod tensor;
 
