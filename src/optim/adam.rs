@@ -21,8 +21,8 @@ use crate::{Error, Result, Scalar, Tensor};
 /// The state names are PyTorch's: `exp_avg` (m), `exp_avg_sq` (v) and, with
 /// amsgrad, `max_exp_avg_sq`. The bias corrections are computed in `f64`
 /// and rounded to `T`. Weight decay applies to every parameter (see the
-/// [module docs](super)); Keras's Adam has no weight decay, and its ε is
-/// added to `√v̂` too but defaults to `1e-7`.
+/// [module docs](super)). Keras's Adam differs: it adds ε to `√v` before
+/// the bias correction (the paper's ε̂) and defaults it to `1e-7`.
 ///
 /// ```
 /// use weightwise::optim::{Adam, GradientDescent};

@@ -11,7 +11,7 @@ use crate::{Error, Param, Result, Scalar, Tensor};
 const MAX_PARAM_INDEX: usize = 1 << 20;
 
 /// One parameter's state: its shape and one tensor per state name.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 struct Slot<T> {
     shape: Vec<usize>,
     tensors: Vec<Tensor<T>>,
@@ -28,6 +28,11 @@ struct Slot<T> {
 /// allocation) and kept in a `Vec` indexed by `index`; later updates reuse
 /// it, so after the first step [`Optimizer::step`] allocates nothing.
 ///
+/// One step count serves all parameters and drives Adam's bias corrections
+/// and Adagrad's decay. PyTorch keeps a count per parameter; the two agree
+/// whenever every parameter is updated on every step, as a network's
+/// training loop does.
+///
 /// ```
 /// use weightwise::optim::{GradientDescent, Optimizer, Sgd};
 /// use weightwise::{Param, ParamKind, Tensor};
@@ -41,6 +46,7 @@ struct Slot<T> {
 /// assert!(GradientDescent::<f64>::new(Sgd { lr: -1.0, ..Default::default() }).is_err());
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct GradientDescent<T> {
     algorithm: Algorithm,
     step: u64,

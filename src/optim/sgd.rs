@@ -19,6 +19,8 @@ use crate::{Error, Result, Scalar, Tensor};
 /// The buffer `b` is PyTorch's `momentum_buffer`; note that dampening does
 /// not apply on the first step, where the buffer is the gradient itself.
 /// Weight decay applies to every parameter (see the [module docs](super)).
+/// Keras's SGD keeps `lr` inside the buffer (`v ← μ·v − lr·g`, `w ← w + v`),
+/// which agrees with this form while the learning rate is constant.
 ///
 /// ```
 /// use weightwise::optim::{GradientDescent, Sgd};
