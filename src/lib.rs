@@ -44,6 +44,7 @@ pub mod init;
 pub mod layer;
 pub mod loss;
 pub mod network;
+pub mod optim;
 pub mod regularize;
 pub mod scalar;
 pub(crate) mod special;
@@ -61,6 +62,10 @@ pub use layer::softmax::Softmax;
 pub use layer::{Layer, Mode, Param, ParamKind};
 pub use loss::{Loss, LossFn};
 pub use network::{Network, NetworkBuilder};
+pub use optim::{
+    AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LrSchedule, Optimizer, OptimizerState,
+    RmsProp, Schedule, Sgd, Warmup,
+};
 pub use regularize::{ElasticNet, L1, L2, Regularization, Regularizer};
 pub use scalar::Scalar;
 pub use tensor::Tensor;

@@ -1,0 +1,305 @@
+//! [`Adam`] and [`AdamW`]: adaptive moment estimation, PyTorch's `torch.optim.Adam` and `AdamW`.
+
+use super::{UpdateRule, check_beta, check_non_negative, check_positive, lerp};
+use crate::{Error, Result, Scalar, Tensor};
+
+/// Adam with coupled (L2) weight decay, PyTorch's `torch.optim.Adam`
+/// (Kingma & Ba, 2015).
+///
+/// With gradient `g`, weight `w` and the step count `t` (from 1), per step:
+///
+/// ```text
+/// g ← g + wd·w                       (if weight_decay ≠ 0: an L2 penalty in the gradient)
+/// m ← m + (1 − β₁)·(g − m)           (= β₁·m + (1 − β₁)·g, PyTorch's lerp)
+/// v ← β₂·v + (1 − β₂)·g²
+/// v_max ← max(v_max, v)              (amsgrad only)
+/// denom = √v / √(1 − β₂ᵗ) + ε        (√v_max with amsgrad)
+/// w ← w − lr/(1 − β₁ᵗ) · m / denom
+/// ```
+///
+/// which is `w − lr·m̂/(√v̂ + ε)` with `m̂ = m/(1 − β₁ᵗ)`, `v̂ = v/(1 − β₂ᵗ)`.
+/// The state names are PyTorch's: `exp_avg` (m), `exp_avg_sq` (v) and, with
+/// amsgrad, `max_exp_avg_sq`. The bias corrections are computed in `f64`
+/// and rounded to `T`. Weight decay applies to every parameter (see the
+/// [module docs](super)). Keras's Adam differs: it adds ε to `√v` before
+/// the bias correction (the paper's ε̂) and defaults it to `1e-7`.
+///
+/// ```
+/// use weightwise::optim::{Adam, GradientDescent};
+/// let opt = GradientDescent::<f32>::new(Adam { lr: 3e-4, amsgrad: true, ..Default::default() });
+/// assert!(opt.is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adam {
+    /// Learning rate. Defaults to `1e-3`.
+    pub lr: f64,
+    /// Decay rate `β₁` of the first moment, in `[0, 1)`. Defaults to `0.9`.
+    pub beta1: f64,
+    /// Decay rate `β₂` of the second moment, in `[0, 1)`. Defaults to `0.999`.
+    pub beta2: f64,
+    /// Added to the denominator for stability, `> 0`. Defaults to `1e-8`.
+    pub eps: f64,
+    /// L2 penalty coefficient added to the gradient, `g + wd·w`. Defaults to `0.0`.
+    pub weight_decay: f64,
+    /// Use the running maximum of `v` (AMSGrad, Reddi et al. 2018). Defaults to `false`.
+    pub amsgrad: bool,
+}
+
+impl Default for Adam {
+    fn default() -> Self {
+        Adam {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+        }
+    }
+}
+
+/// Adam with decoupled weight decay, PyTorch's `torch.optim.AdamW`
+/// (Loshchilov & Hutter, 2019).
+///
+/// The weights first shrink, then take the [`Adam`] step with no decay in
+/// the gradient:
+///
+/// ```text
+/// w ← w·(1 − lr·wd)                  (1 − lr·wd computed in f64)
+/// w ← Adam update of w with g        (as in Adam with weight_decay = 0)
+/// ```
+///
+/// Same fields as [`Adam`]; only `weight_decay`'s default differs (`1e-2`).
+///
+/// ```
+/// use weightwise::optim::{AdamW, GradientDescent};
+/// let opt = GradientDescent::<f64>::new(AdamW { lr: 1e-3, ..Default::default() });
+/// assert!(opt.is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamW {
+    /// Learning rate. Defaults to `1e-3`.
+    pub lr: f64,
+    /// Decay rate `β₁` of the first moment, in `[0, 1)`. Defaults to `0.9`.
+    pub beta1: f64,
+    /// Decay rate `β₂` of the second moment, in `[0, 1)`. Defaults to `0.999`.
+    pub beta2: f64,
+    /// Added to the denominator for stability, `> 0`. Defaults to `1e-8`.
+    pub eps: f64,
+    /// Decoupled decay coefficient: `w ← w·(1 − lr·wd)` each step. Defaults to `1e-2`.
+    pub weight_decay: f64,
+    /// Use the running maximum of `v` (AMSGrad). Defaults to `false`.
+    pub amsgrad: bool,
+}
+
+impl Default for AdamW {
+    fn default() -> Self {
+        AdamW {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 1e-2,
+            amsgrad: false,
+        }
+    }
+}
+
+/// The five hyper-parameters both variants share, with the field names
+/// errors use.
+struct Hyper {
+    names: [&'static str; 5],
+    values: [f64; 5],
+}
+
+impl Hyper {
+    fn validate(&self) -> Result<()> {
+        let [lr, b1, b2, eps, wd] = self.names;
+        let [vlr, vb1, vb2, veps, vwd] = self.values;
+        check_non_negative(lr, vlr)?;
+        check_beta(b1, vb1)?;
+        check_beta(b2, vb2)?;
+        check_positive(eps, veps)?;
+        check_non_negative(wd, vwd)
+    }
+}
+
+impl Adam {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            names: [
+                "Adam.lr",
+                "Adam.beta1",
+                "Adam.beta2",
+                "Adam.eps",
+                "Adam.weight_decay",
+            ],
+            values: [self.lr, self.beta1, self.beta2, self.eps, self.weight_decay],
+        }
+    }
+
+    /// Checks the hyper-parameters (PyTorch's rules, except that `eps = 0`,
+    /// which PyTorch accepts, is rejected because it can divide by zero).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the field and value when `lr` or
+    /// `weight_decay` is negative or not finite, a β is outside `[0, 1)`, or
+    /// `eps ≤ 0`.
+    pub fn validate(&self) -> Result<()> {
+        self.hyper().validate()
+    }
+}
+
+impl AdamW {
+    fn hyper(&self) -> Hyper {
+        Hyper {
+            names: [
+                "AdamW.lr",
+                "AdamW.beta1",
+                "AdamW.beta2",
+                "AdamW.eps",
+                "AdamW.weight_decay",
+            ],
+            values: [self.lr, self.beta1, self.beta2, self.eps, self.weight_decay],
+        }
+    }
+
+    /// Checks the hyper-parameters; the rules of [`Adam::validate`].
+    ///
+    /// # Errors
+    /// As for [`Adam::validate`].
+    pub fn validate(&self) -> Result<()> {
+        self.hyper().validate()
+    }
+}
+
+fn state_names(amsgrad: bool) -> &'static [&'static str] {
+    if amsgrad {
+        &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+    } else {
+        &["exp_avg", "exp_avg_sq"]
+    }
+}
+
+/// NaN-propagating maximum, as `torch.maximum`.
+fn maximum<T: Scalar>(a: T, b: T) -> T {
+    if a.is_nan() || b.is_nan() {
+        T::nan()
+    } else if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The Adam step of PyTorch's `_single_tensor_adam`, op for op.
+fn apply<T: Scalar>(
+    h: &Hyper,
+    decoupled: bool,
+    step: u64,
+    w: &mut [T],
+    g: &[T],
+    state: &mut [Tensor<T>],
+) -> Result<()> {
+    let [lr, beta1, beta2, eps, wd] = h.values;
+    // Python-float scalars, computed in f64 as PyTorch does.
+    let t = step as f64;
+    let bias_correction1 = 1.0 - beta1.powf(t);
+    let bias_correction2 = 1.0 - beta2.powf(t);
+    let neg_step_size = T::from_f64(-(lr / bias_correction1));
+    let bc2_sqrt = T::from_f64(bias_correction2.sqrt());
+    let shrink = T::from_f64(1.0 - lr * wd);
+    let wd_t = T::from_f64(wd);
+    let one_minus_beta1 = T::from_f64(1.0 - beta1);
+    let beta2_t = T::from_f64(beta2);
+    let one_minus_beta2 = T::from_f64(1.0 - beta2);
+    let eps = T::from_f64(eps);
+    let (m, v, mut vmax) = match state {
+        [m, v] => (m.as_mut_slice(), v.as_mut_slice(), None),
+        [m, v, vmax] => (
+            m.as_mut_slice(),
+            v.as_mut_slice(),
+            Some(vmax.as_mut_slice()),
+        ),
+        _ => {
+            return Err(Error::invalid_state(
+                "Adam update",
+                "internal: unexpected state",
+            ));
+        }
+    };
+    // Indexing keeps the optional `vmax` in one loop; all lengths were
+    // checked equal by the caller.
+    #[allow(clippy::needless_range_loop)]
+    for i in 0..w.len() {
+        let mut gi = g[i];
+        if wd != 0.0 {
+            if decoupled {
+                w[i] *= shrink;
+            } else {
+                gi += wd_t * w[i];
+            }
+        }
+        m[i] = lerp(m[i], gi, one_minus_beta1);
+        v[i] = v[i] * beta2_t + one_minus_beta2 * gi * gi;
+        let second = match vmax.as_deref_mut() {
+            Some(vmax) => {
+                vmax[i] = maximum(vmax[i], v[i]);
+                vmax[i]
+            }
+            None => v[i],
+        };
+        let denom = second.sqrt() / bc2_sqrt + eps;
+        w[i] += neg_step_size * m[i] / denom;
+    }
+    Ok(())
+}
+
+impl UpdateRule for Adam {
+    const NAME: &'static str = "Adam";
+
+    fn op(&self) -> &'static str {
+        "Adam update"
+    }
+
+    fn state_names(&self) -> &'static [&'static str] {
+        state_names(self.amsgrad)
+    }
+
+    fn apply<T: Scalar>(
+        &self,
+        step: u64,
+        _first: bool,
+        w: &mut [T],
+        g: &[T],
+        state: &mut [Tensor<T>],
+    ) -> Result<()> {
+        apply(&self.hyper(), false, step, w, g, state)
+    }
+}
+
+impl UpdateRule for AdamW {
+    const NAME: &'static str = "AdamW";
+
+    fn op(&self) -> &'static str {
+        "AdamW update"
+    }
+
+    fn state_names(&self) -> &'static [&'static str] {
+        state_names(self.amsgrad)
+    }
+
+    fn apply<T: Scalar>(
+        &self,
+        step: u64,
+        _first: bool,
+        w: &mut [T],
+        g: &[T],
+        state: &mut [Tensor<T>],
+    ) -> Result<()> {
+        apply(&self.hyper(), true, step, w, g, state)
+    }
+}
+
+#[cfg(test)]
+mod tests;
