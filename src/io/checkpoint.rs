@@ -20,6 +20,10 @@
 //! rate is restored, so call [`Optimizer::set_learning_rate`] after loading
 //! to change it.
 //!
+//! Not saved: the random state of [`Dropout`](crate::Dropout) layers (a
+//! resumed run draws other masks) and anything outside the network and the
+//! optimizer, such as the caller's data-shuffling `Rng`.
+//!
 //! The weights alone can be read back from a checkpoint with
 //! [`Network::load_safetensors_with`] and `LoadOptions { strict: false, .. }`.
 //!
