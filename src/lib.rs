@@ -41,6 +41,7 @@ pub mod error;
 mod gemm;
 pub mod gradcheck;
 pub mod init;
+#[cfg(feature = "safetensors")]
 pub mod io;
 pub mod layer;
 pub mod loss;

@@ -12,15 +12,15 @@
 //! `nn.Sequential` does (`"0.weight"`, `"0.bias"`, `"1.running_mean"`).
 //!
 //! - [`safetensors`]: any named tensors to and from a file or bytes
-//!   ([`save_tensors`](safetensors::save_tensors),
-//!   [`load_tensors`](safetensors::load_tensors)), and
+//!   ([`save_tensors`], [`load_tensors`]), and
 //!   [`Network::save_safetensors`](crate::Network::save_safetensors) /
 //!   [`Network::load_safetensors`](crate::Network::load_safetensors), which
 //!   check every name, dtype and shape and load all or nothing.
 //! - [`checkpoint`]: the network, the optimizer's state and the epoch in one
 //!   file, so a run resumes bit for bit.
 //!
-//! Everything here needs the cargo feature `safetensors` (on by default).
+//! This module exists with the cargo feature `safetensors` (on by default),
+//! which brings in the `safetensors` crate.
 //!
 //! ## Safety of loading
 //! A file is untrusted input. It is read whole into memory sized by its real
@@ -30,14 +30,9 @@
 //!
 //! [safetensors]: https://github.com/huggingface/safetensors
 
-#[cfg(feature = "safetensors")]
 pub mod checkpoint;
-#[cfg(feature = "safetensors")]
 mod network;
-#[cfg(feature = "safetensors")]
 pub mod safetensors;
 
-#[cfg(feature = "safetensors")]
 pub use self::checkpoint::{load_checkpoint, save_checkpoint};
-#[cfg(feature = "safetensors")]
-pub use self::safetensors::{LoadOptions, Metadata, load_tensors, save_tensors};
+pub use self::safetensors::{LoadOptions, Metadata, NamedTensors, load_tensors, save_tensors};

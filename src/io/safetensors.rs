@@ -49,6 +49,9 @@ use crate::{Error, Result, Scalar, Tensor};
 /// strings), e.g. `{"format": "pt"}`; sorted by key.
 pub type Metadata = BTreeMap<String, String>;
 
+/// Tensors with their names, as [`load_tensors`] returns them.
+pub type NamedTensors<T> = Vec<(String, Tensor<T>)>;
+
 /// Options for [`Network::load_safetensors_with`](crate::Network::load_safetensors_with).
 ///
 /// The default is strict, as PyTorch's `load_state_dict(strict=True)`:
@@ -347,14 +350,11 @@ pub fn to_bytes<T: Scalar>(
 /// # Errors
 /// [`Error::Format`] (source `"safetensors bytes"`) for a truncated or
 /// corrupt file, or a tensor of another dtype.
-pub fn from_bytes<T: Scalar>(bytes: &[u8]) -> Result<(Vec<(String, Tensor<T>)>, Metadata)> {
+pub fn from_bytes<T: Scalar>(bytes: &[u8]) -> Result<(NamedTensors<T>, Metadata)> {
     decode_all(bytes, "safetensors bytes")
 }
 
-fn decode_all<T: Scalar>(
-    bytes: &[u8],
-    source_name: &str,
-) -> Result<(Vec<(String, Tensor<T>)>, Metadata)> {
+fn decode_all<T: Scalar>(bytes: &[u8], source_name: &str) -> Result<(NamedTensors<T>, Metadata)> {
     let (entries, metadata) = parse(bytes, source_name)?;
     let tensors = entries
         .iter()
@@ -426,9 +426,7 @@ pub fn save_tensors<T: Scalar>(
 /// # Errors
 /// [`Error::Io`] naming `path` if it cannot be read; [`Error::Format`]
 /// naming `path` for a truncated or corrupt file or a tensor of another dtype.
-pub fn load_tensors<T: Scalar>(
-    path: impl AsRef<Path>,
-) -> Result<(Vec<(String, Tensor<T>)>, Metadata)> {
+pub fn load_tensors<T: Scalar>(path: impl AsRef<Path>) -> Result<(NamedTensors<T>, Metadata)> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
     decode_all(&bytes, &path.display().to_string())

@@ -9,7 +9,7 @@ fn raw_file(header: &str, data: &[u8]) -> Vec<u8> {
     v
 }
 
-fn format_reason(r: Result<(Vec<(String, Tensor<f32>)>, Metadata)>) -> String {
+fn format_reason(r: Result<(NamedTensors<f32>, Metadata)>) -> String {
     match r {
         Err(Error::Format {
             source_name,
