@@ -160,8 +160,9 @@ pub(crate) fn parse<'a>(bytes: &'a [u8], source_name: &str) -> Result<(Vec<Entry
             ),
         ));
     }
-    let mut entries = Vec::with_capacity(meta.offset_keys().len());
-    for name in meta.offset_keys() {
+    let names = meta.offset_keys();
+    let mut entries = Vec::with_capacity(names.len());
+    for name in names {
         let info = meta.info(&name).ok_or_else(|| {
             format_error(source_name, format!("tensor '{name}' has no header entry"))
         })?;
