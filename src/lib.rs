@@ -36,6 +36,7 @@
 #![deny(unsafe_code)]
 #![warn(rust_2018_idioms)]
 
+pub mod data;
 pub mod error;
 mod gemm;
 pub mod gradcheck;
