@@ -46,6 +46,7 @@ pub mod loss;
 pub mod scalar;
 pub mod tensor;
 
+pub use data::datasets;
 pub use error::{Error, Result};
 pub use init::{Init, Initializer};
 pub use layer::{Layer, Mode, Param, ParamKind};
