@@ -137,10 +137,26 @@ pub fn gain(nonlinearity: Nonlinearity) -> f64 {
 ///
 /// [`Init`] covers the usual rules; implement this for your own.
 pub trait Initializer<T: Scalar>: Debug {
-    /// Overwrites every element of `w`, whose fans are `fans`.
+    /// Overwrites every element of `w`, whose fans are `fans`. On error `w`
+    /// is left unchanged.
+    ///
+    /// ```
+    /// use rand::{SeedableRng, rngs::StdRng};
+    /// use weightwise::{Tensor, init::{Fans, Init, Initializer}};
+    /// let mut w = Tensor::<f32>::zeros(&[64, 100]).unwrap(); // [out, in]
+    /// let fans = Fans::of_shape(w.shape()); // fan_in 100, fan_out 64
+    /// Init::he_uniform().fill(&mut w, fans, &mut StdRng::seed_from_u64(0)).unwrap();
+    /// let bound = (6.0f32 / 100.0).sqrt();
+    /// assert!(w.as_slice().iter().all(|x| x.abs() <= bound));
+    /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for invalid parameters or zero fans.
+    /// For [`Init`]: [`Error::InvalidArgument`] for invalid parameters (a
+    /// non-positive std, scale or gain, bounds not ordered, a non-finite
+    /// value, a truncation interval holding under 1% of the mass) or a zero
+    /// fan; [`Error::InvalidShape`] for an orthogonal fill of a tensor with
+    /// fewer than 2 dimensions; [`Error::NonFinite`] when a value overflows
+    /// `T` (e.g. a constant of 1e39 in `f32`).
     fn fill(&self, w: &mut Tensor<T>, fans: Fans, rng: &mut dyn Rng) -> Result<()>;
 }
 

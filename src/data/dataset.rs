@@ -174,7 +174,9 @@ impl<T: Scalar> Dataset<T> {
     /// Shuffles, then splits off a validation set: `(train, validation)`.
     ///
     /// As scikit-learn's `train_test_split(test_size=fraction)`: the
-    /// validation set has `⌈fraction·n⌉` rows, the first of a random
+    /// validation set has `⌈fraction·n⌉` rows (a product within rounding of
+    /// an integer counting as that integer: 0.07 of 100 rows is 7, where
+    /// scikit-learn's float product gives 8), the first of a random
     /// permutation (Fisher–Yates with the caller's `rng`, so the same seed
     /// gives the same split); training gets the rest, in permutation order.
     ///
@@ -190,7 +192,14 @@ impl<T: Scalar> Dataset<T> {
                 "must be in (0, 1)",
             ));
         }
-        let n_val = (validation_fraction * n as f64).ceil() as usize;
+        // ⌈fraction·n⌉, except that a product within rounding of an integer is
+        // that integer: 0.07·100 is 7.000000000000001 in binary, and 7 rows it is.
+        let x = validation_fraction * n as f64;
+        let n_val = if (x - x.round()).abs() <= 1e-9 * x.max(1.0) {
+            x.round()
+        } else {
+            x.ceil()
+        } as usize;
         if n_val >= n {
             return Err(Error::invalid_arg(
                 "validation fraction",
@@ -461,6 +470,11 @@ mod tests {
                     // A single row cannot be split at all.
                     assert!(data(1).split(0.5, &mut rng).is_err());
                     assert_eq!(d.split(0.01, &mut rng).unwrap().1.len(), 1);
+                    // 0.07·100 = 7.000000000000001 in f64: still 7 rows, not 8.
+                    let (t, v) = data(100).split(0.07, &mut rng).unwrap();
+                    assert_eq!((t.len(), v.len()), (93, 7));
+                    // 0.35·10 = 3.5: rounded up.
+                    assert_eq!(data(10).split(0.35, &mut rng).unwrap().1.len(), 4);
                 }
 
                 #[test]
