@@ -37,6 +37,7 @@
 #![warn(rust_2018_idioms)]
 
 pub mod constraint;
+pub mod data;
 pub mod error;
 mod gemm;
 pub mod gradcheck;
@@ -50,8 +51,10 @@ pub mod scalar;
 pub(crate) mod special;
 pub mod svg;
 pub mod tensor;
+pub mod train;
 
 pub use constraint::{Constraint, Constraints};
+pub use data::{Dataset, datasets};
 pub use error::{Error, Result};
 pub use init::{Init, Initializer};
 pub use layer::activation::{Activation, ActivationKind};
@@ -62,6 +65,7 @@ pub use layer::softmax::Softmax;
 pub use layer::{Layer, Mode, Param, ParamKind};
 pub use loss::{Loss, LossFn};
 pub use network::{Network, NetworkBuilder};
+pub use train::{Clip, EarlyStopping, EpochRecord, Evaluation, Fit, History};
 pub use optim::{
     AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LrSchedule, Optimizer, OptimizerState,
     RmsProp, Schedule, Sgd, Warmup,
@@ -72,9 +76,12 @@ pub use tensor::Tensor;
 
 /// The names most programs need, in one `use weightwise::prelude::*`.
 pub mod prelude {
+    pub use crate::data::{Standardizer, one_hot};
     pub use crate::{
-        Activation, ActivationKind, BatchNorm, Constraint, Constraints, Dense, Dropout, ElasticNet,
-        Error, Init, Initializer, L1, L2, Layer, Loss, LossFn, Mode, Network, NetworkBuilder,
-        Param, ParamKind, Regularization, Regularizer, Result, Scalar, Softmax, Tensor,
+        AdaGrad, Adam, AdamW, Activation, ActivationKind, BatchNorm, Clip, Constraint, Constraints,
+        Dataset, Dense, Dropout, EarlyStopping, ElasticNet, Error, Fit, History, Init, Initializer,
+        L1, L2, Layer, Loss, LossFn, LrSchedule, Mode, Network, NetworkBuilder, Optimizer, Param,
+        ParamKind, Regularization, Regularizer, Result, RmsProp, Scalar, Schedule, Sgd, Softmax,
+        Tensor, Warmup, datasets,
     };
 }
