@@ -65,7 +65,6 @@ pub use layer::softmax::Softmax;
 pub use layer::{Layer, Mode, Param, ParamKind};
 pub use loss::{Loss, LossFn};
 pub use network::{Network, NetworkBuilder};
-pub use train::{Clip, EarlyStopping, EpochRecord, Evaluation, Fit, History};
 pub use optim::{
     AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LrSchedule, Optimizer, OptimizerState,
     RmsProp, Schedule, Sgd, Warmup,
@@ -73,15 +72,16 @@ pub use optim::{
 pub use regularize::{ElasticNet, L1, L2, Regularization, Regularizer};
 pub use scalar::Scalar;
 pub use tensor::Tensor;
+pub use train::{Clip, EarlyStopping, EpochRecord, Evaluation, Fit, History};
 
 /// The names most programs need, in one `use weightwise::prelude::*`.
 pub mod prelude {
     pub use crate::data::{Standardizer, one_hot};
     pub use crate::{
-        AdaGrad, Adam, AdamW, Activation, ActivationKind, BatchNorm, Clip, Constraint, Constraints,
-        Dataset, Dense, Dropout, EarlyStopping, ElasticNet, Error, Fit, History, Init, Initializer,
-        L1, L2, Layer, Loss, LossFn, LrSchedule, Mode, Network, NetworkBuilder, Optimizer, Param,
-        ParamKind, Regularization, Regularizer, Result, RmsProp, Scalar, Schedule, Sgd, Softmax,
-        Tensor, Warmup, datasets,
+        Activation, ActivationKind, AdaGrad, Adam, AdamW, BatchNorm, Clip, Constraint, Constraints,
+        Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error, Evaluation, Fit,
+        History, Init, Initializer, L1, L2, Layer, Loss, LossFn, LrSchedule, Mode, Network,
+        NetworkBuilder, Optimizer, Param, ParamKind, Regularization, Regularizer, Result, RmsProp,
+        Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, datasets,
     };
 }
