@@ -270,6 +270,9 @@ impl<T: Scalar> Network<T> {
             }
             let lr = fit.optimizer.learning_rate();
             if fit.shuffle {
+                // A fresh permutation of 0..n each epoch, so an epoch's order
+                // depends only on the rng (resuming reproduces it exactly).
+                order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
                 order.shuffle(rng);
             }
             buf.grad_sums.iter_mut().for_each(|s| *s = (0.0, 0.0));
