@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::prelude::*;
+use weightwise::svg;
 
 fn main() -> weightwise::Result<()> {
     let mut rng = StdRng::seed_from_u64(42);
@@ -63,5 +64,9 @@ fn main() -> weightwise::Result<()> {
         history.epochs.len(),
         seconds
     );
+
+    let out = std::env::args().nth(1).unwrap_or_else(|| "target/weightwise-out".to_string());
+    svg::training_curves(&history)?.save(format!("{out}/digits_curves.svg"))?;
+    println!("training curves written to {out}/digits_curves.svg");
     Ok(())
 }

@@ -16,7 +16,10 @@ fn noisy_sine(n: usize, noise: f64, rng: &mut StdRng) -> Result<Dataset<f64>> {
         .iter()
         .map(|&x| (std::f64::consts::TAU * x).sin() + normal.sample(rng))
         .collect();
-    Dataset::new(Tensor::from_vec(xs, &[n, 1])?, Tensor::from_vec(ys, &[n, 1])?)
+    Dataset::new(
+        Tensor::from_vec(xs, &[n, 1])?,
+        Tensor::from_vec(ys, &[n, 1])?,
+    )
 }
 
 fn main() -> weightwise::Result<()> {
@@ -24,7 +27,10 @@ fn main() -> weightwise::Result<()> {
     let train = noisy_sine(20, 0.25, &mut rng)?;
     let test = noisy_sine(500, 0.25, &mut rng)?;
 
-    println!("{:<12} {:>10} {:>10} {:>10}", "penalty", "train MSE", "test MSE", "‖W‖₂");
+    println!(
+        "{:<12} {:>10} {:>10} {:>10}",
+        "penalty", "train MSE", "test MSE", "‖W‖₂"
+    );
     for (name, lambda) in [("none", 0.0), ("L2 λ=1e-3", 1e-3), ("L2 λ=1e-2", 1e-2)] {
         let mut net = Network::<f64>::builder(1)
             .dense(64, Init::xavier_uniform_gain(5.0 / 3.0))

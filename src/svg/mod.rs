@@ -32,6 +32,7 @@
 
 mod axis;
 mod color;
+mod curves;
 mod heatmap;
 mod histogram;
 mod line;
@@ -45,6 +46,7 @@ use std::path::Path;
 use crate::{Error, Result};
 
 pub use color::{Rgb, TABLEAU10, categorical, diverging, sequential};
+pub use curves::{compare_runs, training_curves};
 pub use heatmap::{TileScale, TilesOptions, heatmap, tiles, tiles_with};
 pub use histogram::histograms;
 pub use line::{LineChartOptions, Series, line_chart, line_chart_with};
