@@ -36,3 +36,4 @@ mod step;
 pub use fit::{Clip, EarlyStopping, Evaluation, Fit};
 pub use history::{EpochRecord, GradientRecord, History};
 pub use metrics::count_correct;
+pub(crate) use step::StepBuffers;
