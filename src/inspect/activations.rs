@@ -247,7 +247,7 @@ pub(super) fn opt_percent(v: Option<f64>) -> String {
 
 /// ```text
 /// activations for a batch of 2 in Eval mode
-///   #  layer      shape           mean        std        min        max  saturated     dead  dead units
+///   #  layer      shape           mean        std        min        max  saturated     dead   dead units
 ///  in  input      2×3              0.5      1.041         -1          2          —        —          —
 ///   0  Dense      2×4           0.1234 …
 ///   1  ReLU       2×4           …                                          —    50.0%      25.0%
@@ -261,7 +261,7 @@ impl fmt::Display for ActivationReport {
         )?;
         writeln!(
             f,
-            "{:>3}  {:<10} {:<12} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>10}",
+            "{:>3}  {:<10} {:<12} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}  {:>10}",
             "#", "layer", "shape", "mean", "std", "min", "max", "saturated", "dead", "dead units"
         )?;
         let row = |f: &mut fmt::Formatter<'_>,
@@ -272,7 +272,7 @@ impl fmt::Display for ActivationReport {
                    l: Option<&LayerActivations>| {
             write!(
                 f,
-                "{i:>3}  {kind:<10} {:<12} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>10}",
+                "{i:>3}  {kind:<10} {:<12} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}  {:>10}",
                 shape_str(shape),
                 sig(s.mean),
                 sig(s.std),
@@ -426,13 +426,13 @@ mod tests {
         // ReLU: no saturation, 7/9 = 77.8% dead outputs, 2/3 = 66.7% dead units.
         assert!(lines[4].starts_with("  1  ReLU       3×3"), "{text}");
         assert!(
-            lines[4].trim_end().ends_with("—    77.8%      66.7%"),
+            lines[4].trim_end().ends_with("—    77.8%       66.7%"),
             "{text}"
         );
         // Sigmoid: 1/3 = 33.3% saturated.
         assert!(lines[6].starts_with("  3  Sigmoid    3×1"), "{text}");
         assert!(
-            lines[6].trim_end().ends_with("33.3%        —          —"),
+            lines[6].trim_end().ends_with("33.3%        —           —"),
             "{text}"
         );
     }

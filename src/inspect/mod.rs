@@ -20,11 +20,11 @@
 //! [`Network::activation_report`]: crate::Network::activation_report
 //! [`Network::audit_init`]: crate::Network::audit_init
 
-mod activations;
-mod audit;
-mod importance;
-mod stats;
-mod weights;
+pub mod activations;
+pub mod audit;
+pub mod importance;
+pub mod stats;
+pub mod weights;
 
 pub use activations::{ActivationReport, LayerActivations};
 pub use audit::{AUDIT_SEED, AuditThresholds, Flag, InitAudit, LayerAudit};
