@@ -42,6 +42,7 @@ pub mod error;
 mod gemm;
 pub mod gradcheck;
 pub mod init;
+pub mod inspect;
 pub mod layer;
 pub mod loss;
 pub mod network;
