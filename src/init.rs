@@ -22,6 +22,8 @@
 //! Normal variants here are *untruncated*, as in PyTorch; Keras truncates its
 //! `glorot_normal`, `he_normal` and `lecun_normal` at ±2σ (rescaling σ by
 //! 1/0.8796), which [`Init::variance_scaling`] with [`Distribution::TruncatedNormal`] gives.
+//! (In Keras' `VarianceScaling`, `distribution="normal"` also means the
+//! truncated one; its `"untruncated_normal"` is our [`Distribution::Normal`].)
 //!
 //! For a dense weight of shape `[out, in]` (PyTorch's layout), fan_in = `in`
 //! and fan_out = `out`; the layer computes them, you never pass them.
@@ -69,7 +71,8 @@ impl Fans {
     }
 }
 
-/// Which fan a variance-scaling initializer divides by.
+/// Which fan a variance-scaling initializer divides by (PyTorch's `mode`,
+/// Keras' `mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FanMode {
     /// Preserves the variance of activations in the forward pass (He, LeCun).
@@ -85,14 +88,15 @@ pub enum FanMode {
 pub enum Distribution {
     /// `U(−limit, limit)` with `limit = √(3·scale/n)`.
     Uniform,
-    /// `N(0, scale/n)`.
+    /// `N(0, scale/n)`, untruncated (PyTorch's `*_normal_`, Keras'
+    /// `"untruncated_normal"`).
     Normal,
     /// Keras' truncated normal: `N(0, σ²)` cut at ±2σ with `σ = √(scale/n) / 0.87962566103423978`,
     /// which restores the variance `scale/n` after truncation.
     TruncatedNormal,
 }
 
-/// A nonlinearity, for [`gain`].
+/// A nonlinearity, for [`gain`] (PyTorch's `nonlinearity` argument).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Nonlinearity {
     /// Identity (and convolutions): gain 1.
@@ -103,7 +107,8 @@ pub enum Nonlinearity {
     Tanh,
     /// ReLU: gain √2.
     Relu,
-    /// Leaky ReLU with negative slope α: gain √(2/(1+α²)).
+    /// Leaky ReLU with negative slope α: gain √(2/(1+α²)). PyTorch's default
+    /// slope for `calculate_gain('leaky_relu')` is 0.01.
     LeakyRelu(f64),
     /// SELU: gain 3/4.
     Selu,
@@ -132,10 +137,26 @@ pub fn gain(nonlinearity: Nonlinearity) -> f64 {
 ///
 /// [`Init`] covers the usual rules; implement this for your own.
 pub trait Initializer<T: Scalar>: Debug {
-    /// Overwrites every element of `w`, whose fans are `fans`.
+    /// Overwrites every element of `w`, whose fans are `fans`. On error `w`
+    /// is left unchanged.
+    ///
+    /// ```
+    /// use rand::{SeedableRng, rngs::StdRng};
+    /// use weightwise::{Tensor, init::{Fans, Init, Initializer}};
+    /// let mut w = Tensor::<f32>::zeros(&[64, 100]).unwrap(); // [out, in]
+    /// let fans = Fans::of_shape(w.shape()); // fan_in 100, fan_out 64
+    /// Init::he_uniform().fill(&mut w, fans, &mut StdRng::seed_from_u64(0)).unwrap();
+    /// let bound = (6.0f32 / 100.0).sqrt();
+    /// assert!(w.as_slice().iter().all(|x| x.abs() <= bound));
+    /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for invalid parameters or zero fans.
+    /// For [`Init`]: [`Error::InvalidArgument`] for invalid parameters (a
+    /// non-positive std, scale or gain, bounds not ordered, a non-finite
+    /// value, a truncation interval holding under 1% of the mass) or a zero
+    /// fan; [`Error::InvalidShape`] for an orthogonal fill of a tensor with
+    /// fewer than 2 dimensions; [`Error::NonFinite`] when a value overflows
+    /// `T` (e.g. a constant of 1e39 in `f32`).
     fn fill(&self, w: &mut Tensor<T>, fans: Fans, rng: &mut dyn Rng) -> Result<()>;
 }
 
@@ -145,11 +166,12 @@ pub trait Initializer<T: Scalar>: Debug {
 pub enum Init {
     /// Every weight equal to the value.
     Constant(f64),
-    /// `U(low, high)`.
+    /// `U(low, high)` (PyTorch's `uniform_`).
     Uniform {
         /// Lower bound (inclusive).
         low: f64,
-        /// Upper bound (exclusive); must exceed `low`.
+        /// Upper bound; must exceed `low`. Exclusive before rounding: a sample
+        /// may round to `high` in the tensor's type.
         high: f64,
     },
     /// `N(mean, std²)`.
@@ -159,8 +181,11 @@ pub enum Init {
         /// Standard deviation; must be positive.
         std: f64,
     },
-    /// `N(mean, std²)` conditioned on `low ≤ w ≤ high` (PyTorch's `trunc_normal_`:
-    /// absolute bounds, resampled until inside).
+    /// `N(mean, std²)` conditioned on `low ≤ w ≤ high` (PyTorch's `trunc_normal_`,
+    /// whose defaults are `mean = 0, std = 1, low = −2, high = 2`). The bounds are
+    /// absolute values, not multiples of `std`. Sampled by rejection (PyTorch
+    /// inverts the CDF; the distribution is the same), so `[low, high]` must hold
+    /// at least 1% of the untruncated normal's mass.
     TruncatedNormal {
         /// Mean of the untruncated normal.
         mean: f64,
@@ -255,23 +280,27 @@ impl Init {
     }
 
     /// He/Kaiming uniform for ReLU (He et al. 2015): `U(±√(6/fan_in))`.
-    /// PyTorch `kaiming_uniform_(nonlinearity='relu')`.
+    /// PyTorch `kaiming_uniform_(nonlinearity='relu')`, Keras `he_uniform`.
     pub fn he_uniform() -> Init {
-        Init::kaiming_uniform(FanMode::FanIn, gain(Nonlinearity::Relu))
+        // scale = gain(Relu)² = 2, written exactly (√2·√2 rounds to 2 + 4e-16).
+        Init::variance_scaling(2.0, FanMode::FanIn, Distribution::Uniform)
     }
 
     /// He/Kaiming normal for ReLU: `N(0, 2/fan_in)`.
-    /// PyTorch `kaiming_normal_(nonlinearity='relu')`.
+    /// PyTorch `kaiming_normal_(nonlinearity='relu')` (Keras' `he_normal` is truncated).
     pub fn he_normal() -> Init {
-        Init::kaiming_normal(FanMode::FanIn, gain(Nonlinearity::Relu))
+        Init::variance_scaling(2.0, FanMode::FanIn, Distribution::Normal)
     }
 
-    /// Kaiming uniform with a mode and a gain: `U(±gain·√(3/fan))`.
+    /// Kaiming uniform with a mode and a gain: `U(±gain·√(3/fan))`, PyTorch's
+    /// `kaiming_uniform_(mode=..., nonlinearity=...)` with `gain` from [`gain`].
+    /// PyTorch's default is `FanIn` with the leaky-ReLU gain for slope 0, i.e. √2.
     pub fn kaiming_uniform(mode: FanMode, gain: f64) -> Init {
         Init::variance_scaling(gain * gain, mode, Distribution::Uniform)
     }
 
-    /// Kaiming normal with a mode and a gain: `σ = gain/√fan`.
+    /// Kaiming normal with a mode and a gain: `σ = gain/√fan`, PyTorch's
+    /// `kaiming_normal_(mode=..., nonlinearity=...)`.
     pub fn kaiming_normal(mode: FanMode, gain: f64) -> Init {
         Init::variance_scaling(gain * gain, mode, Distribution::Normal)
     }
@@ -300,8 +329,18 @@ impl Init {
     }
 
     /// The spread this initializer gives for the fans: `(kind, value)` where kind
-    /// is `"bound"` (uniform), `"std"` (normal) or `"value"` (constant), for
-    /// docs and summaries.
+    /// is `"bound"` (uniform: the largest magnitude, `max(|low|, |high|)`),
+    /// `"std"` (normal: for [`Init::TruncatedNormal`] the untruncated normal's
+    /// σ, for variance scaling the resulting `√(scale/n)` whether truncated or
+    /// not), `"value"` (constant) or `"gain"` (orthogonal), for docs and summaries.
+    ///
+    /// ```
+    /// use weightwise::init::{Fans, Init};
+    /// let fans = Fans { fan_in: 50, fan_out: 10 };
+    /// let (kind, std) = Init::he_normal().spread(fans).unwrap();
+    /// assert_eq!(kind, "std");
+    /// assert!((std - 0.2).abs() < 1e-15); // √(2/50)
+    /// ```
     ///
     /// # Errors
     /// As for [`Initializer::fill`].
@@ -359,9 +398,29 @@ impl Init {
                     Err(Error::invalid_arg("mean", mean, "must be finite"))
                 }
             }
-            Init::TruncatedNormal { std, low, high, .. } => {
+            Init::TruncatedNormal {
+                mean,
+                std,
+                low,
+                high,
+            } => {
                 positive("std", std)?;
-                ordered(low, high)
+                ordered(low, high)?;
+                if !mean.is_finite() {
+                    return Err(Error::invalid_arg("mean", mean, "must be finite"));
+                }
+                let mass = normal_mass((low - mean) / std, (high - mean) / std);
+                if mass < MIN_TRUNCATED_MASS {
+                    return Err(Error::invalid_arg(
+                        "truncated normal bounds",
+                        format!("[{low}, {high}] for N({mean}, {std}²)"),
+                        format!(
+                            "the interval holds {mass:.2e} of the distribution, \
+                             less than the {MIN_TRUNCATED_MASS} rejection sampling needs"
+                        ),
+                    ));
+                }
+                Ok(())
             }
             Init::VarianceScaling { scale, mode, .. } => {
                 positive("scale", scale)?;
@@ -400,10 +459,41 @@ fn standard_normal(rng: &mut dyn Rng) -> f64 {
     }
 }
 
-/// `N(mean, std²)` restricted to `[low, high]` by rejection; errors when the
-/// interval holds too little of the distribution to hit in 10 000 tries.
+/// The smallest probability mass `[low, high]` may hold for
+/// [`Init::TruncatedNormal`]: rejection sampling draws `1/mass` normals per
+/// weight on average, at most 100 here.
+const MIN_TRUNCATED_MASS: f64 = 0.01;
+
+/// `erfc(x)` to a relative error below 1.2·10⁻⁷ (the Chebyshev fit of
+/// Numerical Recipes' `erfcc`); enough to decide whether an interval is
+/// too unlikely to sample by rejection.
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 { r } else { 2.0 - r }
+}
+
+/// `P(a ≤ Z ≤ b)` for a standard normal `Z`, computed on the side of the mean
+/// where it does not cancel: `Φ(b) − Φ(a) = (erfc(a/√2) − erfc(b/√2)) / 2`.
+fn normal_mass(a: f64, b: f64) -> f64 {
+    let (a, b) = if a + b < 0.0 { (-b, -a) } else { (a, b) };
+    0.5 * (erfc(a / std::f64::consts::SQRT_2) - erfc(b / std::f64::consts::SQRT_2))
+}
+
+/// `N(mean, std²)` restricted to `[low, high]` by rejection. `Init::validate`
+/// has checked the interval holds at least 1% of the mass, so a million failed
+/// draws in a row (probability below 10⁻⁴³⁰⁰) means something else is wrong.
 fn truncated(rng: &mut dyn Rng, mean: f64, std: f64, low: f64, high: f64) -> Result<f64> {
-    for _ in 0..10_000 {
+    for _ in 0..1_000_000 {
         let x = mean + std * standard_normal(rng);
         if (low..=high).contains(&x) {
             return Ok(x);
@@ -412,31 +502,49 @@ fn truncated(rng: &mut dyn Rng, mean: f64, std: f64, low: f64, high: f64) -> Res
     Err(Error::invalid_arg(
         "truncated normal bounds",
         format!("[{low}, {high}] for N({mean}, {std}²)"),
-        "the interval holds almost none of the distribution",
+        "no sample fell inside in a million draws",
     ))
 }
 
-/// Modified Gram–Schmidt on the columns of a `rows × cols` (rows ≥ cols)
-/// row-major matrix, in place: the result has orthonormal columns and equals
-/// `Q` of the QR factorisation with a positive diagonal in `R`, which is what
-/// PyTorch's `orthogonal_` produces after its sign correction.
-fn orthonormalize_columns(a: &mut [f64], rows: usize, cols: usize) {
-    for j in 0..cols {
-        for prev in 0..j {
-            let dot: f64 = (0..rows)
-                .map(|i| a[i * cols + j] * a[i * cols + prev])
-                .sum();
-            for i in 0..rows {
-                a[i * cols + j] -= dot * a[i * cols + prev];
+/// `Σ xᵢ·yᵢ` with four running sums, so the compiler can vectorise it.
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (xc, yc) = (x.chunks_exact(4), y.chunks_exact(4));
+    let tail: f64 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in xc.zip(yc) {
+        for k in 0..4 {
+            acc[k] += a[k] * b[k];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// Gram–Schmidt on `count` vectors of length `len` stored one after another
+/// in `a` (the columns of a tall `len × count` matrix, `len ≥ count`), in
+/// place: afterwards they are orthonormal and equal the `Q` of the QR
+/// factorisation with a positive diagonal in `R`, which is what PyTorch's
+/// `orthogonal_` produces after its sign correction.
+///
+/// Each vector is projected off the previous ones twice (modified
+/// Gram–Schmidt with one re-orthogonalisation, "twice is enough"), so the
+/// result is orthonormal to a few ulps whatever the matrix's conditioning.
+fn orthonormalize(a: &mut [f64], len: usize, count: usize) {
+    for j in 0..count {
+        let (done, rest) = a.split_at_mut(j * len);
+        let v = &mut rest[..len];
+        for _pass in 0..2 {
+            for q in done.chunks_exact(len) {
+                let dot = dot(q, v);
+                v.iter_mut().zip(q).for_each(|(y, x)| *y -= dot * x);
             }
         }
-        let norm = (0..rows)
-            .map(|i| a[i * cols + j].powi(2))
-            .sum::<f64>()
-            .sqrt();
-        for i in 0..rows {
-            a[i * cols + j] /= norm;
-        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
     }
 }
 
@@ -486,8 +594,6 @@ impl<T: Scalar> Initializer<T> for Init {
                 }
             }
             Init::Orthogonal { gain } => {
-                let rows = w.shape().first().copied().unwrap_or(1);
-                let cols = n.checked_div(rows).unwrap_or(0);
                 if w.ndim() < 2 {
                     return Err(Error::invalid_shape(
                         "orthogonal init",
@@ -495,26 +601,403 @@ impl<T: Scalar> Initializer<T> for Init {
                         "needs at least 2 dimensions",
                     ));
                 }
-                // Work on the tall orientation, then transpose back if needed.
-                let (tall_r, tall_c) = (rows.max(cols), rows.min(cols));
-                let mut a: Vec<f64> = (0..n).map(|_| standard_normal(rng)).collect();
-                orthonormalize_columns(&mut a, tall_r, tall_c);
-                if rows < cols {
+                // As PyTorch: the tensor is viewed as rows × (product of the rest).
+                let rows = w.shape()[0];
+                let cols = n.checked_div(rows).unwrap_or(0);
+                // Orthonormalise the short side's vectors, each stored
+                // contiguously: the columns of the tall matrix (len = rows)
+                // when rows ≥ cols, else the rows themselves (len = cols).
+                let (len, count) = (rows.max(cols), rows.min(cols));
+                let mut q: Vec<f64> = (0..n).map(|_| standard_normal(rng)).collect();
+                orthonormalize(&mut q, len, count);
+                if rows >= cols {
+                    // q holds the columns; W is row-major, so transpose.
                     let mut t = vec![0.0; n];
-                    for i in 0..tall_r {
-                        for j in 0..tall_c {
-                            t[j * tall_r + i] = a[i * tall_c + j];
+                    for (j, col) in q.chunks_exact(len.max(1)).enumerate() {
+                        for (i, &x) in col.iter().enumerate() {
+                            t[i * cols + j] = x;
                         }
                     }
-                    a = t;
+                    q = t;
                 }
-                a.iter_mut().for_each(|x| *x *= gain);
-                a
+                q.iter_mut().for_each(|x| *x *= gain);
+                q
             }
         };
+        // Check before writing, so a failed fill leaves `w` untouched.
+        if let Some(bad) = values.iter().find(|v| !T::from_f64(**v).is_finite()) {
+            return Err(Error::non_finite(format!(
+                "{self:?} filling a {} tensor: {bad} is not finite as {}",
+                crate::error::shape_str(w.shape()),
+                T::DTYPE
+            )));
+        }
         for (dst, v) in w.as_mut_slice().iter_mut().zip(values) {
             *dst = T::from_f64(v);
         }
         Ok(())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{SeedableRng, rngs::StdRng};
+
+    const FANS: Fans = Fans {
+        fan_in: 50,
+        fan_out: 30,
+    };
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-15 * b.abs().max(1.0)
+    }
+
+    fn arg_name(e: &Error) -> &'static str {
+        match e {
+            Error::InvalidArgument { name, .. } => name,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn gain_table_matches_pytorch() {
+        // torch.nn.init.calculate_gain
+        assert_eq!(gain(Nonlinearity::Linear), 1.0);
+        assert_eq!(gain(Nonlinearity::Sigmoid), 1.0);
+        assert_eq!(gain(Nonlinearity::Tanh), 5.0 / 3.0);
+        assert_eq!(gain(Nonlinearity::Relu), std::f64::consts::SQRT_2);
+        assert_eq!(gain(Nonlinearity::Selu), 0.75);
+        // √(2/(1+0.01²)) = √(2/1.0001) = 1.4141428569978354 (PyTorch's default slope).
+        assert!(close(
+            gain(Nonlinearity::LeakyRelu(0.01)),
+            1.414_142_856_997_835_4
+        ));
+        // Slope 0 is plain ReLU; slope √5 is nn.Linear's √(1/3).
+        assert_eq!(gain(Nonlinearity::LeakyRelu(0.0)), 2f64.sqrt());
+        assert!(close(
+            gain(Nonlinearity::LeakyRelu(5f64.sqrt())),
+            (1.0f64 / 3.0).sqrt()
+        ));
+    }
+
+    #[test]
+    fn fans_of_shape_follow_pytorch() {
+        let f = |fan_in, fan_out| Fans { fan_in, fan_out };
+        assert_eq!(Fans::of_shape(&[]), f(1, 1));
+        assert_eq!(Fans::of_shape(&[7]), f(7, 7));
+        // Dense [out, in] = [10, 20].
+        assert_eq!(Fans::of_shape(&[10, 20]), f(20, 10));
+        // Conv [out, in, kh, kw] = [8, 3, 5, 5]: receptive field 25, in 3·25, out 8·25.
+        assert_eq!(Fans::of_shape(&[8, 3, 5, 5]), f(75, 200));
+        assert_eq!(Fans::of_shape(&[0, 4]), f(4, 0));
+    }
+
+    #[test]
+    fn spread_of_each_named_initializer() {
+        // fan_in = 50, fan_out = 30, fan_avg = 40; each value by hand from the formula.
+        let cases: [(Init, &str, f64); 16] = [
+            (Init::he_normal(), "std", 0.2),                         // √(2/50)
+            (Init::he_uniform(), "bound", 0.346_410_161_513_775_46), // √(6/50)
+            (Init::xavier_uniform(), "bound", 0.273_861_278_752_583_04), // √(6/80)
+            (Init::xavier_normal(), "std", 0.158_113_883_008_418_97), // √(2/80)
+            (
+                Init::xavier_uniform_gain(2.0),
+                "bound",
+                0.547_722_557_505_166_1,
+            ), // 2·√(6/80)
+            (
+                Init::xavier_normal_gain(2.0),
+                "std",
+                0.316_227_766_016_837_94,
+            ), // 2·√(2/80)
+            (Init::lecun_uniform(), "bound", 0.244_948_974_278_317_8), // √(3/50)
+            (Init::lecun_normal(), "std", 0.141_421_356_237_309_5),  // √(1/50)
+            (Init::torch_default(), "bound", 0.141_421_356_237_309_5), // 1/√50
+            // (5/3)/√30 with the fan-out
+            (
+                Init::kaiming_normal(FanMode::FanOut, 5.0 / 3.0),
+                "std",
+                0.304_290_309_725_092_3,
+            ),
+            (
+                Init::kaiming_uniform(FanMode::FanOut, 1.0),
+                "bound",
+                0.316_227_766_016_837_94,
+            ), // √(3/30)
+            // Keras-style truncated: the resulting std √(1/40), not the pre-truncation σ.
+            (
+                Init::variance_scaling(1.0, FanMode::FanAvg, Distribution::TruncatedNormal),
+                "std",
+                0.158_113_883_008_418_97,
+            ),
+            (Init::constant(0.5), "value", 0.5),
+            (Init::uniform(-0.3, 0.1), "bound", 0.3),
+            (Init::truncated_normal(1.0, 0.02, 0.9, 1.1), "std", 0.02),
+            (Init::orthogonal(1.5), "gain", 1.5),
+        ];
+        for (init, kind, value) in cases {
+            let (k, v) = init.spread(FANS).unwrap();
+            assert_eq!(k, kind, "{init:?}");
+            assert!(close(v, value), "{init:?}: {v} vs {value}");
+        }
+        assert_eq!(Init::zeros().spread(FANS).unwrap(), ("value", 0.0));
+        assert_eq!(Init::ones().spread(FANS).unwrap(), ("value", 1.0));
+        assert_eq!(Init::normal(0.0, 0.01).spread(FANS).unwrap(), ("std", 0.01));
+    }
+
+    #[test]
+    fn erfc_and_normal_mass_are_accurate() {
+        // Reference values from Python's math.erfc / math.erf.
+        let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+        assert!(rel(erfc(0.0), 1.0) < 2e-7);
+        assert!(rel(erfc(1.0), 0.157_299_207_050_285_13) < 2e-7);
+        assert!(rel(erfc(2.0), 0.004_677_734_981_047_265) < 2e-7);
+        assert!(rel(erfc(-1.0), 1.842_700_792_949_715) < 2e-7);
+        // P(|Z| ≤ 2) = erf(√2).
+        assert!(rel(normal_mass(-2.0, 2.0), 0.954_499_736_103_641_6) < 2e-7);
+        // A far tail does not cancel: P(5 ≤ Z ≤ 6) = 2.8566e-7, and mirrored.
+        assert!(rel(normal_mass(5.0, 6.0), 2.856_649_842_341_569e-7) < 1e-6);
+        assert!(rel(normal_mass(-6.0, -5.0), 2.856_649_842_341_569e-7) < 1e-6);
+    }
+
+    macro_rules! typed_tests {
+        ($name:ident, $t:ty) => {
+            mod $name {
+                use super::*;
+
+                type T = $t;
+
+                fn fill(init: Init, shape: &[usize]) -> Result<Tensor<T>> {
+                    let mut w = Tensor::<T>::full(shape, 7.0)?;
+                    let fans = Fans::of_shape(shape);
+                    Initializer::<T>::fill(&init, &mut w, fans, &mut StdRng::seed_from_u64(3))?;
+                    Ok(w)
+                }
+
+                /// Fills a tensor of 7s and checks the error leaves it untouched.
+                fn fill_err(init: Init, shape: &[usize], fans: Fans) -> Error {
+                    let mut w = Tensor::<T>::full(shape, 7.0).unwrap();
+                    let err =
+                        Initializer::<T>::fill(&init, &mut w, fans, &mut StdRng::seed_from_u64(3))
+                            .unwrap_err();
+                    assert!(w.as_slice().iter().all(|&x| x == 7.0), "{init:?} wrote");
+                    // spread validates the same way.
+                    if !matches!(err, Error::InvalidShape { .. } | Error::NonFinite { .. }) {
+                        assert!(init.spread(fans).is_err(), "{init:?}");
+                    }
+                    err
+                }
+
+                #[test]
+                fn non_positive_or_non_finite_std_is_an_error() {
+                    for std in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+                        let e = fill_err(Init::normal(0.0, std), &[4, 3], FANS);
+                        assert_eq!(arg_name(&e), "std");
+                        let e =
+                            fill_err(Init::truncated_normal(0.0, std, -1.0, 1.0), &[4, 3], FANS);
+                        assert_eq!(arg_name(&e), "std");
+                    }
+                    let e = fill_err(Init::normal(f64::NAN, 1.0), &[4, 3], FANS);
+                    assert_eq!(arg_name(&e), "mean");
+                    let e = fill_err(
+                        Init::truncated_normal(f64::INFINITY, 1.0, -1.0, 1.0),
+                        &[4, 3],
+                        FANS,
+                    );
+                    assert_eq!(arg_name(&e), "mean");
+                }
+
+                #[test]
+                fn unordered_or_non_finite_bounds_are_errors() {
+                    for (low, high) in [
+                        (1.0, 1.0),
+                        (2.0, 1.0),
+                        (f64::NAN, 1.0),
+                        (0.0, f64::INFINITY),
+                    ] {
+                        let e = fill_err(Init::uniform(low, high), &[4, 3], FANS);
+                        assert_eq!(arg_name(&e), "initializer bounds");
+                        let e =
+                            fill_err(Init::truncated_normal(0.0, 1.0, low, high), &[4, 3], FANS);
+                        assert_eq!(arg_name(&e), "initializer bounds");
+                    }
+                    let e = fill_err(Init::uniform(1.0, 0.5), &[2], FANS);
+                    assert_eq!(
+                        e.to_string(),
+                        "invalid initializer bounds = [1, 0.5]: need finite low < high"
+                    );
+                }
+
+                #[test]
+                fn truncation_holding_too_little_mass_is_an_error() {
+                    // P(5 ≤ Z ≤ 6) ≈ 2.9e-7 < 1%.
+                    let e = fill_err(Init::truncated_normal(0.0, 1.0, 5.0, 6.0), &[4], FANS);
+                    assert_eq!(arg_name(&e), "truncated normal bounds");
+                    assert!(e.to_string().contains("2.86e-7"), "{e}");
+                    // P(Z ≥ 2.4) = 0.82% is refused, P(Z ≥ 2.3) = 1.07% is sampled.
+                    fill_err(Init::truncated_normal(0.0, 1.0, 2.4, 10.0), &[4], FANS);
+                    let w = fill(Init::truncated_normal(0.0, 1.0, 2.3, 10.0), &[50]).unwrap();
+                    assert!(w.as_slice().iter().all(|&x| (2.3..=10.0).contains(&x)));
+                }
+
+                #[test]
+                fn non_finite_constant_is_an_error() {
+                    for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                        let e = fill_err(Init::constant(v), &[2, 2], FANS);
+                        assert_eq!(arg_name(&e), "constant");
+                    }
+                    assert_eq!(
+                        fill(Init::constant(-0.25), &[2, 2]).unwrap().as_slice(),
+                        &[-0.25; 4]
+                    );
+                    assert_eq!(fill(Init::zeros(), &[3]).unwrap().as_slice(), &[0.0; 3]);
+                    assert_eq!(fill(Init::ones(), &[3]).unwrap().as_slice(), &[1.0; 3]);
+                }
+
+                #[test]
+                fn values_that_overflow_the_type_are_errors() {
+                    // 1e39 exceeds f32::MAX (3.4e38) but not f64::MAX.
+                    let r = fill(Init::constant(1e39), &[2]);
+                    if T::DTYPE == "F32" {
+                        let mut w = Tensor::<T>::full(&[2], 7.0).unwrap();
+                        let e = Initializer::<T>::fill(
+                            &Init::constant(1e39),
+                            &mut w,
+                            FANS,
+                            &mut StdRng::seed_from_u64(0),
+                        )
+                        .unwrap_err();
+                        assert!(matches!(e, Error::NonFinite { .. }), "{e:?}");
+                        assert!(e.to_string().contains("is not finite as F32"), "{e}");
+                        assert_eq!(w.as_slice(), &[7.0, 7.0]);
+                        assert!(r.is_err());
+                    } else {
+                        assert_eq!(r.unwrap().as_slice(), &[T::from_f64(1e39); 2]);
+                    }
+                    // high − low overflows f64 itself.
+                    let e = fill_err(Init::uniform(-1e308, 1e308), &[8], FANS);
+                    assert!(matches!(e, Error::NonFinite { .. }), "{e:?}");
+                }
+
+                #[test]
+                fn zero_fans_or_bad_scale_in_variance_scaling_are_errors() {
+                    let zero_in = Fans {
+                        fan_in: 0,
+                        fan_out: 5,
+                    };
+                    let zero_out = Fans {
+                        fan_in: 5,
+                        fan_out: 0,
+                    };
+                    let zero = Fans {
+                        fan_in: 0,
+                        fan_out: 0,
+                    };
+                    let e = fill_err(Init::he_normal(), &[5, 0], zero_in);
+                    assert_eq!(arg_name(&e), "fans");
+                    assert_eq!(
+                        e.to_string(),
+                        "invalid fans = in=0 out=5: variance scaling needs a non-zero fan"
+                    );
+                    fill_err(
+                        Init::kaiming_uniform(FanMode::FanOut, 1.0),
+                        &[0, 5],
+                        zero_out,
+                    );
+                    fill_err(Init::xavier_uniform(), &[0, 0], zero);
+                    // One zero fan is fine for fan_avg.
+                    assert!(Init::xavier_normal().spread(zero_in).is_ok());
+                    for scale in [0.0, -2.0, f64::NAN, f64::INFINITY] {
+                        let init =
+                            Init::variance_scaling(scale, FanMode::FanIn, Distribution::Normal);
+                        assert_eq!(arg_name(&fill_err(init, &[2, 2], FANS)), "scale");
+                    }
+                }
+
+                #[test]
+                fn orthogonal_needs_two_dimensions_and_a_positive_gain() {
+                    let e = fill_err(Init::orthogonal(1.0), &[6], FANS);
+                    assert!(
+                        matches!(
+                            e,
+                            Error::InvalidShape {
+                                op: "orthogonal init",
+                                ..
+                            }
+                        ),
+                        "{e:?}"
+                    );
+                    assert_eq!(
+                        e.to_string(),
+                        "orthogonal init: shape 6 is invalid: needs at least 2 dimensions"
+                    );
+                    fill_err(Init::orthogonal(1.0), &[], FANS);
+                    for g in [0.0, -1.0, f64::NAN] {
+                        assert_eq!(
+                            arg_name(&fill_err(Init::orthogonal(g), &[2, 2], FANS)),
+                            "gain"
+                        );
+                    }
+                }
+
+                #[test]
+                fn orthogonal_small_shapes() {
+                    let tol = if T::DTYPE == "F32" { 1e-6 } else { 1e-14 };
+                    // Square, tall, wide, and a 3-D tensor viewed as 2 × 6.
+                    for shape in [&[3usize, 3][..], &[5, 2], &[2, 5], &[2, 3, 2]] {
+                        let w = fill(Init::orthogonal(2.0), shape).unwrap();
+                        let (r, c) = (shape[0], w.len() / shape[0]);
+                        let m = w.reshape(&[r, c]).unwrap();
+                        // Gram matrix of the short side: 4·I for gain 2.
+                        let g = if r >= c {
+                            m.t_matmul(&m)
+                        } else {
+                            m.matmul_t(&m)
+                        }
+                        .unwrap();
+                        let k = r.min(c);
+                        for i in 0..k {
+                            for j in 0..k {
+                                let want = if i == j { 4.0 } else { 0.0 };
+                                assert!(
+                                    (g[[i, j]] - want).abs() < tol,
+                                    "{shape:?} {i},{j}: {}",
+                                    g[[i, j]]
+                                );
+                            }
+                        }
+                    }
+                    // Empty tensors are filled without error.
+                    assert!(fill(Init::orthogonal(1.0), &[0, 4]).unwrap().is_empty());
+                    assert!(fill(Init::orthogonal(1.0), &[4, 0]).unwrap().is_empty());
+                }
+
+                #[test]
+                fn same_seed_same_weights() {
+                    for init in [
+                        Init::he_normal(),
+                        Init::xavier_uniform(),
+                        Init::orthogonal(1.0),
+                    ] {
+                        let a = fill(init, &[6, 4]).unwrap();
+                        let b = fill(init, &[6, 4]).unwrap();
+                        assert_eq!(a, b);
+                        let mut c = Tensor::<T>::zeros(&[6, 4]).unwrap();
+                        Initializer::<T>::fill(
+                            &init,
+                            &mut c,
+                            Fans::of_shape(&[6, 4]),
+                            &mut StdRng::seed_from_u64(4),
+                        )
+                        .unwrap();
+                        assert_ne!(a, c);
+                    }
+                }
+            }
+        };
+    }
+
+    typed_tests!(f32_tests, f32);
+    typed_tests!(f64_tests, f64);
 }

@@ -37,10 +37,12 @@
 #![warn(rust_2018_idioms)]
 
 pub mod constraint;
+pub mod data;
 pub mod error;
 mod gemm;
 pub mod gradcheck;
 pub mod init;
+pub mod inspect;
 #[cfg(feature = "safetensors")]
 pub mod io;
 pub mod layer;
@@ -52,10 +54,13 @@ pub mod scalar;
 pub(crate) mod special;
 pub mod svg;
 pub mod tensor;
+pub mod train;
 
 pub use constraint::{Constraint, Constraints};
+pub use data::{Dataset, datasets};
 pub use error::{Error, Result};
 pub use init::{Init, Initializer};
+pub use inspect::{ActivationReport, AuditThresholds, Flag, InitAudit, TensorStats, WeightReport};
 pub use layer::activation::{Activation, ActivationKind};
 pub use layer::batch_norm::BatchNorm;
 pub use layer::dense::Dense;
@@ -71,12 +76,16 @@ pub use optim::{
 pub use regularize::{ElasticNet, L1, L2, Regularization, Regularizer};
 pub use scalar::Scalar;
 pub use tensor::Tensor;
+pub use train::{Clip, EarlyStopping, EpochRecord, Evaluation, Fit, History};
 
 /// The names most programs need, in one `use weightwise::prelude::*`.
 pub mod prelude {
+    pub use crate::data::{Standardizer, one_hot};
     pub use crate::{
-        Activation, ActivationKind, BatchNorm, Constraint, Constraints, Dense, Dropout, ElasticNet,
-        Error, Init, Initializer, L1, L2, Layer, Loss, LossFn, Mode, Network, NetworkBuilder,
-        Param, ParamKind, Regularization, Regularizer, Result, Scalar, Softmax, Tensor,
+        Activation, ActivationKind, AdaGrad, Adam, AdamW, BatchNorm, Clip, Constraint, Constraints,
+        Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error, Evaluation, Fit,
+        History, Init, InitAudit, Initializer, L1, L2, Layer, Loss, LossFn, LrSchedule, Mode,
+        Network, NetworkBuilder, Optimizer, Param, ParamKind, Regularization, Regularizer, Result,
+        RmsProp, Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, WeightReport, datasets,
     };
 }

@@ -1,0 +1,39 @@
+//! Training: the fit loop, its configuration, and what it records.
+//!
+//! [`Network::fit`](crate::Network::fit) trains on a [`Dataset`](crate::data::Dataset)
+//! in shuffled mini-batches and returns a [`History`]; [`Network::evaluate`](crate::Network::evaluate)
+//! scores a data set in inference mode.
+//!
+//! ## One training step, in order
+//!
+//! Every step processes the gradients in this order, and only here
+//! (see `step.rs`):
+//!
+//! 1. **forward and loss** in training mode; a non-finite loss stops training
+//!    with [`Error::NonFinite`](crate::Error::NonFinite) naming the epoch and step;
+//! 2. **backward**: fresh gradients for every parameter;
+//! 3. **non-finite check**: a NaN or infinite gradient stops training with an
+//!    error naming the epoch, the step, the parameter and its layer;
+//! 4. **clipping** ([`Clip`]): by global norm (PyTorch's `clip_grad_norm_`) or by value;
+//! 5. **regularizer gradient**: the coupled penalty gradient (L2's `λ·w`, L1's
+//!    subgradient mode) is added, to weights only unless the
+//!    [`Regularization`](crate::Regularization) says otherwise; the penalty is
+//!    measured here, on the weights the step started from;
+//! 6. **optimizer update** (with its own coupled `weight_decay`, if any, and
+//!    AdamW's decoupled decay inside it);
+//! 7. **proximal L1**: the soft-threshold `w ← sign(w)·max(|w| − lr·λ, 0)` that
+//!    makes weights exactly zero;
+//! 8. **constraints** ([`Constraints`](crate::Constraints)): max-norm, unit-norm, non-negative.
+//!
+//! Nothing in a step allocates once the first batch has been seen: the batch,
+//! the loss gradient and every layer's buffers are kept and reused.
+
+mod fit;
+mod history;
+mod metrics;
+mod step;
+
+pub use fit::{Clip, EarlyStopping, Evaluation, Fit};
+pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
+pub use metrics::count_correct;
+pub(crate) use step::StepBuffers;

@@ -1,0 +1,182 @@
+//! One training step, with the gradient processing in its documented order
+//! (see the [module docs](super)).
+
+use crate::layer::Mode;
+use crate::loss::LossFn;
+use crate::optim::clip::{clip_grad_norm_with, clip_grad_value_with};
+use crate::train::fit::Clip;
+use crate::train::metrics::count_correct;
+use crate::{Constraints, Error, Network, Optimizer, Regularization, Result, Scalar, Tensor};
+
+use crate::loss::Loss;
+
+/// Buffers a network keeps across training steps, so a step allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct StepBuffers<T> {
+    pub(crate) dy: Tensor<T>,
+    classes: Vec<usize>,
+    /// Weights before the update, for the update-to-weight ratio.
+    before: Vec<Tensor<T>>,
+    /// Per parameter: sums over the epoch of the gradient norm and update ratio.
+    pub(crate) grad_sums: Vec<(f64, f64)>,
+}
+
+/// What one step measured.
+pub(crate) struct StepOutcome {
+    pub(crate) loss: f64,
+    pub(crate) penalty: f64,
+    pub(crate) correct: Option<(usize, usize)>,
+}
+
+/// The parts of a [`Fit`](super::Fit) a step needs.
+pub(crate) struct StepConfig<'a, T: Scalar> {
+    pub(crate) loss: Loss,
+    pub(crate) optimizer: &'a mut dyn Optimizer<T>,
+    pub(crate) regularizer: Option<&'a Regularization<T>>,
+    pub(crate) constraints: &'a Constraints,
+    pub(crate) clip: Option<Clip>,
+    pub(crate) record_gradients: bool,
+}
+
+/// Keeps the first error out of a visitor that cannot return one.
+fn keep_first(slot: &mut Result<()>, r: Result<()>) {
+    if slot.is_ok() {
+        *slot = r;
+    }
+}
+
+/// Takes the error a visitor kept, leaving `Ok` behind.
+fn take(slot: &mut Result<()>) -> Result<()> {
+    std::mem::replace(slot, Ok(()))
+}
+
+/// Where a step runs, for error messages.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum At {
+    /// Inside `fit`.
+    Fit { epoch: usize, step: usize },
+    /// A single `train_on_batch` call.
+    Batch,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Fit { epoch, step } => write!(f, "at epoch {epoch}, step {step}"),
+            At::Batch => write!(f, "in train_on_batch"),
+        }
+    }
+}
+
+/// Runs one step on the batch `(x, y)`.
+pub(crate) fn train_step<T: Scalar>(
+    net: &mut Network<T>,
+    x: &Tensor<T>,
+    y: &Tensor<T>,
+    buf: &mut StepBuffers<T>,
+    cfg: &mut StepConfig<'_, T>,
+    at: At,
+) -> Result<StepOutcome> {
+    // 1–2. forward, loss, backward.
+    net.zero_grad();
+    let out = net.forward(x, Mode::Train)?;
+    let loss = cfg.loss.loss_and_grad(out, y, &mut buf.dy)?.as_f64();
+    let correct = count_correct(out, y, cfg.loss, &mut buf.classes)?;
+    if !loss.is_finite() {
+        return Err(Error::non_finite(format!("training loss ({loss}) {at}")));
+    }
+    net.backward(&buf.dy)?;
+
+    // 3. non-finite gradients, named.
+    let mut bad = None;
+    net.visit_params(&mut |i, p| {
+        if bad.is_none() && !p.grad.all_finite() {
+            bad = Some((i, p.name));
+        }
+    });
+    if let Some((i, name)) = bad {
+        return Err(Error::non_finite(format!(
+            "gradient of {i}.{name} (layer {i}, {}) {at}",
+            net.layers()[i].kind()
+        )));
+    }
+
+    // 4. clipping.
+    match cfg.clip {
+        Some(Clip::Norm(max)) => {
+            clip_grad_norm_with(max, |f| net.visit_params_mut(&mut |_, p| f(p)))?;
+        }
+        Some(Clip::Value(c)) => {
+            clip_grad_value_with(c, |f| net.visit_params_mut(&mut |_, p| f(p)))?
+        }
+        None => {}
+    }
+
+    // 5. regularizer: penalty on the current weights, then its gradient.
+    let mut penalty = 0.0;
+    let mut result = Ok(());
+    if let Some(reg) = cfg.regularizer {
+        net.visit_params(&mut |i, p| penalty += reg.param_penalty(i, p).as_f64());
+        net.visit_params_mut(&mut |i, p| keep_first(&mut result, reg.add_param_gradient(i, p)));
+        take(&mut result)?;
+    }
+
+    if cfg.record_gradients {
+        let mut k = 0;
+        let (before, sums) = (&mut buf.before, &mut buf.grad_sums);
+        net.visit_params(&mut |_, p| {
+            if before.len() <= k {
+                before.push(Tensor::default());
+                sums.push((0.0, 0.0));
+            }
+            before[k].assign(&p.value);
+            sums[k].0 += p.grad.norm_l2().as_f64();
+            k += 1;
+        });
+    }
+
+    // 6. the optimizer's update.
+    cfg.optimizer.begin_step();
+    let optimizer = &mut *cfg.optimizer;
+    let mut index = 0;
+    net.visit_params_mut(&mut |_, p| {
+        keep_first(&mut result, optimizer.update(index, p));
+        index += 1;
+    });
+    take(&mut result)?;
+
+    // 7. proximal L1, with the learning rate of this step.
+    if let Some(reg) = cfg.regularizer {
+        let lr = T::from_f64(cfg.optimizer.learning_rate());
+        net.visit_params_mut(&mut |i, p| keep_first(&mut result, reg.param_proximal(i, p, lr)));
+        take(&mut result)?;
+    }
+
+    // 8. constraints.
+    if !cfg.constraints.is_empty() {
+        let constraints = cfg.constraints;
+        net.visit_params_mut(&mut |i, p| keep_first(&mut result, constraints.apply_to(i, p)));
+        take(&mut result)?;
+    }
+
+    if cfg.record_gradients {
+        let mut k = 0;
+        let (before, sums) = (&buf.before, &mut buf.grad_sums);
+        net.visit_params(&mut |_, p| {
+            let old = before[k].as_slice();
+            let (mut du, mut w) = (0.0f64, 0.0f64);
+            for (&a, &b) in p.value.as_slice().iter().zip(old) {
+                du += (a - b).as_f64().powi(2);
+                w += b.as_f64().powi(2);
+            }
+            sums[k].1 += if w > 0.0 { (du / w).sqrt() } else { 0.0 };
+            k += 1;
+        });
+    }
+
+    Ok(StepOutcome {
+        loss,
+        penalty,
+        correct,
+    })
+}
