@@ -74,6 +74,10 @@ fn main() -> weightwise::Result<()> {
         .unwrap_or_else(|| "target/weightwise-out".to_string());
     svg::training_curves(&history)?.save(format!("{out}/digits_curves.svg"))?;
     svg::unit_tiles(&net, 0, (8, 8))?.save(format!("{out}/digits_first_layer_units.svg"))?;
-    println!("pictures written to {out}/: digits_curves.svg, digits_first_layer_units.svg");
+    // Weights that PyTorch, candle or burn can read (names "0.weight", …, layout [out, in]).
+    net.save_safetensors(format!("{out}/digits.safetensors"))?;
+    println!(
+        "written to {out}/: digits_curves.svg, digits_first_layer_units.svg, digits.safetensors"
+    );
     Ok(())
 }

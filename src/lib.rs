@@ -61,6 +61,8 @@ pub use data::{Dataset, datasets};
 pub use error::{Error, Result};
 pub use init::{Init, Initializer};
 pub use inspect::{ActivationReport, AuditThresholds, Flag, InitAudit, TensorStats, WeightReport};
+#[cfg(feature = "safetensors")]
+pub use io::{LoadOptions, load_checkpoint, save_checkpoint};
 pub use layer::activation::{Activation, ActivationKind};
 pub use layer::batch_norm::BatchNorm;
 pub use layer::dense::Dense;
@@ -81,6 +83,8 @@ pub use train::{Clip, EarlyStopping, EpochRecord, Evaluation, Fit, History};
 /// The names most programs need, in one `use weightwise::prelude::*`.
 pub mod prelude {
     pub use crate::data::{Standardizer, one_hot};
+    #[cfg(feature = "safetensors")]
+    pub use crate::io::LoadOptions;
     pub use crate::{
         Activation, ActivationKind, AdaGrad, Adam, AdamW, BatchNorm, Clip, Constraint, Constraints,
         Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error, Evaluation, Fit,
