@@ -65,7 +65,9 @@ fn main() -> weightwise::Result<()> {
         seconds
     );
 
-    let out = std::env::args().nth(1).unwrap_or_else(|| "target/weightwise-out".to_string());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/weightwise-out".to_string());
     svg::training_curves(&history)?.save(format!("{out}/digits_curves.svg"))?;
     println!("training curves written to {out}/digits_curves.svg");
     Ok(())
