@@ -34,7 +34,8 @@
 //! `target/weightwise-out/`):
 //! `weight_decay_accuracy.svg` (train solid, test dashed, one colour per
 //! setting, beside the train − test gap) and `weight_decay_histograms.svg`
-//! (the first layer's weights after training, one panel per setting).
+//! (the first layer's weights after training, one panel per setting, on one
+//! shared range).
 //!
 //! Run with `cargo run --release --example weight_decay [-- out-folder [l1-lambda]]`.
 
@@ -42,7 +43,7 @@ use std::time::Instant;
 
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::prelude::*;
-use weightwise::svg::{self, LineChartOptions, Series, TABLEAU10};
+use weightwise::svg::{self, HistogramOptions, LineChartOptions, Series, TABLEAU10};
 
 /// Training samples kept, as the book's `x_train[:300]`.
 const SAMPLES: usize = 300;
@@ -254,8 +255,17 @@ fn main() -> Result<()> {
         .iter()
         .map(|r| (r.name.clone(), r.first_layer.clone()))
         .collect();
+    // One bin range for all three, so that the widths compare by eye.
+    let all = panels.iter().flat_map(|(_, w)| w.iter().copied());
+    let range = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), w| {
+        (lo.min(w), hi.max(w))
+    });
+    let opts = HistogramOptions {
+        range: Some(range),
+        columns: 3,
+    };
     let path = format!("{out}/weight_decay_histograms.svg");
-    svg::histograms(&panels, 60, "First-layer weights after training")?.save(&path)?;
+    svg::histograms_with(&panels, 60, "First-layer weights after training", &opts)?.save(&path)?;
     println!("wrote {path}");
     println!("{:.1} s", start.elapsed().as_secs_f64());
     Ok(())
