@@ -28,6 +28,8 @@ fn main() -> weightwise::Result<()> {
         .dense(10, Init::xavier_uniform())
         .build(&mut rng)?;
     println!("{net}\n");
+    // Catch a bad start before training: activations and gradients per layer.
+    println!("{}\n", net.audit_init(&train.features().rows(0..256)?)?);
 
     let start = Instant::now();
     let mut print = |e: &EpochRecord| {
@@ -65,10 +67,13 @@ fn main() -> weightwise::Result<()> {
         seconds
     );
 
+    println!("\n{}", net.weight_report());
+
     let out = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "target/weightwise-out".to_string());
     svg::training_curves(&history)?.save(format!("{out}/digits_curves.svg"))?;
-    println!("training curves written to {out}/digits_curves.svg");
+    svg::unit_tiles(&net, 0, (8, 8))?.save(format!("{out}/digits_first_layer_units.svg"))?;
+    println!("pictures written to {out}/: digits_curves.svg, digits_first_layer_units.svg");
     Ok(())
 }

@@ -42,6 +42,7 @@ pub mod error;
 mod gemm;
 pub mod gradcheck;
 pub mod init;
+pub mod inspect;
 pub mod layer;
 pub mod loss;
 pub mod network;
@@ -57,6 +58,7 @@ pub use constraint::{Constraint, Constraints};
 pub use data::{Dataset, datasets};
 pub use error::{Error, Result};
 pub use init::{Init, Initializer};
+pub use inspect::{ActivationReport, AuditThresholds, Flag, InitAudit, TensorStats, WeightReport};
 pub use layer::activation::{Activation, ActivationKind};
 pub use layer::batch_norm::BatchNorm;
 pub use layer::dense::Dense;
@@ -80,8 +82,8 @@ pub mod prelude {
     pub use crate::{
         Activation, ActivationKind, AdaGrad, Adam, AdamW, BatchNorm, Clip, Constraint, Constraints,
         Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error, Evaluation, Fit,
-        History, Init, Initializer, L1, L2, Layer, Loss, LossFn, LrSchedule, Mode, Network,
-        NetworkBuilder, Optimizer, Param, ParamKind, Regularization, Regularizer, Result, RmsProp,
-        Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, datasets,
+        History, Init, InitAudit, Initializer, L1, L2, Layer, Loss, LossFn, LrSchedule, Mode,
+        Network, NetworkBuilder, Optimizer, Param, ParamKind, Regularization, Regularizer, Result,
+        RmsProp, Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, WeightReport, datasets,
     };
 }

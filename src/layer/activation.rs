@@ -566,6 +566,10 @@ impl<T: Scalar> Layer<T> for Activation<T> {
         Ok(input.to_vec())
     }
 
+    fn activation(&self) -> Option<ActivationKind> {
+        Some(self.kind)
+    }
+
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {
         let kind = self.kind;
         self.output.assign(x);

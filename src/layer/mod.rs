@@ -18,6 +18,7 @@
 use std::fmt::Debug;
 
 use crate::{Result, Scalar, Tensor};
+use activation::ActivationKind;
 
 pub mod activation;
 pub mod batch_norm;
@@ -105,6 +106,13 @@ pub trait Layer<T: Scalar>: Debug + Send {
     /// [`Error::InvalidState`](crate::Error::InvalidState) before any forward
     /// pass in training mode, a shape error when `dy` differs from the output.
     fn backward(&mut self, dy: &Tensor<T>) -> Result<&Tensor<T>>;
+
+    /// The element-wise function this layer applies, if it is an activation
+    /// layer ([`Activation`](activation::Activation)); `None` for every other
+    /// layer. Diagnostics use it to count saturated and dead outputs.
+    fn activation(&self) -> Option<ActivationKind> {
+        None
+    }
 
     /// Calls `f` on every trainable parameter, in a stable order.
     fn visit_params<'a>(&'a self, _f: &mut dyn FnMut(&'a Param<T>)) {}

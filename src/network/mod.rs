@@ -39,7 +39,8 @@ use crate::{Error, Result, Scalar, Tensor};
 pub struct Network<T: Scalar> {
     inputs: usize,
     layers: Vec<Box<dyn Layer<T>>>,
-    loss_grad: Tensor<T>,
+    /// Buffers reused by every training step (the loss gradient, decoded labels).
+    pub(crate) scratch: crate::train::StepBuffers<T>,
 }
 
 impl<T: Scalar> Network<T> {
@@ -63,7 +64,7 @@ impl<T: Scalar> Network<T> {
         Ok(Network {
             inputs,
             layers: Vec::new(),
-            loss_grad: Tensor::default(),
+            scratch: Default::default(),
         })
     }
 
@@ -151,13 +152,13 @@ impl<T: Scalar> Network<T> {
         loss: &dyn LossFn<T>,
     ) -> Result<T> {
         self.zero_grad();
-        let mut g = std::mem::take(&mut self.loss_grad);
+        let mut g = std::mem::take(&mut self.scratch.dy);
         let value = {
             let y = self.forward(x, Mode::Train)?;
             loss.loss_and_grad(y, target, &mut g)
         };
         let result = value.and_then(|v| self.backward(&g).map(|_| v));
-        self.loss_grad = g;
+        self.scratch.dy = g;
         result
     }
 

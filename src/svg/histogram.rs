@@ -33,19 +33,28 @@ struct Panel {
     outside: usize,
 }
 
-/// Bins the finite values of `data` (over `range` when given, else over their
-/// own min..max); `None` when there are none.
-fn bin(data: &[f64], bins: usize, range: Option<(f64, f64)>) -> Option<Panel> {
+/// Bins the finite values of `data` over exactly `range` when given, else
+/// over their own range widened to cover `span` when given; `None` when there
+/// are no finite values.
+fn bin(
+    data: &[f64],
+    bins: usize,
+    span: Option<(f64, f64)>,
+    range: Option<(f64, f64)>,
+) -> Option<Panel> {
     let finite: Vec<f64> = data.iter().copied().filter(|v| v.is_finite()).collect();
     let skipped = data.len() - finite.len();
+    let mut lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if finite.is_empty() {
         return None;
     }
-    let (mut lo, mut hi) = range.unwrap_or_else(|| {
-        let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (lo, hi)
-    });
+    if let Some((a, b)) = span {
+        (lo, hi) = (lo.min(a), hi.max(b));
+    }
+    if let Some(r) = range {
+        (lo, hi) = r;
+    }
     if lo == hi {
         let d = if lo == 0.0 { 0.5 } else { lo.abs() * 0.1 };
         (lo, hi) = (lo - d, hi + d);
@@ -171,6 +180,29 @@ pub fn histograms_with(
             "must be finite with lo < hi",
         ));
     }
+    draw(panels, &[], bins, title, options)
+}
+
+/// [`histograms`] where panel `i`'s value axis covers at least `spans[i]`
+/// when it is given (e.g. `[0, 1]` for sigmoid outputs, so a collapse onto
+/// 0.5 shows as one narrow bar); missing entries mean "the data's range".
+pub(crate) fn histograms_spanning(
+    panels: &[(String, Vec<f64>)],
+    spans: &[Option<(f64, f64)>],
+    bins: usize,
+    title: &str,
+) -> Result<Svg> {
+    draw(panels, spans, bins, title, &HistogramOptions::default())
+}
+
+/// The drawing behind [`histograms_with`] and `histograms_spanning`.
+fn draw(
+    panels: &[(String, Vec<f64>)],
+    spans: &[Option<(f64, f64)>],
+    bins: usize,
+    title: &str,
+    options: &HistogramOptions,
+) -> Result<Svg> {
     if bins == 0 {
         return Err(Error::invalid_arg(
             "histogram bins",
@@ -187,7 +219,8 @@ pub fn histograms_with(
     }
     let binned: Vec<Option<Panel>> = panels
         .iter()
-        .map(|(_, d)| bin(d, bins, options.range))
+        .enumerate()
+        .map(|(i, (_, d))| bin(d, bins, spans.get(i).copied().flatten(), options.range))
         .collect();
     let tick_w = binned
         .iter()
@@ -351,6 +384,23 @@ mod tests {
         assert_eq!(s.matches(">no finite values</text>").count(), 2);
         // [1, 2] in 4 bins: 1 → bin 0, 2 → closed last bin.
         assert_eq!(s.matches("class=\"bar\"").count(), 2);
+    }
+
+    #[test]
+    fn spans_widen_the_value_axis() {
+        // [0.5, 0.5, 0.75] over at least [0, 1] in 4 bins: 0.5 → bin 2, 0.75 → bin 3.
+        let panels = vec![("s".to_string(), vec![0.5, 0.5, 0.75])];
+        let s = histograms_spanning(&panels, &[Some((0.0, 1.0))], 4, "t")
+            .unwrap()
+            .to_string();
+        check(&s).unwrap();
+        assert_eq!(s.matches("class=\"bar\"").count(), 2);
+        // The value axis runs 0.0, 0.5, 1.0 rather than over [0.5, 0.75].
+        assert!(s.contains(">0.0</text>") && s.contains(">1.0</text>"));
+        assert_ne!(s, histograms(&panels, 4, "t").unwrap().to_string());
+        // A span inside the data's range changes nothing.
+        let narrow = histograms_spanning(&panels, &[Some((0.6, 0.7))], 4, "t").unwrap();
+        assert_eq!(narrow, histograms(&panels, 4, "t").unwrap());
     }
 
     #[test]

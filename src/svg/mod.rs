@@ -14,7 +14,10 @@
 //! - [`line_chart`]: several series with a legend and optional log axes
 //!   (training curves, optimizer comparisons, capacity curves).
 //!
-//! [`grid`] puts several charts side by side in one file.
+//! [`grid`] puts several charts side by side in one file, and the pictures
+//! of a network ([`unit_tiles`], [`weight_heatmap`], [`weight_histograms`],
+//! [`activation_histograms`], [`importance_image`]) draw these charts from a
+//! [`Network`](crate::Network) or an [inspect](crate::inspect) report.
 //!
 //! ```
 //! use weightwise::{Tensor, svg};
@@ -37,6 +40,7 @@ mod curves;
 mod heatmap;
 mod histogram;
 mod line;
+mod model;
 mod scale;
 #[cfg(test)]
 mod wellformed;
@@ -51,6 +55,9 @@ pub use curves::{compare_runs, training_curves};
 pub use heatmap::{TileScale, TilesOptions, heatmap, tiles, tiles_with};
 pub use histogram::{HistogramOptions, histograms, histograms_with};
 pub use line::{LineChartOptions, Series, line_chart, line_chart_with};
+pub use model::{
+    activation_histograms, importance_image, unit_tiles, weight_heatmap, weight_histograms,
+};
 pub use scale::{Scale, format_tick, nice_ticks};
 
 /// Font stack used for all text.

@@ -7,7 +7,7 @@ use rand::seq::SliceRandom;
 
 use super::history::{EpochRecord, GradientRecord, History};
 use super::metrics::count_correct;
-use super::step::{StepBuffers, StepConfig, train_step};
+use super::step::{At, StepBuffers, StepConfig, train_step};
 use crate::data::Dataset;
 use crate::layer::Mode;
 use crate::loss::{Loss, LossFn};
@@ -243,7 +243,9 @@ impl<T: Scalar> Network<T> {
     ) -> Result<History> {
         fit.validate(self, train)?;
         let base_lr = fit.optimizer.learning_rate();
-        let result = self.fit_epochs(train, fit, base_lr, rng);
+        let mut buf = std::mem::take(&mut self.scratch);
+        let result = self.fit_epochs(train, fit, base_lr, rng, &mut buf);
+        self.scratch = buf;
         if fit.schedule.is_some() {
             fit.optimizer.set_learning_rate(base_lr)?;
         }
@@ -256,10 +258,11 @@ impl<T: Scalar> Network<T> {
         fit: &mut Fit<'_, T>,
         base_lr: f64,
         rng: &mut dyn Rng,
+        buf: &mut StepBuffers<T>,
     ) -> Result<History> {
         let mut history = History::default();
         let mut order: Vec<usize> = (0..train.len()).collect();
-        let mut buf = StepBuffers::default();
+        let (mut x, mut y) = (Tensor::default(), Tensor::default());
         let mut best: Option<Best<T>> = None;
         let param_names: Vec<String> = self.named_params().into_iter().map(|(n, _)| n).collect();
 
@@ -287,7 +290,9 @@ impl<T: Scalar> Network<T> {
                 record_gradients: fit.record_gradients,
             };
             for (step, indices) in order.chunks(fit.batch_size).enumerate() {
-                let out = train_step(self, train, indices, &mut buf, &mut cfg, epoch, step)?;
+                train.batch_into(indices, &mut x, &mut y)?;
+                let at = At::Fit { epoch, step };
+                let out = train_step(self, &x, &y, buf, &mut cfg, at)?;
                 let n = indices.len() as f64;
                 loss_sum += out.loss * n;
                 objective_sum += (out.loss + out.penalty) * n;
@@ -366,6 +371,36 @@ impl<T: Scalar> Network<T> {
             }
         }
         Ok(history)
+    }
+
+    /// One training step on a batch, exactly as `fit` takes it (forward,
+    /// loss, backward, then the gradient processing in the order of the
+    /// [module docs](crate::train)), using `fit`'s loss, optimizer,
+    /// regularizer, clipping and constraints; `fit.epochs`, the data settings
+    /// and the schedule are not used. Returns the batch's data loss.
+    ///
+    /// After the first call with a given batch shape, a step allocates no memory.
+    ///
+    /// # Errors
+    /// Shape errors; a non-finite loss or gradient, naming the parameter and layer.
+    pub fn train_on_batch(
+        &mut self,
+        x: &Tensor<T>,
+        y: &Tensor<T>,
+        fit: &mut Fit<'_, T>,
+    ) -> Result<f64> {
+        let mut buf = std::mem::take(&mut self.scratch);
+        let mut cfg = StepConfig {
+            loss: fit.loss,
+            optimizer: fit.optimizer.as_mut(),
+            regularizer: fit.regularizer.as_ref(),
+            constraints: &fit.constraints,
+            clip: fit.clip,
+            record_gradients: false,
+        };
+        let out = train_step(self, x, y, &mut buf, &mut cfg, At::Batch);
+        self.scratch = buf;
+        out.map(|o| o.loss)
     }
 
     /// Mean loss and accuracy on `data` in inference mode, in batches of 256 rows.

@@ -15,6 +15,25 @@ pub struct GradientRecord {
     pub update_ratio: f64,
 }
 
+/// Below this mean gradient norm a parameter's gradient counts as vanishing.
+pub const VANISHING_GRADIENT: f64 = 1e-7;
+/// Above this mean gradient norm a parameter's gradient counts as exploding.
+pub const EXPLODING_GRADIENT: f64 = 1e3;
+
+impl GradientRecord {
+    /// `"vanishing"` when the mean gradient norm is below [`VANISHING_GRADIENT`],
+    /// `"exploding"` when it is above [`EXPLODING_GRADIENT`] or not finite, else `None`.
+    pub fn flag(&self) -> Option<&'static str> {
+        if !self.grad_norm.is_finite() || self.grad_norm > EXPLODING_GRADIENT {
+            Some("exploding")
+        } else if self.grad_norm < VANISHING_GRADIENT {
+            Some("vanishing")
+        } else {
+            None
+        }
+    }
+}
+
 /// The figures of one epoch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpochRecord {
@@ -52,6 +71,20 @@ pub struct History {
     pub stopped_early: bool,
 }
 
+impl EpochRecord {
+    /// The parameters whose gradients vanished or exploded this epoch, as
+    /// `"0.weight: vanishing"` lines (empty unless gradients were recorded).
+    pub fn gradient_warnings(&self) -> Vec<String> {
+        self.gradients
+            .iter()
+            .filter_map(|g| {
+                g.flag()
+                    .map(|f| format!("{}: {f} (‖∇‖ {:.2e})", g.name, g.grad_norm))
+            })
+            .collect()
+    }
+}
+
 impl History {
     /// The last epoch's record.
     pub fn last(&self) -> Option<&EpochRecord> {
@@ -68,6 +101,27 @@ impl History {
         self.epochs
             .iter()
             .map(|e| e.val_loss.unwrap_or(f64::NAN))
+            .collect()
+    }
+
+    /// Per parameter, its mean gradient norm in each epoch (recorded only when
+    /// `Fit::record_gradients` is set): `(name, norms)` in the stable order.
+    pub fn gradient_norms(&self) -> Vec<(String, Vec<f64>)> {
+        let Some(first) = self.epochs.first() else {
+            return Vec::new();
+        };
+        first
+            .gradients
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let norms = self
+                    .epochs
+                    .iter()
+                    .map(|e| e.gradients.get(i).map_or(f64::NAN, |r| r.grad_norm))
+                    .collect();
+                (g.name.clone(), norms)
+            })
             .collect()
     }
 
@@ -109,5 +163,52 @@ impl fmt::Display for History {
             (Some(b), false) => write!(f, "best epoch {b}"),
             (None, _) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grad(name: &str, norm: f64) -> GradientRecord {
+        GradientRecord {
+            name: name.to_string(),
+            grad_norm: norm,
+            update_ratio: 1e-3,
+        }
+    }
+
+    #[test]
+    fn gradient_flags_and_series() {
+        assert_eq!(grad("a", 1e-9).flag(), Some("vanishing"));
+        assert_eq!(grad("a", 1e4).flag(), Some("exploding"));
+        assert_eq!(grad("a", f64::NAN).flag(), Some("exploding"));
+        assert_eq!(grad("a", 0.5).flag(), None);
+        let epoch = |e, n| EpochRecord {
+            epoch: e,
+            train_loss: 1.0,
+            train_objective: 1.0,
+            train_accuracy: None,
+            val_loss: None,
+            val_accuracy: None,
+            learning_rate: 0.1,
+            seconds: 0.0,
+            gradients: vec![grad("0.weight", n), grad("0.bias", 0.5)],
+        };
+        let h = History {
+            epochs: vec![epoch(0, 1e-9), epoch(1, 0.25)],
+            ..Default::default()
+        };
+        assert_eq!(
+            h.epochs[0].gradient_warnings(),
+            ["0.weight: vanishing (‖∇‖ 1.00e-9)"]
+        );
+        assert!(h.epochs[1].gradient_warnings().is_empty());
+        let norms = h.gradient_norms();
+        assert_eq!(norms[0], ("0.weight".to_string(), vec![1e-9, 0.25]));
+        assert_eq!(norms[1].1, vec![0.5, 0.5]);
+        assert!(History::default().gradient_norms().is_empty());
+        let text = h.to_string();
+        assert_eq!(text.lines().count(), 2);
     }
 }

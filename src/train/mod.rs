@@ -34,5 +34,6 @@ mod metrics;
 mod step;
 
 pub use fit::{Clip, EarlyStopping, Evaluation, Fit};
-pub use history::{EpochRecord, GradientRecord, History};
+pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
 pub use metrics::count_correct;
+pub(crate) use step::StepBuffers;

@@ -1,7 +1,6 @@
 //! One training step, with the gradient processing in its documented order
 //! (see the [module docs](super)).
 
-use crate::data::Dataset;
 use crate::layer::Mode;
 use crate::loss::LossFn;
 use crate::optim::clip::{clip_grad_norm_with, clip_grad_value_with};
@@ -11,12 +10,10 @@ use crate::{Constraints, Error, Network, Optimizer, Regularization, Result, Scal
 
 use crate::loss::Loss;
 
-/// Buffers a training run keeps across steps, so a step allocates nothing.
+/// Buffers a network keeps across training steps, so a step allocates nothing.
 #[derive(Debug, Default)]
 pub(crate) struct StepBuffers<T> {
-    pub(crate) x: Tensor<T>,
-    pub(crate) y: Tensor<T>,
-    dy: Tensor<T>,
+    pub(crate) dy: Tensor<T>,
     classes: Vec<usize>,
     /// Weights before the update, for the update-to-weight ratio.
     before: Vec<Tensor<T>>,
@@ -53,27 +50,40 @@ fn take(slot: &mut Result<()>) -> Result<()> {
     std::mem::replace(slot, Ok(()))
 }
 
-/// Runs one step on the batch `indices` of `data`.
+/// Where a step runs, for error messages.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum At {
+    /// Inside `fit`.
+    Fit { epoch: usize, step: usize },
+    /// A single `train_on_batch` call.
+    Batch,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Fit { epoch, step } => write!(f, "at epoch {epoch}, step {step}"),
+            At::Batch => write!(f, "in train_on_batch"),
+        }
+    }
+}
+
+/// Runs one step on the batch `(x, y)`.
 pub(crate) fn train_step<T: Scalar>(
     net: &mut Network<T>,
-    data: &Dataset<T>,
-    indices: &[usize],
+    x: &Tensor<T>,
+    y: &Tensor<T>,
     buf: &mut StepBuffers<T>,
     cfg: &mut StepConfig<'_, T>,
-    epoch: usize,
-    step: usize,
+    at: At,
 ) -> Result<StepOutcome> {
-    data.batch_into(indices, &mut buf.x, &mut buf.y)?;
-
     // 1–2. forward, loss, backward.
     net.zero_grad();
-    let out = net.forward(&buf.x, Mode::Train)?;
-    let loss = cfg.loss.loss_and_grad(out, &buf.y, &mut buf.dy)?.as_f64();
-    let correct = count_correct(out, &buf.y, cfg.loss, &mut buf.classes)?;
+    let out = net.forward(x, Mode::Train)?;
+    let loss = cfg.loss.loss_and_grad(out, y, &mut buf.dy)?.as_f64();
+    let correct = count_correct(out, y, cfg.loss, &mut buf.classes)?;
     if !loss.is_finite() {
-        return Err(Error::non_finite(format!(
-            "training loss ({loss}) at epoch {epoch}, step {step}"
-        )));
+        return Err(Error::non_finite(format!("training loss ({loss}) {at}")));
     }
     net.backward(&buf.dy)?;
 
@@ -86,7 +96,7 @@ pub(crate) fn train_step<T: Scalar>(
     });
     if let Some((i, name)) = bad {
         return Err(Error::non_finite(format!(
-            "gradient of {i}.{name} (layer {i}, {}) at epoch {epoch}, step {step}",
+            "gradient of {i}.{name} (layer {i}, {}) {at}",
             net.layers()[i].kind()
         )));
     }

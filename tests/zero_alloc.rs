@@ -1,0 +1,148 @@
+//! After the first batch, a training step allocates nothing on the heap.
+//!
+//! A counting global allocator proves it: this is a count, not a timing. The
+//! binary holds a single test so no other test allocates while it counts.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rand::{SeedableRng, rngs::StdRng};
+use rand_distr::Uniform;
+use weightwise::prelude::*;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn random(shape: &[usize], seed: u64) -> Tensor<f32> {
+    let dist = Uniform::new(0.0f32, 1.0).unwrap();
+    Tensor::random(shape, &dist, &mut StdRng::seed_from_u64(seed)).unwrap()
+}
+
+/// Allocations made by `steps` calls of `train_on_batch` after two warm-up calls.
+fn allocations_per_steps<T: Scalar>(
+    net: &mut Network<T>,
+    x: &Tensor<T>,
+    y: &Tensor<T>,
+    fit: &mut Fit<'_, T>,
+    steps: usize,
+) -> usize {
+    for _ in 0..2 {
+        net.train_on_batch(x, y, fit).unwrap();
+    }
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..steps {
+        net.train_on_batch(x, y, fit).unwrap();
+    }
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+#[test]
+fn a_training_step_allocates_nothing_after_the_first_batch() {
+    let mut rng = StdRng::seed_from_u64(0);
+    let x = random(&[128, 784], 1);
+    let labels: Vec<f32> = (0..128).map(|i| (i % 10) as f32).collect();
+    let y = Tensor::from_slice(&labels);
+
+    // The W2 network with plain SGD.
+    let mut net = Network::<f32>::builder(784)
+        .dense(256, Init::he_normal())
+        .relu()
+        .dense(128, Init::he_normal())
+        .relu()
+        .dense(10, Init::he_normal())
+        .build(&mut rng)
+        .unwrap();
+    let mut fit = Fit {
+        optimizer: Sgd {
+            lr: 0.01,
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        allocations_per_steps(&mut net, &x, &y, &mut fit, 5),
+        0,
+        "W2 step with SGD"
+    );
+
+    // Every layer kind, Adam, L2, clipping and a constraint.
+    let mut net = Network::<f32>::builder(784)
+        .dense(64, Init::he_normal())
+        .batch_norm()
+        .gelu()
+        .dropout(0.2)
+        .dense(32, Init::xavier_uniform())
+        .tanh()
+        .dense(10, Init::xavier_uniform())
+        .build(&mut rng)
+        .unwrap();
+    let mut fit = Fit {
+        optimizer: Adam::default().into(),
+        regularizer: Some(L2::new(1e-4).unwrap().into()),
+        clip: Some(Clip::Norm(1.0)),
+        constraints: Constraints::new().layer(4, Constraint::max_norm(3.0).unwrap()),
+        ..Default::default()
+    };
+    assert_eq!(
+        allocations_per_steps(&mut net, &x, &y, &mut fit, 5),
+        0,
+        "Adam, L2, clip, BN, dropout"
+    );
+
+    // f64, momentum, proximal L1, one-hot targets, value clipping.
+    let x64: Tensor<f64> = x.cast();
+    let onehot = one_hot::<f64>(&(0..128).map(|i| i % 10).collect::<Vec<_>>(), 10).unwrap();
+    let mut net = Network::<f64>::builder(784)
+        .dense(32, Init::he_uniform())
+        .leaky_relu(0.01)
+        .dense(10, Init::xavier_normal())
+        .build(&mut rng)
+        .unwrap();
+    let mut fit = Fit {
+        optimizer: Sgd {
+            lr: 0.01,
+            momentum: 0.9,
+            nesterov: true,
+            ..Default::default()
+        }
+        .into(),
+        regularizer: Some(L1::new(1e-4).unwrap().into()),
+        clip: Some(Clip::Value(0.5)),
+        ..Default::default()
+    };
+    assert_eq!(
+        allocations_per_steps(&mut net, &x64, &onehot, &mut fit, 5),
+        0,
+        "f64, SGD momentum, L1"
+    );
+
+    // The counter really counts: a fresh tensor allocates.
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let t = Tensor::<f32>::zeros(&[4]).unwrap();
+    assert!(ALLOCATIONS.load(Ordering::SeqCst) > before);
+    drop(t);
+}
