@@ -15,16 +15,19 @@
 //!    the range [0, 1] as the book's (values beyond it are counted in each
 //!    panel's header; for ReLU the exact zeros, about half, are left out of
 //!    the bars so that the rest stays visible).
-//! 2. **Gradients.** The same six set-ups at depths 5, 10 and 20: a backward
-//!    pass from a seeded standard-normal `∂L/∂output` gives every layer's
-//!    weight-gradient norm `‖∂L/∂W‖₂`; the table shows the first and the last
-//!    layer's and their ratio (≪ 1 is a vanishing gradient).
+//! 2. **Gradients.** The same six set-ups at depths 5, 10 and 20, audited by
+//!    `Network::audit_init` on the same inputs: a backward pass from its
+//!    seeded standard-normal output gradient (divided by the batch size)
+//!    gives every layer's weight-gradient norm `‖∂L/∂W‖₂`; the table shows the
+//!    first and the last layer's, their ratio (≪ 1 is a vanishing gradient)
+//!    and the audit's one-line verdict.
 //! 3. **Training.** A 64 → 5 × (100 ReLU) → 10 network on the digits with
 //!    plain SGD (lr 0.01, batches of 128, 30 epochs) from N(0, 0.01²), Xavier
 //!    and He weights, the same batch order for all three.
 //!
-//! The per-layer forward pass and the gradient norms are computed here in a
-//! few lines (each layer's `forward` in turn, then `Network::backward`).
+//! The activations come from `Network::activation_report` (inference mode),
+//! the gradients from `Network::audit_init` (training mode; it leaves the
+//! network as it was).
 //!
 //! Writes `init_activations_sigmoid.svg`, `init_activations_relu.svg`,
 //! `init_gradients.svg` and `init_training.svg` into the folder given as the
@@ -99,48 +102,6 @@ fn stack(setup: &Setup, depth: usize, seed: u64) -> Result<Network<f64>> {
     b.build(&mut StdRng::seed_from_u64(seed))
 }
 
-/// Runs the layers one by one in training mode (so a backward pass can
-/// follow) and keeps every activation layer's output.
-fn activations(net: &mut Network<f64>, x: &Tensor<f64>) -> Result<Vec<Tensor<f64>>> {
-    let mut outs = Vec::new();
-    let mut h = x.clone();
-    for layer in net.layers_mut() {
-        let y = layer.forward(&h, Mode::Train)?.clone();
-        if layer.kind() != "Dense" {
-            outs.push(y.clone());
-        }
-        h = y;
-    }
-    Ok(outs)
-}
-
-/// `‖∂L/∂W‖₂` of every dense layer, first to last, for `∂L/∂output = dy`
-/// after a forward pass of `x`.
-fn weight_grad_norms(
-    net: &mut Network<f64>,
-    x: &Tensor<f64>,
-    dy: &Tensor<f64>,
-) -> Result<Vec<f64>> {
-    net.zero_grad();
-    net.forward(x, Mode::Train)?;
-    net.backward(dy)?;
-    Ok(net
-        .named_params()
-        .iter()
-        .filter(|(_, p)| p.kind == ParamKind::Weight)
-        .map(|(_, p)| p.grad.norm_l2())
-        .collect())
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    (
-        m,
-        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt(),
-    )
-}
-
 fn part1(x: &Tensor<f64>, out: &str) -> Result<()> {
     println!("1. Activations of 5 layers of {WIDTH} units on {ROWS}×{WIDTH} N(0, 1) inputs\n");
     println!(
@@ -150,15 +111,14 @@ fn part1(x: &Tensor<f64>, out: &str) -> Result<()> {
     let mut charts = (Vec::new(), Vec::new());
     for (k, setup) in setups().iter().enumerate() {
         let mut net = stack(setup, 5, 100 + k as u64)?;
+        let mut report = net.activation_report(x, 30)?;
+        report.layers.retain(|l| l.activation.is_some());
         let mut panels = Vec::new();
-        for (i, a) in activations(&mut net, x)?.iter().enumerate() {
-            let v = a.as_slice();
-            let (m, s) = mean_std(v);
-            let flagged = v
-                .iter()
-                .filter(|&&y| setup.kind.is_saturated(y) || setup.kind.is_dead(y))
-                .count() as f64
-                / v.len() as f64;
+        for (i, a) in report.layers.iter().enumerate() {
+            let v = &a.values;
+            let (m, s) = (a.stats.mean, a.stats.std);
+            // Saturated outputs (sigmoid) or exact zeros (ReLU).
+            let flagged = a.saturated.or(a.dead).unwrap_or(f64::NAN);
             let what = if setup.kind == ActivationKind::Relu {
                 "zero"
             } else {
@@ -207,27 +167,37 @@ fn part1(x: &Tensor<f64>, out: &str) -> Result<()> {
 }
 
 fn part2(x: &Tensor<f64>, out: &str) -> Result<()> {
-    println!("\n2. Weight-gradient norms ‖∂L/∂W‖₂ from a N(0, 1) output gradient\n");
     println!(
-        "{:<22} {:>5} {:>12} {:>12} {:>12}",
+        "\n2. Weight-gradient norms ‖∂L/∂W‖₂ from Network::audit_init's seeded \
+         N(0, 1)/batch output gradient\n"
+    );
+    println!(
+        "(the audit numbers the network's layers from 0, each dense and each \
+         activation layer counting as one)\n"
+    );
+    println!(
+        "{:<22} {:>5} {:>11} {:>11} {:>10}  audit",
         "set-up", "depth", "first layer", "last layer", "first/last"
     );
-    let dy = Tensor::random(
-        &[ROWS, WIDTH],
-        &StandardNormal,
-        &mut StdRng::seed_from_u64(3),
-    )?;
     let mut charts = Vec::new();
     for depth in [5, 10, 20] {
         let mut series = Vec::new();
         for (k, setup) in setups().iter().enumerate() {
             let mut net = stack(setup, depth, 200 + k as u64)?;
-            let norms = weight_grad_norms(&mut net, x, &dy)?;
+            let audit = net.audit_init(x)?;
+            let norms: Vec<f64> = audit
+                .layers
+                .iter()
+                .flat_map(|l| &l.param_grad_norms)
+                .filter(|(name, _)| name.ends_with(".weight"))
+                .map(|&(_, n)| n)
+                .collect();
             let (first, last) = (norms[0], norms[norms.len() - 1]);
             println!(
-                "{:<22} {depth:>5} {first:>12.3e} {last:>12.3e} {:>12.3e}",
+                "{:<22} {depth:>5} {first:>11.2e} {last:>11.2e} {:>10.2e}  {}",
                 setup.name,
-                first / last
+                first / last,
+                audit.summary()
             );
             series.push(Series::from_ys(setup.name, &norms));
         }

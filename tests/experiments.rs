@@ -240,7 +240,8 @@ fn wide_networks_fit_the_training_set_and_overfit_validation() {
 }
 
 /// Per-layer standard deviation of the activations of 5 dense(100) +
-/// `kind` layers initialised by `init`, on 1000×100 standard-normal inputs.
+/// `kind` layers initialised by `init`, on 1000×100 standard-normal inputs,
+/// from `Network::activation_report`.
 fn activation_stds(kind: ActivationKind, init: Init) -> Vec<f64> {
     let mut b = Network::<f64>::builder(100);
     for _ in 0..5 {
@@ -248,18 +249,13 @@ fn activation_stds(kind: ActivationKind, init: Init) -> Vec<f64> {
     }
     let mut net = b.build(&mut StdRng::seed_from_u64(100)).unwrap();
     let x = Tensor::random(&[1000, 100], &StandardNormal, &mut StdRng::seed_from_u64(1)).unwrap();
-    let mut h = x;
-    let mut stds = Vec::new();
-    for layer in net.layers_mut() {
-        h = layer.forward(&h, Mode::Eval).unwrap().clone();
-        if layer.kind() != "Dense" {
-            let v = h.as_slice();
-            let m = v.iter().sum::<f64>() / v.len() as f64;
-            let var = v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / v.len() as f64;
-            stds.push(var.sqrt());
-        }
-    }
-    stds
+    let report = net.activation_report(&x, 10).unwrap();
+    report
+        .layers
+        .iter()
+        .filter(|l| l.activation.is_some())
+        .map(|l| l.stats.std)
+        .collect()
 }
 
 #[test]
@@ -288,8 +284,8 @@ fn initialization_sets_the_activation_scale() {
     );
 }
 
-/// First-to-last ratio of the weight-gradient norms of a 10-layer stack, from
-/// a standard-normal output gradient.
+/// First-to-last ratio of the weight-gradient norms of a 10-layer stack,
+/// from `Network::audit_init`'s seeded standard-normal output gradient.
 fn gradient_ratio(kind: ActivationKind, init: Init) -> f64 {
     let mut b = Network::<f64>::builder(100);
     for _ in 0..10 {
@@ -297,15 +293,15 @@ fn gradient_ratio(kind: ActivationKind, init: Init) -> f64 {
     }
     let mut net = b.build(&mut StdRng::seed_from_u64(200)).unwrap();
     let x = Tensor::random(&[200, 100], &StandardNormal, &mut StdRng::seed_from_u64(1)).unwrap();
-    let dy = Tensor::random(&[200, 100], &StandardNormal, &mut StdRng::seed_from_u64(3)).unwrap();
-    net.forward(&x, Mode::Train).unwrap();
-    net.backward(&dy).unwrap();
-    let norms: Vec<f64> = net
-        .named_params()
+    let audit = net.audit_init(&x).unwrap();
+    let norms: Vec<f64> = audit
+        .layers
         .iter()
-        .filter(|(_, p)| p.kind == ParamKind::Weight)
-        .map(|(_, p)| p.grad.norm_l2())
+        .flat_map(|l| &l.param_grad_norms)
+        .filter(|(name, _)| name.ends_with(".weight"))
+        .map(|&(_, n)| n)
         .collect();
+    assert_eq!(norms.len(), 10);
     norms[0] / norms[9]
 }
 
