@@ -11,13 +11,15 @@
 //! accuracy, the best validation loss with its epoch, and how far the final
 //! validation loss has risen above that best.
 //!
-//! What to look for: on the left (1–4 units) both losses stay high, an
-//! underfit; as w grows the training loss goes towards zero; the validation
-//! loss falls at first, then its best value is reached earlier and it climbs
-//! afterwards (overfitting: the network grows confident on its 200 samples),
-//! so the train–validation gap widens with w. Cross-entropy punishes
-//! confident mistakes, so the validation *loss* shows overfitting more
-//! clearly than the validation accuracy.
+//! What to look for: on the left (1 and 2 units) both losses stay high, an
+//! underfit; as w grows the training loss falls steadily towards zero; the
+//! best validation loss falls too, but the wider the
+//! network, the earlier that best epoch comes and the more the validation
+//! loss climbs after it (overfitting: the network grows confident on its 200
+//! samples), so the final validation loss is lowest at a middling width and
+//! the train–validation gap widens with w. Cross-entropy punishes confident
+//! mistakes, so the validation *loss* shows overfitting more clearly than the
+//! validation accuracy, which hardly moves beyond 16 units.
 //!
 //! Writes `capacity.svg` (final and best losses against width on log axes,
 //! above the validation-loss curves of five widths on a linear scale, where

@@ -9,7 +9,11 @@
 //!
 //! What to look for: at 1e-4 the loss barely moves from its starting value
 //! (≈ ln 10 ≈ 2.3 for ten balanced classes); 1e-3 moves slowly; 1e-2 and 1e-1
-//! learn; at large rates the steps overshoot. A rate whose loss or gradients
+//! learn; at large rates the steps overshoot. The table's last column, from
+//! `Network::activation_report` on the test digits after training, gives the
+//! fraction of each hidden layer's ReLU units that output zero for every
+//! digit: a step that overshoots far enough can kill them, and a network
+//! whose units are all dead outputs the same prediction for every input. A rate whose loss or gradients
 //! overflow is stopped by the fit loop's non-finite guard, whose
 //! `Error::NonFinite` names the epoch, the step and, for a gradient, the
 //! layer; the example prints that error and draws the epochs completed
@@ -48,12 +52,18 @@ fn network() -> Result<Network<f32>> {
         .build(&mut StdRng::seed_from_u64(7))
 }
 
-/// The epochs completed, and the error that stopped training, if any.
-fn run(
-    lr: f64,
-    train: &Dataset<f32>,
-    test: &Dataset<f32>,
-) -> Result<(Vec<EpochRecord>, Option<Error>)> {
+/// What one rate did.
+struct Run {
+    /// The epochs completed.
+    records: Vec<EpochRecord>,
+    /// The error that stopped training, if any.
+    error: Option<Error>,
+    /// Per hidden ReLU layer, the fraction of units that output zero for
+    /// every test digit after training (`None` when training was stopped).
+    dead_units: Option<Vec<f64>>,
+}
+
+fn run(lr: f64, train: &Dataset<f32>, test: &Dataset<f32>) -> Result<Run> {
     let mut net = network()?;
     let mut records = Vec::new();
     let mut keep = |e: &EpochRecord| {
@@ -77,8 +87,20 @@ fn run(
         &mut StdRng::seed_from_u64(8),
     );
     match result {
-        Ok(_) => Ok((records, None)),
-        Err(e @ Error::NonFinite { .. }) => Ok((records, Some(e))),
+        Ok(_) => {
+            let report = net.activation_report(test.features(), 10)?;
+            let dead = report.layers.iter().filter_map(|l| l.dead_units).collect();
+            Ok(Run {
+                records,
+                error: None,
+                dead_units: Some(dead),
+            })
+        }
+        Err(e @ Error::NonFinite { .. }) => Ok(Run {
+            records,
+            error: Some(e),
+            dead_units: None,
+        }),
         Err(e) => Err(e),
     }
 }
@@ -127,7 +149,7 @@ fn main() -> Result<()> {
         print!(" {:>9}", format!("epoch {e}"));
     }
     println!(
-        " {:>9} {:>9}   (mean training loss per epoch)",
+        " {:>9} {:>9}  dead ReLU units, layers 1–4",
         "test loss", "test acc"
     );
 
@@ -135,7 +157,11 @@ fn main() -> Result<()> {
     let mut steps = Vec::new();
     let mut errors = Vec::new();
     for lr in RATES {
-        let (records, error) = run(lr, &train, &test)?;
+        let Run {
+            records,
+            error,
+            dead_units,
+        } = run(lr, &train, &test)?;
         print!("{lr:>7}");
         for e in shown {
             match records.get(e - 1) {
@@ -143,12 +169,16 @@ fn main() -> Result<()> {
                 None => print!(" {:>9}", "—"),
             }
         }
-        match records.last() {
-            Some(r) if error.is_none() => println!(
-                " {:>9.4} {:>9.3}",
-                r.val_loss.unwrap_or(f64::NAN),
-                r.val_accuracy.unwrap_or(f64::NAN)
-            ),
+        match (records.last(), &dead_units) {
+            (Some(r), Some(dead)) => {
+                let dead: Vec<String> = dead.iter().map(|d| format!("{:.0}%", 100.0 * d)).collect();
+                println!(
+                    " {:>9.4} {:>9.3}  {}",
+                    r.val_loss.unwrap_or(f64::NAN),
+                    r.val_accuracy.unwrap_or(f64::NAN),
+                    dead.join(" ")
+                )
+            }
             _ => println!(" {:>9} {:>9}", "stopped", ""),
         }
         let mut name = format!("lr {lr}");

@@ -13,7 +13,12 @@
 //!   accuracy stalls: the gap between them is overfitting.
 //! - **L2, λ = 0.1**: the book's `weight_decay_lambda = 0.1`, whose
 //!   `loss += ½·λ·‖W‖²` on the weights (not the biases) is exactly our [`L2`].
-//!   The weights stay smaller and the gap shrinks.
+//!   The weights stay smaller. On MNIST the book sees the train–test
+//!   accuracy gap shrink; on these 300 digits the table shows what happens
+//!   here: the penalty slows the training accuracy down and narrows the gap
+//!   during the first ~60 epochs, but it costs test accuracy as well, and the
+//!   final gap is not smaller. What does shrink is the gap in *loss*
+//!   (test − train), printed at the end.
 //! - **L1 (proximal), λ = 0.01**: after every SGD step each weight is
 //!   soft-thresholded, `w ← sign(w)·max(|w| − lr·λ, 0)`. Why 0.01: L1 pulls
 //!   every weight towards zero with the constant force λ₁, L2 with λ₂·|w|;
@@ -24,7 +29,8 @@
 //!   `450 · 0.01 · 0.01 = 0.045` from a weight. The same number as the L2
 //!   strength, λ₁ = 0.1, is far stronger: it sets almost every weight of the
 //!   network to zero and leaves a constant classifier at chance level (try
-//!   it: the second argument sets λ₁). The example prints how many
+//!   it: the second argument sets λ₁; 98.8% of the first layer ends at zero
+//!   and the loss sits at ln 10). The example prints how many
 //!   first-layer weights ended exactly at zero.
 //!
 //! Accuracies are measured after every epoch on the whole training subset and
@@ -33,7 +39,7 @@
 //! Writes into the folder given as the first argument (default
 //! `target/weightwise-out/`):
 //! `weight_decay_accuracy.svg` (train solid, test dashed, one colour per
-//! setting, beside the train − test gap) and `weight_decay_histograms.svg`
+//! setting, above the train − test gap) and `weight_decay_histograms.svg`
 //! (the first layer's weights after training, one panel per setting, on one
 //! shared range).
 //!
@@ -219,7 +225,7 @@ fn main() -> Result<()> {
         );
     }
 
-    // Accuracy curves (train solid, test dashed) beside the gap.
+    // Accuracy curves (train solid, test dashed) above the gap.
     let mut acc = Vec::new();
     let mut acc_colors = Vec::new();
     let mut gap = Vec::new();
