@@ -29,11 +29,19 @@ struct Panel {
     y_ticks: Ticks,
     stats: String,
     skipped: usize,
+    /// Finite values outside a fixed range, left out of the bins.
+    outside: usize,
 }
 
-/// Bins the finite values of `data` over their range, widened to cover
-/// `span` when given; `None` when there are no finite values.
-fn bin(data: &[f64], bins: usize, span: Option<(f64, f64)>) -> Option<Panel> {
+/// Bins the finite values of `data` over exactly `range` when given, else
+/// over their own range widened to cover `span` when given; `None` when there
+/// are no finite values.
+fn bin(
+    data: &[f64],
+    bins: usize,
+    span: Option<(f64, f64)>,
+    range: Option<(f64, f64)>,
+) -> Option<Panel> {
     let finite: Vec<f64> = data.iter().copied().filter(|v| v.is_finite()).collect();
     let skipped = data.len() - finite.len();
     let mut lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
@@ -44,14 +52,23 @@ fn bin(data: &[f64], bins: usize, span: Option<(f64, f64)>) -> Option<Panel> {
     if let Some((a, b)) = span {
         (lo, hi) = (lo.min(a), hi.max(b));
     }
+    if let Some(r) = range {
+        (lo, hi) = r;
+    }
     if lo == hi {
         let d = if lo == 0.0 { 0.5 } else { lo.abs() * 0.1 };
         (lo, hi) = (lo - d, hi + d);
     }
-    // numpy.histogram: equal-width bins on [lo, hi], the last one closed.
+    // numpy.histogram: equal-width bins on [lo, hi], the last one closed;
+    // values outside a given range are not counted.
     let width = (hi - lo) / bins as f64;
     let mut counts = vec![0usize; bins];
-    for v in &finite {
+    let mut outside = 0;
+    for &v in &finite {
+        if !(lo..=hi).contains(&v) {
+            outside += 1;
+            continue;
+        }
         let k = (((v - lo) / width).floor().max(0.0) as usize).min(bins - 1);
         counts[k] += 1;
     }
@@ -83,17 +100,26 @@ fn bin(data: &[f64], bins: usize, span: Option<(f64, f64)>) -> Option<Panel> {
             format_sig(std)
         ),
         skipped,
+        outside,
     })
 }
 
-/// Histograms side by side, one panel per `(name, values)` (for example one
-/// per layer's weights), at most four panels to a row. Each panel has
-/// `bins` equal-width bins over the range of its finite values (as
-/// `numpy.histogram`, the last bin closed), its own value axis and count axis,
-/// and a header with the name, the count, mean and (population) standard
-/// deviation. Non-finite values are left out and counted in the header; a
-/// panel with no finite values says so instead of drawing bars. Panel colours
-/// run along the [`sequential`] map, first panel darkest.
+/// Options for [`histograms_with`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HistogramOptions {
+    /// One bin range `(lo, hi)` for every panel, as `numpy.histogram`'s
+    /// `range`: equal-width bins on `[lo, hi]`, values outside it left out of
+    /// the bars and counted in the header (the mean and standard deviation
+    /// still cover every finite value). Panels with a common range can be
+    /// compared by eye, as in *Deep Learning from Scratch*'s activation
+    /// histograms (`range=(0, 1)`). Defaults to `None`: each panel spans its
+    /// own values.
+    pub range: Option<(f64, f64)>,
+    /// Panels per row; 0 (the default) means 4.
+    pub columns: usize,
+}
+
+/// [`histograms_with`] with each panel over its own range, four to a row.
 ///
 /// ```
 /// use weightwise::svg;
@@ -109,9 +135,52 @@ fn bin(data: &[f64], bins: usize, span: Option<(f64, f64)>) -> Option<Panel> {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] if `bins` is 0 or `panels` is empty.
+/// As [`histograms_with`].
 pub fn histograms(panels: &[(String, Vec<f64>)], bins: usize, title: &str) -> Result<Svg> {
-    histograms_spanning(panels, &[], bins, title)
+    histograms_with(panels, bins, title, &HistogramOptions::default())
+}
+
+/// Histograms side by side, one panel per `(name, values)` (for example one
+/// per layer's weights), `options.columns` panels to a row (default 4). Each
+/// panel has `bins` equal-width bins over the range of its finite values, or
+/// over `options.range` when given (as `numpy.histogram`, the last bin
+/// closed), its own value axis and count axis, and a header with the name,
+/// the count, mean and (population) standard deviation. Non-finite values
+/// are left out and counted in the header, as are values outside a given
+/// range; a panel with no finite values says so instead of drawing bars.
+/// Panel colours run along the [`sequential`] map, first panel darkest.
+///
+/// ```
+/// use weightwise::svg::{self, HistogramOptions};
+/// # fn main() -> weightwise::Result<()> {
+/// let panels = vec![("sigmoid".to_string(), vec![0.2, 0.5, 0.5, 1.5])];
+/// let opts = HistogramOptions { range: Some((0.0, 1.0)), columns: 5 };
+/// let s = svg::histograms_with(&panels, 10, "activations", &opts)?.to_string();
+/// assert!(s.contains("1 outside [0, 1]"));
+/// let bad = HistogramOptions { range: Some((1.0, 0.0)), columns: 0 };
+/// assert!(svg::histograms_with(&panels, 10, "activations", &bad).is_err());
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if `bins` is 0, `panels` is empty, or the
+/// range is not finite with `lo < hi`.
+pub fn histograms_with(
+    panels: &[(String, Vec<f64>)],
+    bins: usize,
+    title: &str,
+    options: &HistogramOptions,
+) -> Result<Svg> {
+    if let Some((lo, hi)) = options.range
+        && !(lo.is_finite() && hi.is_finite() && lo < hi)
+    {
+        return Err(Error::invalid_arg(
+            "histogram range",
+            format!("({lo}, {hi})"),
+            "must be finite with lo < hi",
+        ));
+    }
+    draw(panels, &[], bins, title, options)
 }
 
 /// [`histograms`] where panel `i`'s value axis covers at least `spans[i]`
@@ -122,6 +191,17 @@ pub(crate) fn histograms_spanning(
     spans: &[Option<(f64, f64)>],
     bins: usize,
     title: &str,
+) -> Result<Svg> {
+    draw(panels, spans, bins, title, &HistogramOptions::default())
+}
+
+/// The drawing behind [`histograms_with`] and `histograms_spanning`.
+fn draw(
+    panels: &[(String, Vec<f64>)],
+    spans: &[Option<(f64, f64)>],
+    bins: usize,
+    title: &str,
+    options: &HistogramOptions,
 ) -> Result<Svg> {
     if bins == 0 {
         return Err(Error::invalid_arg(
@@ -140,7 +220,7 @@ pub(crate) fn histograms_spanning(
     let binned: Vec<Option<Panel>> = panels
         .iter()
         .enumerate()
-        .map(|(i, (_, d))| bin(d, bins, spans.get(i).copied().flatten()))
+        .map(|(i, (_, d))| bin(d, bins, spans.get(i).copied().flatten(), options.range))
         .collect();
     let tick_w = binned
         .iter()
@@ -159,7 +239,12 @@ pub(crate) fn histograms_spanning(
         .fold(0.0, f64::max);
     let panel_w = left + PLOT_W.max(name_w).max(stats_w) + 24.0;
     let panel_h = HEAD + PLOT_H + FOOT;
-    let cols = panels.len().min(PER_ROW);
+    let per_row = if options.columns == 0 {
+        PER_ROW
+    } else {
+        options.columns
+    };
+    let cols = panels.len().min(per_row);
     let rows = panels.len().div_ceil(cols);
     let width = (cols as f64 * panel_w + 8.0).max(text_width(title, 16.0) + 32.0);
     let mut svg = Svg::new(width, 40.0 + rows as f64 * panel_h + 8.0, title);
@@ -191,8 +276,20 @@ pub(crate) fn histograms_spanning(
             continue;
         };
         svg.text(x0, top + 36.0, &p.stats, TICK_FONT, Anchor::Start, "");
+        let mut notes = Vec::new();
         if p.skipped > 0 {
-            let note = format!("{} non-finite skipped", p.skipped);
+            notes.push(format!("{} non-finite skipped", p.skipped));
+        }
+        if p.outside > 0 {
+            notes.push(format!(
+                "{} outside [{}, {}]",
+                p.outside,
+                format_sig(p.lo),
+                format_sig(p.hi)
+            ));
+        }
+        if !notes.is_empty() {
+            let note = notes.join(", ");
             svg.text(
                 x0,
                 top + 52.0,
@@ -320,7 +417,62 @@ mod tests {
     }
 
     #[test]
+    fn shared_range_counts_what_falls_outside() {
+        // On [0, 1] in 4 bins of 0.25: 0 and 0.2 → bin 0, 0.5 → bin 2,
+        // 1 → the closed last bin; −0.5 and 2 are outside. Mean of all six
+        // finite values = (−0.5 + 0 + 0.2 + 0.5 + 1 + 2)/6 = 0.533….
+        let v = vec![-0.5, 0.0, 0.2, 0.5, 1.0, 2.0, f64::NAN];
+        let panels = vec![("a".to_string(), v)];
+        let opts = HistogramOptions {
+            range: Some((0.0, 1.0)),
+            columns: 0,
+        };
+        let s = histograms_with(&panels, 4, "t", &opts).unwrap().to_string();
+        check(&s).unwrap();
+        assert_eq!(s.matches("class=\"bar\"").count(), 3);
+        assert!(s.contains(">1 non-finite skipped, 2 outside [0, 1]</text>"));
+        assert!(s.contains(">n 6, mean 0.533, std"));
+        // The default options reproduce `histograms`.
+        let p = vec![("b".to_string(), vec![1.0, 2.0, 4.0])];
+        assert_eq!(
+            histograms(&p, 3, "t").unwrap(),
+            histograms_with(&p, 3, "t", &HistogramOptions::default()).unwrap()
+        );
+    }
+
+    #[test]
+    fn columns_set_panels_per_row() {
+        let panels: Vec<(String, Vec<f64>)> = (0..5)
+            .map(|i| (format!("p{i}"), vec![f64::from(i), 1.0 + f64::from(i)]))
+            .collect();
+        let four = histograms(&panels, 3, "t").unwrap();
+        let opts = HistogramOptions {
+            range: None,
+            columns: 5,
+        };
+        let five = histograms_with(&panels, 3, "t", &opts).unwrap();
+        // One row of five instead of rows of four and one.
+        assert!(five.height() < four.height());
+        assert!(five.width() > four.width());
+    }
+
+    #[test]
     fn errors() {
+        let p = vec![("a".to_string(), vec![1.0])];
+        for range in [
+            (1.0, 1.0),
+            (2.0, 1.0),
+            (0.0, f64::INFINITY),
+            (f64::NAN, 1.0),
+        ] {
+            let opts = HistogramOptions {
+                range: Some(range),
+                columns: 0,
+            };
+            let e = histograms_with(&p, 4, "t", &opts).unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument { .. }));
+            assert!(e.to_string().contains("histogram range"), "{e}");
+        }
         let p = vec![("a".to_string(), vec![1.0])];
         let e = histograms(&p, 0, "t").unwrap_err();
         assert_eq!(

@@ -9,7 +9,8 @@
 //!   column tick labels and a colour bar;
 //! - [`tiles`]: each row of a matrix reshaped to a small image (a unit's
 //!   incoming weights, e.g. 8×8 pixels), in a near-square grid;
-//! - [`histograms`]: small multiples, one weight histogram per panel;
+//! - [`histograms`], [`histograms_with`]: small multiples, one weight histogram
+//!   per panel, each on its own range or all on one shared range;
 //! - [`line_chart`]: several series with a legend and optional log axes
 //!   (training curves, optimizer comparisons, capacity curves).
 //!
@@ -52,7 +53,7 @@ use crate::{Error, Result};
 pub use color::{Rgb, TABLEAU10, categorical, diverging, sequential};
 pub use curves::{compare_runs, training_curves};
 pub use heatmap::{TileScale, TilesOptions, heatmap, tiles, tiles_with};
-pub use histogram::histograms;
+pub use histogram::{HistogramOptions, histograms, histograms_with};
 pub use line::{LineChartOptions, Series, line_chart, line_chart_with};
 pub use model::{
     activation_histograms, importance_image, unit_tiles, weight_heatmap, weight_histograms,

@@ -1,0 +1,289 @@
+//! Weight initialization and what it does to activations and gradients,
+//! after *Deep Learning from Scratch* §6.2 (`weight_init_activation_histogram.py`
+//! and `weight_init_compare.py`).
+//!
+//! 1. **Activations.** 1,000 rows of 100 standard-normal inputs go through 5
+//!    dense layers of 100 units (biases zero, so each layer is the book's
+//!    `a = x·W`), followed by sigmoid or ReLU, under six initializations:
+//!    sigmoid with N(0, 1), N(0, 0.01²) and Xavier; ReLU with N(0, 0.01²),
+//!    Xavier and He. Xavier is PyTorch's `xavier_normal_`,
+//!    `σ = √(2/(fan_in + fan_out)) = 0.1` here, the same as the book's
+//!    `√(1/n)` for these square layers; He is `kaiming_normal_`, `σ = √(2/100)`.
+//!    Per layer the example prints the activations' mean and standard
+//!    deviation and the fraction that is saturated (sigmoid output below 0.01
+//!    or above 0.99) or zero (ReLU), and draws one histogram per layer, all on
+//!    the range [0, 1] as the book's (values beyond it are counted in each
+//!    panel's header; for ReLU the exact zeros, about half, are left out of
+//!    the bars so that the rest stays visible).
+//! 2. **Gradients.** The same six set-ups at depths 5, 10 and 20, audited by
+//!    `Network::audit_init` on the same inputs: a backward pass from its
+//!    seeded standard-normal output gradient (divided by the batch size)
+//!    gives every layer's weight-gradient norm `‖∂L/∂W‖₂`; the table shows the
+//!    first and the last layer's, their ratio (≪ 1 is a vanishing gradient)
+//!    and the audit's one-line verdict.
+//! 3. **Training.** A 64 → 5 × (100 ReLU) → 10 network on the digits with
+//!    plain SGD (lr 0.01, batches of 128, 30 epochs) from N(0, 0.01²), Xavier
+//!    and He weights, the same batch order for all three.
+//!
+//! The activations come from `Network::activation_report` (inference mode),
+//! the gradients from `Network::audit_init` (training mode; it leaves the
+//! network as it was).
+//!
+//! Writes `init_activations_sigmoid.svg`, `init_activations_relu.svg`,
+//! `init_gradients.svg` and `init_training.svg` into the folder given as the
+//! first argument (default `target/weightwise-out/`).
+//!
+//! Run with `cargo run --release --example init_compare [-- out-folder]`.
+
+use std::time::Instant;
+
+use rand::{SeedableRng, rngs::StdRng};
+use rand_distr::StandardNormal;
+use weightwise::prelude::*;
+use weightwise::svg::{self, HistogramOptions, LineChartOptions, Series};
+
+const WIDTH: usize = 100;
+const ROWS: usize = 1000;
+/// Bin range of the ReLU histograms (the book's is (0, 1)).
+const RELU_RANGE: (f64, f64) = (0.0, 1.0);
+
+/// One set-up: an activation and an initializer for every dense layer.
+struct Setup {
+    name: &'static str,
+    kind: ActivationKind,
+    init: Init,
+}
+
+fn setups() -> Vec<Setup> {
+    let s = ActivationKind::Sigmoid;
+    let r = ActivationKind::Relu;
+    vec![
+        Setup {
+            name: "sigmoid, N(0, 1)",
+            kind: s,
+            init: Init::normal(0.0, 1.0),
+        },
+        Setup {
+            name: "sigmoid, N(0, 0.01²)",
+            kind: s,
+            init: Init::normal(0.0, 0.01),
+        },
+        Setup {
+            name: "sigmoid, Xavier",
+            kind: s,
+            init: Init::xavier_normal(),
+        },
+        Setup {
+            name: "ReLU, N(0, 0.01²)",
+            kind: r,
+            init: Init::normal(0.0, 0.01),
+        },
+        Setup {
+            name: "ReLU, Xavier",
+            kind: r,
+            init: Init::xavier_normal(),
+        },
+        Setup {
+            name: "ReLU, He",
+            kind: r,
+            init: Init::he_normal(),
+        },
+    ]
+}
+
+/// `depth` blocks of dense(100) + activation on 100 inputs.
+fn stack(setup: &Setup, depth: usize, seed: u64) -> Result<Network<f64>> {
+    let mut b = Network::<f64>::builder(WIDTH);
+    for _ in 0..depth {
+        b = b
+            .dense(WIDTH, setup.init)
+            .activation(Activation::new(setup.kind));
+    }
+    b.build(&mut StdRng::seed_from_u64(seed))
+}
+
+fn part1(x: &Tensor<f64>, out: &str) -> Result<()> {
+    println!("1. Activations of 5 layers of {WIDTH} units on {ROWS}×{WIDTH} N(0, 1) inputs\n");
+    println!(
+        "{:<22} {:>5} {:>8} {:>8} {:>18}",
+        "set-up", "layer", "mean", "std", "saturated / zero"
+    );
+    let mut charts = (Vec::new(), Vec::new());
+    for (k, setup) in setups().iter().enumerate() {
+        let mut net = stack(setup, 5, 100 + k as u64)?;
+        let mut report = net.activation_report(x, 30)?;
+        report.layers.retain(|l| l.activation.is_some());
+        let mut panels = Vec::new();
+        for (i, a) in report.layers.iter().enumerate() {
+            let v = &a.values;
+            let (m, s) = (a.stats.mean, a.stats.std);
+            // Saturated outputs (sigmoid) or exact zeros (ReLU).
+            let flagged = a.saturated.or(a.dead).unwrap_or(f64::NAN);
+            let what = if setup.kind == ActivationKind::Relu {
+                "zero"
+            } else {
+                "saturated"
+            };
+            println!(
+                "{:<22} {:>5} {m:>8.4} {s:>8.4} {:>8.1}% {what}",
+                if i == 0 { setup.name } else { "" },
+                i + 1,
+                100.0 * flagged
+            );
+            if setup.kind == ActivationKind::Relu {
+                // The exact zeros (about half) would dwarf every other bar:
+                // draw the positive outputs, and say how many were left out.
+                let positive = v.iter().copied().filter(|&y| y > 0.0).collect();
+                let name = format!("layer {} ({:.1}% zeros not drawn)", i + 1, 100.0 * flagged);
+                panels.push((name, positive));
+            } else {
+                panels.push((format!("layer {}", i + 1), v.to_vec()));
+            }
+        }
+        // One shared range per figure, as the book's `range=(0, 1)`, so the
+        // layers can be compared by eye.
+        let opts = HistogramOptions {
+            range: Some(if setup.kind == ActivationKind::Relu {
+                RELU_RANGE
+            } else {
+                (0.0, 1.0)
+            }),
+            columns: 5,
+        };
+        let title = format!("Activations: {}", setup.name);
+        let chart = svg::histograms_with(&panels, 30, &title, &opts)?;
+        if setup.kind == ActivationKind::Relu {
+            charts.1.push(chart);
+        } else {
+            charts.0.push(chart);
+        }
+    }
+    for (name, list) in [("sigmoid", charts.0), ("relu", charts.1)] {
+        let path = format!("{out}/init_activations_{name}.svg");
+        svg::grid(list, 1).save(&path)?;
+        println!("wrote {path}");
+    }
+    Ok(())
+}
+
+fn part2(x: &Tensor<f64>, out: &str) -> Result<()> {
+    println!(
+        "\n2. Weight-gradient norms ‖∂L/∂W‖₂ from Network::audit_init's seeded \
+         N(0, 1)/batch output gradient\n"
+    );
+    println!(
+        "(the audit numbers the network's layers from 0, each dense and each \
+         activation layer counting as one)\n"
+    );
+    println!(
+        "{:<22} {:>5} {:>11} {:>11} {:>10}  audit",
+        "set-up", "depth", "first layer", "last layer", "first/last"
+    );
+    let mut charts = Vec::new();
+    for depth in [5, 10, 20] {
+        let mut series = Vec::new();
+        for (k, setup) in setups().iter().enumerate() {
+            let mut net = stack(setup, depth, 200 + k as u64)?;
+            let audit = net.audit_init(x)?;
+            let norms: Vec<f64> = audit
+                .layers
+                .iter()
+                .flat_map(|l| &l.param_grad_norms)
+                .filter(|(name, _)| name.ends_with(".weight"))
+                .map(|&(_, n)| n)
+                .collect();
+            let (first, last) = (norms[0], norms[norms.len() - 1]);
+            println!(
+                "{:<22} {depth:>5} {first:>11.2e} {last:>11.2e} {:>10.2e}  {}",
+                setup.name,
+                first / last,
+                audit.summary()
+            );
+            series.push(Series::from_ys(setup.name, &norms));
+        }
+        charts.push(svg::line_chart_with(
+            &series,
+            &format!("Weight-gradient norm per layer, depth {depth}"),
+            "layer (1 = input side)",
+            "‖∂L/∂W‖₂ (log scale)",
+            &LineChartOptions {
+                log_y: true,
+                ..Default::default()
+            },
+        )?);
+    }
+    let path = format!("{out}/init_gradients.svg");
+    svg::grid(charts, 1).save(&path)?;
+    println!("wrote {path}");
+    Ok(())
+}
+
+fn part3(out: &str) -> Result<()> {
+    println!("\n3. Training 64-100×5-10 ReLU on the digits, SGD lr 0.01, batch 128\n");
+    let (train, test) = datasets::digits::<f32>()?;
+    let inits = [
+        ("N(0, 0.01²)", Init::normal(0.0, 0.01)),
+        ("Xavier", Init::xavier_normal()),
+        ("He", Init::he_normal()),
+    ];
+    println!(
+        "{:<12} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "init", "epoch 1", "epoch 10", "epoch 30", "test loss", "test acc"
+    );
+    let mut histories = Vec::new();
+    for (name, init) in inits {
+        let mut b = Network::<f32>::builder(64);
+        for _ in 0..5 {
+            b = b.dense(WIDTH, init).relu();
+        }
+        let mut net = b.dense(10, init).build(&mut StdRng::seed_from_u64(5))?;
+        let history = net.fit(
+            &train,
+            &mut Fit {
+                optimizer: Sgd {
+                    lr: 0.01,
+                    ..Default::default()
+                }
+                .into(),
+                epochs: 30,
+                batch_size: 128,
+                validation: Some(&test),
+                ..Default::default()
+            },
+            &mut StdRng::seed_from_u64(6),
+        )?;
+        let l = history.train_losses();
+        let last = history.last();
+        println!(
+            "{name:<12} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.3}",
+            l[0],
+            l[9],
+            l[29],
+            last.and_then(|e| e.val_loss).unwrap_or(f64::NAN),
+            last.and_then(|e| e.val_accuracy).unwrap_or(f64::NAN)
+        );
+        histories.push((name, history));
+    }
+    let runs: Vec<(&str, &History)> = histories.iter().map(|(n, h)| (*n, h)).collect();
+    let path = format!("{out}/init_training.svg");
+    svg::compare_runs(&runs, "ReLU net on digits by initialization")?.save(&path)?;
+    println!("wrote {path}");
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/weightwise-out".to_string());
+    let start = Instant::now();
+    let x = Tensor::random(
+        &[ROWS, WIDTH],
+        &StandardNormal,
+        &mut StdRng::seed_from_u64(1),
+    )?;
+    part1(&x, &out)?;
+    part2(&x, &out)?;
+    part3(&out)?;
+    println!("\n{:.1} s", start.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! The learning rate, from far too small to far too large: plain SGD on the
+//! digits with rates 1e-4, 1e-3, 1e-2, 1e-1, 1 and 10.
+//!
+//! The network is the one of the `optimizers` example, 64 → 4 × (100 ReLU) →
+//! 10 with He-normal weights, built from the same seed for every rate; each
+//! rate trains for 20 epochs on the 1,437 training digits in shuffled
+//! mini-batches of 64 (23 steps an epoch, the same order for every rate) with
+//! `Network::fit`, and the 360 test digits are scored after every epoch.
+//!
+//! What to look for: at 1e-4 the loss barely moves from its starting value
+//! (≈ ln 10 ≈ 2.3 for ten balanced classes); 1e-3 moves slowly; 1e-2 and 1e-1
+//! learn; at large rates the steps overshoot. The table's last column, from
+//! `Network::activation_report` on the test digits after training, gives the
+//! fraction of each hidden layer's ReLU units that output zero for every
+//! digit: a step that overshoots far enough can kill them, and a network
+//! whose units are all dead outputs the same prediction for every input. A rate whose loss or gradients
+//! overflow is stopped by the fit loop's non-finite guard, whose
+//! `Error::NonFinite` names the epoch, the step and, for a gradient, the
+//! layer; the example prints that error and draws the epochs completed
+//! before it.
+//!
+//! Because a divergent run may not finish a single epoch, the first epoch is
+//! also replayed step by step with a hand-written loop (`compute_gradients`,
+//! then `optimizer.step`) on the same shuffled batches, so the chart's second
+//! panel shows the loss of each of its 23 steps; a NaN or infinite loss ends
+//! that line.
+//!
+//! Writes `learning_rate_loss.svg` (per epoch, and the first epoch per step)
+//! into the folder given as the first argument (default
+//! `target/weightwise-out/`).
+//!
+//! Run with `cargo run --release --example learning_rate [-- out-folder]`.
+
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand::{SeedableRng, rngs::StdRng};
+use weightwise::optim::GradientDescent;
+use weightwise::prelude::*;
+use weightwise::svg::{self, LineChartOptions, Series};
+
+const RATES: [f64; 6] = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0];
+const EPOCHS: usize = 20;
+const BATCH: usize = 64;
+
+fn network() -> Result<Network<f32>> {
+    let mut b = Network::<f32>::builder(64);
+    for _ in 0..4 {
+        b = b.dense(100, Init::he_normal()).relu();
+    }
+    b.dense(10, Init::he_normal())
+        .build(&mut StdRng::seed_from_u64(7))
+}
+
+/// What one rate did.
+struct Run {
+    /// The epochs completed.
+    records: Vec<EpochRecord>,
+    /// The error that stopped training, if any.
+    error: Option<Error>,
+    /// Per hidden ReLU layer, the fraction of units that output zero for
+    /// every test digit after training (`None` when training was stopped).
+    dead_units: Option<Vec<f64>>,
+}
+
+fn run(lr: f64, train: &Dataset<f32>, test: &Dataset<f32>) -> Result<Run> {
+    let mut net = network()?;
+    let mut records = Vec::new();
+    let mut keep = |e: &EpochRecord| {
+        records.push(e.clone());
+        true
+    };
+    let result = net.fit(
+        train,
+        &mut Fit {
+            optimizer: Sgd {
+                lr,
+                ..Default::default()
+            }
+            .into(),
+            epochs: EPOCHS,
+            batch_size: BATCH,
+            validation: Some(test),
+            on_epoch: Some(&mut keep),
+            ..Default::default()
+        },
+        &mut StdRng::seed_from_u64(8),
+    );
+    match result {
+        Ok(_) => {
+            let report = net.activation_report(test.features(), 10)?;
+            let dead = report.layers.iter().filter_map(|l| l.dead_units).collect();
+            Ok(Run {
+                records,
+                error: None,
+                dead_units: Some(dead),
+            })
+        }
+        Err(e @ Error::NonFinite { .. }) => Ok(Run {
+            records,
+            error: Some(e),
+            dead_units: None,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// The loss of every step of the first epoch, in `fit`'s batch order (a
+/// fresh permutation of the rows drawn from the same seed), up to and
+/// including the first non-finite one.
+fn first_epoch_per_step(lr: f64, train: &Dataset<f32>) -> Result<Vec<f64>> {
+    let mut net = network()?;
+    let mut opt = GradientDescent::<f32>::new(Sgd {
+        lr,
+        ..Default::default()
+    })?;
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(8));
+    let (mut x, mut y) = (Tensor::default(), Tensor::default());
+    let mut losses = Vec::new();
+    for batch in order.chunks(BATCH) {
+        train.batch_into(batch, &mut x, &mut y)?;
+        let l = net
+            .compute_gradients(&x, &y, &Loss::softmax_cross_entropy())?
+            .as_f64();
+        losses.push(l);
+        if !l.is_finite() {
+            break;
+        }
+        opt.step(&mut net.params_mut())?;
+    }
+    Ok(losses)
+}
+
+fn main() -> Result<()> {
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/weightwise-out".to_string());
+    let start = Instant::now();
+    let (train, test) = datasets::digits::<f32>()?;
+    println!(
+        "{} training digits, batches of {BATCH}, {EPOCHS} epochs of plain SGD; \
+         64-100×4-10 ReLU, He init, same initial weights for every rate\n",
+        train.len()
+    );
+    let shown = [1, 2, 5, 10, 20];
+    print!("{:>7}", "lr");
+    for e in shown {
+        print!(" {:>9}", format!("epoch {e}"));
+    }
+    println!(
+        " {:>9} {:>9}  dead ReLU units, layers 1–4",
+        "test loss", "test acc"
+    );
+
+    let mut series = Vec::new();
+    let mut steps = Vec::new();
+    let mut errors = Vec::new();
+    for lr in RATES {
+        let Run {
+            records,
+            error,
+            dead_units,
+        } = run(lr, &train, &test)?;
+        print!("{lr:>7}");
+        for e in shown {
+            match records.get(e - 1) {
+                Some(r) => print!(" {:>9.4}", r.train_loss),
+                None => print!(" {:>9}", "—"),
+            }
+        }
+        match (records.last(), &dead_units) {
+            (Some(r), Some(dead)) => {
+                let dead: Vec<String> = dead.iter().map(|d| format!("{:.0}%", 100.0 * d)).collect();
+                println!(
+                    " {:>9.4} {:>9.3}  {}",
+                    r.val_loss.unwrap_or(f64::NAN),
+                    r.val_accuracy.unwrap_or(f64::NAN),
+                    dead.join(" ")
+                )
+            }
+            _ => println!(" {:>9} {:>9}", "stopped", ""),
+        }
+        let mut name = format!("lr {lr}");
+        if let Some(e) = &error {
+            name.push_str(&format!(
+                " (non-finite in epoch {}: no point drawn for it)",
+                records.len() + 1
+            ));
+            errors.push((lr, e.to_string()));
+        }
+        let points = records
+            .iter()
+            .map(|r| (r.epoch as f64 + 1.0, r.train_loss))
+            .collect();
+        series.push(Series::new(name, points));
+        let per_step = first_epoch_per_step(lr, &train)?;
+        if let Some(first) = records.first() {
+            // The replay takes the same steps as fit's first epoch.
+            // fit's epoch loss weights each batch by its rows.
+            let rows = |k: usize| BATCH.min(train.len() - k * BATCH) as f64;
+            let sum: f64 = per_step.iter().enumerate().map(|(k, l)| l * rows(k)).sum();
+            let mean = sum / train.len() as f64;
+            if (mean - first.train_loss).abs() > 1e-9 * first.train_loss.abs() {
+                return Err(Error::invalid_state(
+                    "learning_rate example",
+                    format!(
+                        "the step-by-step replay (mean loss {mean}) differs from fit's \
+                         first epoch ({})",
+                        first.train_loss
+                    ),
+                ));
+            }
+        }
+        steps.push(Series::from_ys(format!("lr {lr}"), &per_step));
+    }
+    println!();
+    for (lr, e) in &errors {
+        println!("lr {lr}: {e}");
+    }
+
+    let log_y = LineChartOptions {
+        log_y: true,
+        ..Default::default()
+    };
+    let per_epoch = svg::line_chart_with(
+        &series,
+        "Training loss per epoch, plain SGD at six learning rates",
+        "epoch",
+        "mean training loss",
+        &log_y,
+    )?;
+    let per_step = svg::line_chart_with(
+        &steps,
+        "The first epoch, step by step (a NaN loss ends a line)",
+        "step",
+        "mini-batch training loss",
+        &log_y,
+    )?;
+    let path = format!("{out}/learning_rate_loss.svg");
+    svg::grid(vec![per_epoch, per_step], 1).save(&path)?;
+    println!("\nwrote {path}\n{:.1} s", start.elapsed().as_secs_f64());
+    Ok(())
+}
