@@ -337,7 +337,10 @@ fn a_divergent_learning_rate_is_stopped_with_an_error_that_says_where() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::NonFinite { .. }), "{msg}");
-    assert!(msg.contains("epoch") && msg.contains("step"), "{msg}");
+    assert!(
+        msg.contains("epoch") && msg.contains("step") && msg.contains("layer 0 (Dense)"),
+        "{msg}"
+    );
 }
 
 /// A layer whose backward pass produces a NaN gradient, to prove the guard names it.

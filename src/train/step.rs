@@ -68,6 +68,33 @@ impl std::fmt::Display for At {
     }
 }
 
+/// On the error path only: names the first layer whose weights or whose
+/// output on `x` are not finite, so the message says where a blow-up began.
+fn non_finite_origin<T: Scalar>(net: &mut Network<T>, x: &Tensor<T>) -> String {
+    let mut bad_param = None;
+    net.visit_params(&mut |i, p| {
+        if bad_param.is_none() && !p.value.all_finite() {
+            bad_param = Some(format!("{i}.{}", p.name));
+        }
+    });
+    let mut input = x.clone();
+    for (i, layer) in net.layers_mut().iter_mut().enumerate() {
+        match layer.forward(&input, Mode::Train) {
+            Ok(y) if y.all_finite() => input.assign(y),
+            Ok(_) => {
+                let weights = bad_param
+                    .map_or_else(String::new, |p| format!("; first non-finite weights: {p}"));
+                return format!(
+                    "; first non-finite output: layer {i} ({}){weights}",
+                    layer.kind()
+                );
+            }
+            Err(_) => break,
+        }
+    }
+    bad_param.map_or_else(String::new, |p| format!("; first non-finite weights: {p}"))
+}
+
 /// Runs one step on the batch `(x, y)`.
 pub(crate) fn train_step<T: Scalar>(
     net: &mut Network<T>,
@@ -83,7 +110,10 @@ pub(crate) fn train_step<T: Scalar>(
     let loss = cfg.loss.loss_and_grad(out, y, &mut buf.dy)?.as_f64();
     let correct = count_correct(out, y, cfg.loss, &mut buf.classes)?;
     if !loss.is_finite() {
-        return Err(Error::non_finite(format!("training loss ({loss}) {at}")));
+        let origin = non_finite_origin(net, x);
+        return Err(Error::non_finite(format!(
+            "training loss ({loss}) {at}{origin}"
+        )));
     }
     net.backward(&buf.dy)?;
 
