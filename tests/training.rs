@@ -338,7 +338,7 @@ fn a_divergent_learning_rate_is_stopped_with_an_error_that_says_where() {
     let msg = err.to_string();
     assert!(matches!(err, Error::NonFinite { .. }), "{msg}");
     assert!(
-        msg.contains("epoch") && msg.contains("step") && msg.contains("layer 0 (Dense)"),
+        msg.contains("epoch") && msg.contains("step") && msg.contains("the loss itself overflowed"),
         "{msg}"
     );
 }

@@ -89,10 +89,13 @@ fn non_finite_origin<T: Scalar>(net: &mut Network<T>, x: &Tensor<T>) -> String {
                     layer.kind()
                 );
             }
-            Err(_) => break,
+            Err(_) => return String::new(),
         }
     }
-    bad_param.map_or_else(String::new, |p| format!("; first non-finite weights: {p}"))
+    format!(
+        "; every layer's output is finite (largest |output| {:.3e}): the loss itself overflowed",
+        input.max_abs().as_f64()
+    )
 }
 
 /// Runs one step on the batch `(x, y)`.
