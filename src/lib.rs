@@ -1,36 +1,84 @@
 //! # weightwise
 //!
 //! Neural networks in pure Rust where the **weights** are first-class: how they
-//! start (initialization), how they move (loss, gradient descent, learning
-//! rate), how they are kept in check (L1/L2 regularization), and how you see
-//! and keep them.
+//! start ([`init`]), how they move ([`loss`], [`optim`], learning-rate
+//! [`Schedule`]s), how they are kept in check ([`regularize`], [`constraint`]),
+//! and how you see ([`inspect`], [`svg`]) and keep them (`io`, safetensors).
+//! Gradients are written by hand, layer by layer, and proven by finite
+//! differences ([`gradcheck`]).
 //!
-//! ## A tour
+//! ## A tour in six steps
 //!
-//! Everything is built on [`Tensor<T>`], a dense row-major array of `f32` or
-//! `f64` ([`Scalar`]). Operations that can meet bad input return
-//! [`Result`], whose [`Error`] names the operation and the shapes:
+//! **1. Data.** A [`Dataset`] is features plus targets, one sample per row.
+//! Two real data sets ship with the crate ([`datasets::digits`], [`datasets::iris`]);
+//! [`data::read_csv`] reads your own.
+//!
+//! **2. A network** reads like its diagram; each dense layer names its
+//! [`Init`]ializer, and the fans come from the layer's shape:
 //!
 //! ```
+//! use rand::{SeedableRng, rngs::StdRng};
 //! use weightwise::prelude::*;
 //! # fn main() -> weightwise::Result<()> {
-//! let x = Tensor::from_rows(&[[1.0f32, 2.0], [3.0, 4.0]])?;
-//! let w = Tensor::from_rows(&[[0.5f32, -1.0], [0.25, 2.0]])?;
-//! // A dense layer computes y = x·Wᵀ + b without materialising the transpose.
-//! let y = x.matmul_t(&w)?.add_row(&Tensor::from_slice(&[0.1, 0.2]))?;
-//! assert_eq!(y.shape(), &[2, 2]);
-//! let err = x.matmul(&Tensor::zeros(&[3, 1])?).unwrap_err();
-//! assert_eq!(err.to_string(), "matmul: left is 2×2, right is 3×1 (inner dimensions differ)");
+//! let mut rng = StdRng::seed_from_u64(42);
+//! let (train, test) = datasets::digits::<f32>()?;
+//! let mut net = Network::<f32>::builder(64)
+//!     .dense(32, Init::he_normal()).relu()   // N(0, 2/fan_in): keeps ReLU signals alive
+//!     .dense(10, Init::xavier_uniform())     // U(±√(6/(fan_in+fan_out)))
+//!     .build(&mut rng)?;
+//! println!("{net}"); // layer, output shape, parameter count
+//!
+//! // 3. Check the start before a single step: activations and gradients per layer.
+//! let audit = net.audit_init(&train.features().rows(0..128)?)?;
+//! assert!(audit.is_healthy(), "{audit}");
+//!
+//! // 4. Train: a loss, an optimizer, a penalty, shuffled mini-batches.
+//! let history = net.fit(&train, &mut Fit {
+//!     loss: Loss::softmax_cross_entropy(),
+//!     optimizer: Adam { lr: 3e-3, ..Default::default() }.into(),
+//!     regularizer: Some(L2::new(1e-4)?.into()),  // (λ/2)·‖W‖², weights only
+//!     epochs: 5,
+//!     validation: Some(&test),
+//!     ..Default::default()
+//! }, &mut rng)?;
+//! let accuracy = net.evaluate(&test, Loss::softmax_cross_entropy())?.accuracy.unwrap();
+//! assert!(accuracy > 0.9);
+//!
+//! // 5. See the weights: statistics per parameter, pictures as SVG.
+//! println!("{}", net.weight_report());
+//! let tiles = weightwise::svg::unit_tiles(&net, 0, (8, 8))?; // what each unit looks for
+//! let curves = weightwise::svg::training_curves(&history)?;  // train vs validation
+//! # let _ = (tiles, curves);
 //! # Ok(()) }
 //! ```
 //!
+//! **6. Keep them**: `net.save_safetensors(path)` writes the weights under
+//! PyTorch's names (`0.weight`, `0.bias`, …) so PyTorch, candle and burn can
+//! read them; `io::save_checkpoint` also keeps the optimizer's state so a run
+//! resumes exactly.
+//!
+//! Every building block also stands alone, for your own loop or layer:
+//! [`Layer::forward`] / [`Layer::backward`], [`LossFn::loss_and_grad`],
+//! [`Optimizer::step`], and [`gradcheck::layer`] to prove a backward pass.
+//!
 //! ## Conventions
 //! - Tensors are row-major; a batch is a 2-D tensor with one sample per row.
-//! - Randomness always comes from a caller's [`rand::Rng`]: the same seed gives
-//!   the same numbers.
+//! - A dense weight has PyTorch's layout `[out, in]`, and `y = x·Wᵀ + b`.
+//! - L2 is `(λ/2)·‖w‖²` with gradient `λ·w`: `λ` equals PyTorch's `weight_decay`
+//!   and twice Keras' `l2` factor. Losses are means, as PyTorch's `reduction='mean'`.
+//! - Randomness always comes from a caller's [`rand::Rng`] or a seed: the same
+//!   seed gives the same weights and the same training run.
+//! - Fallible operations return [`Result`]; errors name the operation and the
+//!   shapes or values (`matmul: left is 3×4, right is 5×2 (inner dimensions differ)`).
+//!   A NaN or infinite loss or gradient stops training with an error that says
+//!   where.
+//!
+//! ## Feature flags
+//! - `safetensors` (default): reading and writing weights and checkpoints in
+//!   the safetensors format (adds the `safetensors` and `serde_json` crates).
 //!
 //! ## Minimum supported Rust version
-//! Rust 1.85 (edition 2024).
+//! Rust 1.88 (edition 2024, let-chains).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
