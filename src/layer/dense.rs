@@ -175,15 +175,15 @@ impl<T: Scalar> Dense<T> {
                 "the weight [units, inputs] needs at least one unit and one input",
             ));
         }
-        if let Some(b) = &bias {
-            if b.shape() != [units] {
-                return Err(Error::shape_mismatch(
-                    "Dense::from_weights",
-                    weight.shape(),
-                    b.shape(),
-                    "the bias needs one element per unit (the weight's rows)",
-                ));
-            }
+        if let Some(b) = &bias
+            && b.shape() != [units]
+        {
+            return Err(Error::shape_mismatch(
+                "Dense::from_weights",
+                weight.shape(),
+                b.shape(),
+                "the bias needs one element per unit (the weight's rows)",
+            ));
         }
         Ok(Self::assemble(weight, bias))
     }

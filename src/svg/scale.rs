@@ -113,7 +113,7 @@ impl Scale {
         };
         let mut out = Vec::new();
         for k in k0..=k1 {
-            if (k - k0) as usize % stride != 0 {
+            if !((k - k0) as usize).is_multiple_of(stride) {
                 continue;
             }
             for &m in mults {
