@@ -42,6 +42,9 @@ pub mod scalar;
 pub mod tensor;
 
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use gemm::__bench;
+pub use gemm::{num_threads, set_num_threads};
 pub use scalar::Scalar;
 pub use tensor::Tensor;
 

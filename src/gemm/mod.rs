@@ -1,47 +1,605 @@
-//! The matrix-product kernel behind [`Tensor::matmul`](crate::Tensor::matmul).
+//! Dense matrix multiplication (GEMM) for `f32` and `f64`.
 //!
-//! `C ← alpha·op(A)·op(B) + beta·C` on strided slices: A is m×k reached as
-//! `a[i*rsa + p*csa]`, B is k×n as `b[p*rsb + j*csb]`, C is m×n row-major with
-//! row stride `rsc`. A transposed operand is the same slice with its strides
-//! swapped, so no transpose is ever materialised. When `beta == 0`, C is
-//! overwritten (NaNs already in C do not propagate), as in BLAS.
+//! `C ← alpha·op(A)·op(B) + beta·C` with arbitrary strides for A and B, so
+//! transposed operands cost nothing: Aᵀ is A with its row and column strides
+//! swapped.
+//!
+//! # Design
+//!
+//! The classic BLIS/GotoBLAS scheme:
+//!
+//! * B is packed, for a block of up to `NC` columns and the whole shared
+//!   dimension `k`, into column slivers of `NR` values per step (`pack.rs`);
+//!   with several threads each packs a share of the slivers.
+//! * The rows of C are split between the threads (in multiples of `MR`). Each
+//!   thread walks `k` in blocks of `KC`, and its rows in blocks of `MC`,
+//!   packing that `MC×KC` block of A into row slivers of `MR` values per step
+//!   (kept in L2), then runs the micro-kernel over every `MR×NR` tile with the
+//!   `KC×NR` B sliver resident in L1.
+//! * The micro-kernel keeps an `MR×NR` tile of C in registers: AVX2+FMA
+//!   6×16 (f32) / 6×8 (f64) kernels in `x86.rs`, chosen once at run time, or
+//!   the portable kernel in `portable.rs`.
+//! * Each element of C is computed by exactly one thread, over `k` in the
+//!   same order whatever the thread count, so results do not depend on the
+//!   number of threads (they are bitwise identical).
+//! * Packing buffers are thread-local and only grow; the worker threads are a
+//!   small persistent pool (`pool.rs`). After warm-up a call allocates nothing.
 
-macro_rules! reference_gemm {
-    ($name:ident, $t:ty) => {
-        /// Strided `C ← alpha·op(A)·op(B) + beta·C` (see the module docs).
-        #[allow(clippy::too_many_arguments)]
-        pub(crate) fn $name(
-            m: usize,
-            k: usize,
-            n: usize,
-            alpha: $t,
-            a: &[$t],
-            rsa: usize,
-            csa: usize,
-            b: &[$t],
-            rsb: usize,
-            csb: usize,
-            beta: $t,
-            c: &mut [$t],
-            rsc: usize,
-        ) {
-            for i in 0..m {
-                let row = &mut c[i * rsc..i * rsc + n];
-                if beta == 0.0 {
-                    row.fill(0.0);
-                } else if beta != 1.0 {
-                    row.iter_mut().for_each(|x| *x *= beta);
-                }
-                for p in 0..k {
-                    let aip = alpha * a[i * rsa + p * csa];
-                    for (j, cij) in row.iter_mut().enumerate() {
-                        *cij += aip * b[p * rsb + j * csb];
-                    }
-                }
+mod pack;
+mod pool;
+mod portable;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::cell::RefCell;
+use std::ops::{Add, Mul, Range};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use pack::pack_sliver;
+
+/// Upper bound on the number of threads (and work parts) of one product.
+const MAX_THREADS: usize = 32;
+
+/// Products below this many flops (`2·m·n·k`) stay on the calling thread.
+const PAR_MIN_FLOPS: usize = 4_000_000;
+
+/// Upper bound, in bytes, of the packed B block (`k × NC` values).
+const B_BLOCK_BYTES: usize = 8 << 20;
+
+/// Alignment, in bytes, of the packing buffers (one cache line).
+const BUF_ALIGN: usize = 64;
+
+/// Largest `MR·NR` of any kernel (size of the scratch tile for edge tiles).
+const TILE_MAX: usize = 128;
+
+/// A micro-kernel computing one `MR×NR` tile of C:
+/// `C ← alpha·A·B + beta·C`, where C is **not read** when `beta == 0`.
+///
+/// Arguments: `(kc, alpha, a, b, beta, c, rsc)`. `a` holds `kc` groups of `MR`
+/// values (a packed A sliver), `b` holds `kc` groups of `NR` values (a packed B
+/// sliver), `c` starts at the tile's top-left element, has row stride `rsc`
+/// and at least `(MR-1)·rsc + NR` values. Kernels check these lengths.
+type KernelFn<T> = fn(usize, T, &[T], &[T], T, &mut [T], usize);
+
+/// C ← alpha·op(A)·op(B) + beta·C, with strides (f32).
+///
+/// A is m×k reached as `a[i*rsa + p*csa]`, B is k×n as `b[p*rsb + j*csb]`, C is
+/// m×n row-major with row stride `rsc` (column stride 1). When `beta == 0`, C
+/// is overwritten (NaNs in C are not propagated), as BLAS does; likewise A and
+/// B are not read when `k == 0` or `alpha == 0`. The slices must be large
+/// enough for the given shapes and strides (checked in debug builds; an
+/// undersized slice panics rather than being read out of bounds).
+#[allow(clippy::too_many_arguments)] // the BLAS-style signature is the interface
+pub(crate) fn gemm_f32(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: &mut [f32],
+    rsc: usize,
+) {
+    let g = Gemm {
+        m,
+        k,
+        n,
+        alpha,
+        a: MatRef {
+            data: a,
+            rs: rsa,
+            cs: csa,
+        },
+        b: MatRef {
+            data: b,
+            rs: rsb,
+            cs: csb,
+        },
+        beta,
+    };
+    f32::gemm(Config::current(), &g, c, rsc);
+}
+
+/// C ← alpha·op(A)·op(B) + beta·C, with strides (f64).
+///
+/// Same contract as [`gemm_f32`].
+#[allow(clippy::too_many_arguments)] // the BLAS-style signature is the interface
+pub(crate) fn gemm_f64(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f64,
+    a: &[f64],
+    rsa: usize,
+    csa: usize,
+    b: &[f64],
+    rsb: usize,
+    csb: usize,
+    beta: f64,
+    c: &mut [f64],
+    rsc: usize,
+) {
+    let g = Gemm {
+        m,
+        k,
+        n,
+        alpha,
+        a: MatRef {
+            data: a,
+            rs: rsa,
+            cs: csa,
+        },
+        b: MatRef {
+            data: b,
+            rs: rsb,
+            cs: csb,
+        },
+        beta,
+    };
+    f64::gemm(Config::current(), &g, c, rsc);
+}
+
+/// Thread count set by [`set_num_threads`]; 0 means "not set, use the default".
+static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the number of threads large matrix products use (clamped to `1..=32`).
+///
+/// Small products always run on the calling thread. Results do not depend on
+/// the thread count.
+pub fn set_num_threads(n: usize) {
+    NUM_THREADS.store(n.clamp(1, MAX_THREADS), Ordering::Relaxed);
+}
+
+/// Number of threads large matrix products use.
+///
+/// Defaults to [`std::thread::available_parallelism`] (at most 32) until
+/// [`set_num_threads`] is called.
+pub fn num_threads() -> usize {
+    match NUM_THREADS.load(Ordering::Relaxed) {
+        0 => {
+            static DEFAULT: OnceLock<usize> = OnceLock::new();
+            *DEFAULT.get_or_init(|| {
+                std::thread::available_parallelism()
+                    .map_or(1, usize::from)
+                    .clamp(1, MAX_THREADS)
+            })
+        }
+        n => n,
+    }
+}
+
+/// Whether the portable kernel is forced even where AVX2+FMA is available.
+static FORCE_PORTABLE: AtomicBool = AtomicBool::new(false);
+
+/// Forces (or stops forcing) the portable micro-kernel for all later products,
+/// e.g. to test or benchmark the fallback path on an AVX2 machine.
+pub(crate) fn set_force_portable(on: bool) {
+    FORCE_PORTABLE.store(on, Ordering::Relaxed);
+}
+
+/// Per-call settings (global knobs, or explicit ones in tests).
+#[derive(Clone, Copy, Debug)]
+struct Config {
+    /// Use the portable kernel even if AVX2+FMA is available.
+    portable: bool,
+    /// Maximum number of threads.
+    threads: usize,
+    /// Products with fewer flops than this run single-threaded.
+    par_min_flops: usize,
+}
+
+impl Config {
+    /// The settings from the global knobs.
+    fn current() -> Self {
+        Config {
+            portable: FORCE_PORTABLE.load(Ordering::Relaxed),
+            threads: num_threads(),
+            par_min_flops: PAR_MIN_FLOPS,
+        }
+    }
+}
+
+/// A strided read-only matrix view: element `(i, j)` is `data[i*rs + j*cs]`.
+#[derive(Clone, Copy)]
+struct MatRef<'a, T> {
+    /// Backing storage.
+    data: &'a [T],
+    /// Row stride.
+    rs: usize,
+    /// Column stride.
+    cs: usize,
+}
+
+/// The product to compute, minus the output.
+#[derive(Clone, Copy)]
+struct Gemm<'a, T> {
+    /// Rows of op(A) and C.
+    m: usize,
+    /// Columns of op(A), rows of op(B).
+    k: usize,
+    /// Columns of op(B) and C.
+    n: usize,
+    /// Scale of the product.
+    alpha: T,
+    /// op(A), m×k.
+    a: MatRef<'a, T>,
+    /// op(B), k×n.
+    b: MatRef<'a, T>,
+    /// Scale of the previous C (C is not read when 0).
+    beta: T,
+}
+
+/// Cache-blocking parameters of one kernel.
+#[derive(Clone, Copy, Debug)]
+struct Blocking {
+    /// Block of the shared dimension (B sliver `KC×NR` stays in L1).
+    kc: usize,
+    /// Block of rows of A (packed `MC×KC` block stays in L2); multiple of MR.
+    mc: usize,
+}
+
+/// Scalar types the GEMM supports (`f32`, `f64`).
+trait Elem: Copy + Send + Sync + PartialEq + Add<Output = Self> + Mul<Output = Self> + 'static {
+    /// Additive identity.
+    const ZERO: Self;
+    /// Multiplicative identity.
+    const ONE: Self;
+
+    /// Runs `f` with this thread's packing buffer for A blocks.
+    fn with_a_buf<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
+
+    /// Runs `f` with this thread's packing buffer for B blocks.
+    fn with_b_buf<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
+
+    /// Computes `g` into `c` with the kernel and blocking `cfg` selects.
+    fn gemm(cfg: Config, g: &Gemm<'_, Self>, c: &mut [Self], rsc: usize);
+}
+
+/// Implements the buffer accessors of [`Elem`] with two thread-locals.
+macro_rules! thread_buffers {
+    ($t:ty) => {
+        fn with_a_buf<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
+            thread_local! {
+                static BUF: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
             }
+            BUF.with(|b| f(&mut b.borrow_mut()))
+        }
+
+        fn with_b_buf<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
+            thread_local! {
+                static BUF: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
+            }
+            BUF.with(|b| f(&mut b.borrow_mut()))
         }
     };
 }
 
-reference_gemm!(gemm_f32, f32);
-reference_gemm!(gemm_f64, f64);
+impl Elem for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+
+    thread_buffers!(f32);
+
+    fn gemm(cfg: Config, g: &Gemm<'_, f32>, c: &mut [f32], rsc: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(kern) = x86::kernel_f32().filter(|_| !cfg.portable) {
+            let blk = Blocking { kc: 256, mc: 144 };
+            return driver::<f32, { x86::MR_F32 }, { x86::NR_F32 }>(kern, blk, cfg, g, c, rsc);
+        }
+        use portable::{MR_F32, NR_F32};
+        let blk = Blocking { kc: 256, mc: 96 };
+        driver::<f32, MR_F32, NR_F32>(portable::kernel::<f32, MR_F32, NR_F32>, blk, cfg, g, c, rsc);
+    }
+}
+
+impl Elem for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+
+    thread_buffers!(f64);
+
+    fn gemm(cfg: Config, g: &Gemm<'_, f64>, c: &mut [f64], rsc: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(kern) = x86::kernel_f64().filter(|_| !cfg.portable) {
+            let blk = Blocking { kc: 256, mc: 72 };
+            return driver::<f64, { x86::MR_F64 }, { x86::NR_F64 }>(kern, blk, cfg, g, c, rsc);
+        }
+        use portable::{MR_F64, NR_F64};
+        let blk = Blocking { kc: 256, mc: 72 };
+        driver::<f64, MR_F64, NR_F64>(portable::kernel::<f64, MR_F64, NR_F64>, blk, cfg, g, c, rsc);
+    }
+}
+
+/// Returns `len` values of `buf`, starting at a [`BUF_ALIGN`]-aligned address,
+/// growing `buf` if (and only if) it is too small.
+fn aligned<T: Elem>(buf: &mut Vec<T>, len: usize) -> &mut [T] {
+    let pad = BUF_ALIGN / size_of::<T>();
+    if buf.len() < len + pad {
+        buf.resize(len + pad, T::ZERO);
+    }
+    let off = buf.as_ptr().align_offset(BUF_ALIGN);
+    let off = if off < pad { off } else { 0 };
+    &mut buf[off..off + len]
+}
+
+/// Row `t` of the boundaries splitting `m` rows into `parts` parts of whole
+/// `mr`-row slivers (as equal as possible).
+fn part_bound(t: usize, parts: usize, m: usize, mr: usize) -> usize {
+    let units = m.div_ceil(mr);
+    (t * units / parts * mr).min(m)
+}
+
+/// `C ← beta·C` on the m×n part of C (overwrite with zeros when `beta == 0`).
+fn scale_c<T: Elem>(m: usize, n: usize, beta: T, c: &mut [T], rsc: usize) {
+    if beta == T::ONE {
+        return;
+    }
+    for i in 0..m {
+        let row = &mut c[i * rsc..i * rsc + n];
+        if beta == T::ZERO {
+            row.fill(T::ZERO);
+        } else {
+            row.iter_mut().for_each(|x| *x = beta * *x);
+        }
+    }
+}
+
+/// The blocked, possibly multi-threaded product with one kernel.
+fn driver<T: Elem, const MR: usize, const NR: usize>(
+    kern: KernelFn<T>,
+    blk: Blocking,
+    cfg: Config,
+    g: &Gemm<'_, T>,
+    c: &mut [T],
+    rsc: usize,
+) {
+    let Gemm { m, k, n, .. } = *g;
+    if m == 0 || n == 0 {
+        return;
+    }
+    debug_assert!(c.len() > (m - 1) * rsc + n - 1, "C slice too small");
+    debug_assert!(m == 1 || rsc >= n, "rows of C overlap");
+    if k == 0 || g.alpha == T::ZERO {
+        scale_c(m, n, g.beta, c, rsc);
+        return;
+    }
+    debug_assert!(
+        g.a.data.len() > (m - 1) * g.a.rs + (k - 1) * g.a.cs,
+        "A slice too small"
+    );
+    debug_assert!(
+        g.b.data.len() > (k - 1) * g.b.rs + (n - 1) * g.b.cs,
+        "B slice too small"
+    );
+    debug_assert!(MR * NR <= TILE_MAX && blk.mc % MR == 0);
+
+    let flops = 2.0 * m as f64 * n as f64 * k as f64;
+    let parts = if cfg.threads <= 1 || flops < cfg.par_min_flops as f64 {
+        1
+    } else {
+        cfg.threads.min(m.div_ceil(MR)).min(MAX_THREADS)
+    };
+    // Columns per packed B block: the whole width if `k × n` fits the budget.
+    let nc_max = (B_BLOCK_BYTES / size_of::<T>() / k / NR).max(1) * NR;
+
+    T::with_b_buf(|bbuf| {
+        let mut jc = 0;
+        while jc < n {
+            let nc = nc_max.min(n - jc);
+            let bpack = aligned(bbuf, nc.div_ceil(NR) * k * NR);
+            pack_b::<T, NR>(g, jc, nc, bpack, parts);
+            let bpack: &[T] = bpack;
+            if parts == 1 {
+                compute_rows::<T, MR, NR>(kern, blk, g, 0..m, jc, nc, bpack, c, rsc);
+            } else {
+                // Hand each part its own rows of C.
+                let slots: [Mutex<Option<&mut [T]>>; MAX_THREADS] =
+                    std::array::from_fn(|_| Mutex::new(None));
+                let mut rest = &mut *c;
+                for (t, slot) in slots.iter().enumerate().take(parts) {
+                    let rows = part_bound(t, parts, m, MR)..part_bound(t + 1, parts, m, MR);
+                    let (head, tail) = if t + 1 < parts {
+                        rest.split_at_mut(rows.len() * rsc)
+                    } else {
+                        (rest, &mut [][..])
+                    };
+                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
+                    rest = tail;
+                }
+                pool::run(parts, &|t| {
+                    let rows = part_bound(t, parts, m, MR)..part_bound(t + 1, parts, m, MR);
+                    let mut slot = slots[t].lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(cpart) = slot.take() {
+                        compute_rows::<T, MR, NR>(kern, blk, g, rows, jc, nc, bpack, cpart, rsc);
+                    }
+                });
+            }
+            jc += nc;
+        }
+    });
+}
+
+/// Packs columns `jc..jc+nc` of B (all `k` rows) into `out` as `NR`-column
+/// slivers of `k×NR` values each, spreading the slivers over `parts` threads.
+fn pack_b<T: Elem, const NR: usize>(
+    g: &Gemm<'_, T>,
+    jc: usize,
+    nc: usize,
+    out: &mut [T],
+    parts: usize,
+) {
+    let k = g.k;
+    let slivers = nc.div_ceil(NR);
+    // Packs slivers `s0..` into `dst` (whole slivers).
+    let pack_range = |s0: usize, dst: &mut [T]| {
+        for (s, d) in (s0..).zip(dst.chunks_exact_mut(k * NR)) {
+            let j0 = jc + s * NR;
+            let r = NR.min(jc + nc - j0);
+            let src = &g.b.data[j0 * g.b.cs..];
+            pack_sliver::<T, NR>(r, k, src, g.b.cs, g.b.rs, d);
+        }
+    };
+    let parts = parts.min(slivers);
+    if parts <= 1 {
+        pack_range(0, out);
+        return;
+    }
+    let bound = |t: usize| t * slivers / parts;
+    let slots: [Mutex<Option<&mut [T]>>; MAX_THREADS] = std::array::from_fn(|_| Mutex::new(None));
+    let mut rest = out;
+    for (t, slot) in slots.iter().enumerate().take(parts) {
+        let (head, tail) = rest.split_at_mut((bound(t + 1) - bound(t)) * k * NR);
+        *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
+        rest = tail;
+    }
+    pool::run(parts, &|t| {
+        let mut slot = slots[t].lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(dst) = slot.take() {
+            pack_range(bound(t), dst);
+        }
+    });
+}
+
+/// Computes rows `rows` and columns `jc..jc+nc` of C, given the packed B
+/// block `bpack` (from [`pack_b`]). `c` starts at row `rows.start`, column 0.
+#[allow(clippy::too_many_arguments)] // internal; grouping would only rename them
+fn compute_rows<T: Elem, const MR: usize, const NR: usize>(
+    kern: KernelFn<T>,
+    blk: Blocking,
+    g: &Gemm<'_, T>,
+    rows: Range<usize>,
+    jc: usize,
+    nc: usize,
+    bpack: &[T],
+    c: &mut [T],
+    rsc: usize,
+) {
+    let k = g.k;
+    let a = g.a;
+    let slivers_b = nc.div_ceil(NR);
+    T::with_a_buf(|abuf| {
+        let apack = aligned(abuf, blk.mc * blk.kc);
+        let mut pc = 0;
+        while pc < k {
+            let kc = blk.kc.min(k - pc);
+            // beta applies once, on the first k block; later blocks accumulate.
+            let beta = if pc == 0 { g.beta } else { T::ONE };
+            let mut ic = rows.start;
+            while ic < rows.end {
+                let mc = blk.mc.min(rows.end - ic);
+                let slivers_a = mc.div_ceil(MR);
+                for (ir, dst) in apack.chunks_exact_mut(kc * MR).take(slivers_a).enumerate() {
+                    let i0 = ic + ir * MR;
+                    let src = &a.data[i0 * a.rs + pc * a.cs..];
+                    pack_sliver::<T, MR>(MR.min(ic + mc - i0), kc, src, a.rs, a.cs, dst);
+                }
+                for jr in 0..slivers_b {
+                    let j0 = jr * NR;
+                    let nr = NR.min(nc - j0);
+                    let bsl = &bpack[jr * k * NR + pc * NR..][..kc * NR];
+                    for (ir, asl) in apack.chunks_exact(kc * MR).take(slivers_a).enumerate() {
+                        let i0 = ic + ir * MR;
+                        let mr = MR.min(ic + mc - i0);
+                        let ctile = &mut c[(i0 - rows.start) * rsc + jc + j0..];
+                        if mr == MR && nr == NR {
+                            kern(kc, g.alpha, asl, bsl, beta, ctile, rsc);
+                        } else {
+                            edge_tile::<T, MR, NR>(
+                                kern, kc, g.alpha, asl, bsl, beta, ctile, rsc, mr, nr,
+                            );
+                        }
+                    }
+                }
+                ic += mc;
+            }
+            pc += kc;
+        }
+    });
+}
+
+/// A partial `mr×nr` tile: run the kernel on a full scratch tile (holding a
+/// copy of C's valid part when `beta != 0`) and copy the valid part back.
+/// The arithmetic is exactly the kernel's, so results match full tiles.
+#[allow(clippy::too_many_arguments)] // internal; mirrors the kernel arguments
+fn edge_tile<T: Elem, const MR: usize, const NR: usize>(
+    kern: KernelFn<T>,
+    kc: usize,
+    alpha: T,
+    a: &[T],
+    b: &[T],
+    beta: T,
+    c: &mut [T],
+    rsc: usize,
+    mr: usize,
+    nr: usize,
+) {
+    let mut tmp = [T::ZERO; TILE_MAX];
+    if beta != T::ZERO {
+        for i in 0..mr {
+            tmp[i * NR..i * NR + nr].copy_from_slice(&c[i * rsc..i * rsc + nr]);
+        }
+    }
+    kern(kc, alpha, a, b, beta, &mut tmp[..MR * NR], NR);
+    for i in 0..mr {
+        c[i * rsc..i * rsc + nr].copy_from_slice(&tmp[i * NR..i * NR + nr]);
+    }
+}
+
+/// Thin public wrappers so benchmarks (which only see `pub` items) can call
+/// the crate-internal GEMM. Not part of the supported API.
+#[doc(hidden)]
+pub mod __bench {
+    /// See the crate-internal `gemm_f32`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm_f32(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f32,
+        a: &[f32],
+        rsa: usize,
+        csa: usize,
+        b: &[f32],
+        rsb: usize,
+        csb: usize,
+        beta: f32,
+        c: &mut [f32],
+        rsc: usize,
+    ) {
+        super::gemm_f32(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
+    }
+
+    /// See the crate-internal `gemm_f64`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm_f64(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f64,
+        a: &[f64],
+        rsa: usize,
+        csa: usize,
+        b: &[f64],
+        rsb: usize,
+        csb: usize,
+        beta: f64,
+        c: &mut [f64],
+        rsc: usize,
+    ) {
+        super::gemm_f64(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
+    }
+
+    /// Forces the portable kernel (see the crate-internal `set_force_portable`).
+    pub fn set_force_portable(on: bool) {
+        super::set_force_portable(on);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,228 @@
+//! A tiny persistent thread pool that runs one borrowed job at a time, without
+//! heap allocation once its worker threads exist.
+//!
+//! [`run`] hands a reference to a job that lives on the caller's stack to the
+//! workers through a pre-allocated slot (a `Mutex`-protected state), runs part
+//! 0 itself, helps with any part no worker has picked up yet, and returns only
+//! after every part has finished. That "join before return" is what makes it
+//! sound to give the workers a borrowed (non-`'static`) job: see the `SAFETY`
+//! comment in [`run`].
+//!
+//! Only one caller uses the pool at a time; a second concurrent caller (another
+//! user thread) does not wait but runs all parts of its job itself.
+#![allow(unsafe_code)]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+
+/// A job: called once with each part index in `0..parts`.
+pub(super) type Job<'a> = &'a (dyn Fn(usize) + Sync + 'a);
+
+/// The job as stored in the shared slot, with its lifetime erased.
+type ErasedJob = &'static (dyn Fn(usize) + Sync + 'static);
+
+/// State shared between the dispatching caller and the workers.
+struct State {
+    /// The current job, `Some` only while a caller is inside [`run`].
+    job: Option<ErasedJob>,
+    /// Number of parts of the current job.
+    parts: usize,
+    /// Next part index nobody has claimed yet.
+    next: usize,
+    /// Parts claimed by workers that have not finished yet.
+    running: usize,
+    /// Whether a worker's part panicked during the current job.
+    panicked: bool,
+    /// Number of worker threads spawned so far.
+    spawned: usize,
+}
+
+/// The pool: one state slot, a condvar for workers and one for the caller.
+struct Pool {
+    /// The shared slot.
+    state: Mutex<State>,
+    /// Signalled when a new job is published.
+    work: Condvar,
+    /// Signalled when the last running worker part finishes.
+    done: Condvar,
+    /// Held by the caller currently dispatching (one job at a time).
+    dispatch: Mutex<()>,
+}
+
+/// The process-wide pool (workers are spawned lazily, on first need).
+static POOL: Pool = Pool {
+    state: Mutex::new(State {
+        job: None,
+        parts: 0,
+        next: 0,
+        running: 0,
+        panicked: false,
+        spawned: 0,
+    }),
+    work: Condvar::new(),
+    done: Condvar::new(),
+    dispatch: Mutex::new(()),
+};
+
+/// Locks the shared state. Jobs never panic while it is held (parts run
+/// under `catch_unwind` outside the lock), so poisoning is impossible in
+/// practice; it is ignored rather than propagated.
+fn lock() -> MutexGuard<'static, State> {
+    POOL.state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Body of a worker thread: wait for a part to claim, run it, report, repeat.
+fn worker_main() {
+    let mut st = lock();
+    loop {
+        if let Some(job) = st.job.filter(|_| st.next < st.parts) {
+            let part = st.next;
+            st.next += 1;
+            st.running += 1;
+            drop(st);
+            // `job` is used only here, before `running` is decremented below;
+            // the caller keeps it alive until `running` is back to zero.
+            let ok = catch_unwind(AssertUnwindSafe(|| job(part))).is_ok();
+            st = lock();
+            st.running -= 1;
+            st.panicked |= !ok;
+            if st.running == 0 {
+                POOL.done.notify_all();
+            }
+        } else {
+            st = POOL.work.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// Makes sure at least `want` workers exist; returns how many do.
+fn ensure_workers(want: usize) -> usize {
+    let mut st = lock();
+    while st.spawned < want {
+        let name = format!("weightwise-gemm-{}", st.spawned + 1);
+        match std::thread::Builder::new().name(name).spawn(worker_main) {
+            Ok(_) => st.spawned += 1,
+            Err(_) => break,
+        }
+    }
+    st.spawned
+}
+
+/// On drop (normal return or unwinding out of the caller's own parts), stops
+/// handing out parts, waits until no worker is running one, and clears the
+/// job slot. This is the join that keeps the borrowed job alive long enough.
+struct JoinGuard;
+
+impl Drop for JoinGuard {
+    fn drop(&mut self) {
+        let mut st = lock();
+        st.next = st.parts;
+        while st.running > 0 {
+            st = POOL.done.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+        st.job = None;
+    }
+}
+
+/// Runs `job(0)`, …, `job(parts - 1)`, spread over the calling thread and up
+/// to `parts - 1` pool workers, and returns when all have finished.
+///
+/// The result must not depend on which thread runs which part. If a part
+/// panics, the panic is propagated to the caller (after all parts stopped).
+pub(super) fn run(parts: usize, job: Job<'_>) {
+    if parts <= 1 {
+        if parts == 1 {
+            job(0);
+        }
+        return;
+    }
+    // One dispatch at a time; a concurrent caller runs its parts itself.
+    let _dispatch = match POOL.dispatch.try_lock() {
+        Ok(g) => g,
+        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(TryLockError::WouldBlock) => {
+            (0..parts).for_each(job);
+            return;
+        }
+    };
+    if ensure_workers(parts - 1) == 0 {
+        (0..parts).for_each(job);
+        return;
+    }
+    // SAFETY: only the lifetime of the reference is changed (same type and
+    // layout). The erased reference is stored in `POOL.state.job` and is
+    // dereferenced only by workers that claimed a part under the lock while
+    // `job` was `Some`, which increments `running` in the same critical
+    // section; each worker stops using it before decrementing `running`.
+    // `_join` (declared after the job is published, so it is dropped on every
+    // exit path from here, including unwinding out of `job(..)` on this
+    // thread) waits until `running == 0` and then sets `job = None`, all before
+    // `run` returns, i.e. while the borrow `'_` of `job` is still live. So no
+    // worker can use the reference after the borrowed job may be gone.
+    let erased: ErasedJob = unsafe { std::mem::transmute::<Job<'_>, ErasedJob>(job) };
+    {
+        let mut st = lock();
+        st.job = Some(erased);
+        st.parts = parts;
+        st.next = 1;
+        st.running = 0;
+        st.panicked = false;
+    }
+    let _join = JoinGuard;
+    POOL.work.notify_all();
+    job(0);
+    // Help with the parts no worker has claimed yet.
+    loop {
+        let part = {
+            let mut st = lock();
+            if st.next >= st.parts {
+                break;
+            }
+            st.next += 1;
+            st.next - 1
+        };
+        job(part);
+    }
+    drop(_join);
+    if lock().panicked {
+        panic!("a gemm worker thread panicked");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Every part runs exactly once, and the job can borrow from the stack.
+    #[test]
+    fn runs_every_part_once() {
+        for parts in 0..6 {
+            let hits: [AtomicUsize; 6] = Default::default();
+            run(parts, &|i| {
+                hits[i].fetch_add(1, Ordering::Relaxed);
+            });
+            for (i, h) in hits.iter().enumerate() {
+                assert_eq!(h.load(Ordering::Relaxed), usize::from(i < parts));
+            }
+        }
+    }
+
+    /// A panicking part is reported to the caller and the pool stays usable.
+    #[test]
+    fn propagates_panics() {
+        let r = std::panic::catch_unwind(|| {
+            run(2, &|i| {
+                if i == 1 {
+                    panic!("boom");
+                }
+            })
+        });
+        assert!(r.is_err());
+        let n = AtomicUsize::new(0);
+        run(3, &|_| {
+            n.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(n.load(Ordering::Relaxed), 3);
+    }
+}
