@@ -13,13 +13,22 @@
 #![allow(unsafe_code)]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::{Duration, Instant};
 
 /// A job: called once with each part index in `0..parts`.
 pub(super) type Job<'a> = &'a (dyn Fn(usize) + Sync + 'a);
 
 /// The job as stored in the shared slot, with its lifetime erased.
 type ErasedJob = &'static (dyn Fn(usize) + Sync + 'static);
+
+/// How long an idle worker polls for the next job before it goes to sleep on
+/// the condvar (back-to-back products then skip the wake-up latency).
+const WORKER_SPIN: Duration = Duration::from_micros(300);
+
+/// How long the caller polls for the workers to finish before it sleeps.
+const CALLER_SPIN: Duration = Duration::from_millis(2);
 
 /// State shared between the dispatching caller and the workers.
 struct State {
@@ -29,21 +38,23 @@ struct State {
     parts: usize,
     /// Next part index nobody has claimed yet.
     next: usize,
-    /// Parts claimed by workers that have not finished yet.
-    running: usize,
     /// Whether a worker's part panicked during the current job.
     panicked: bool,
     /// Number of worker threads spawned so far.
     spawned: usize,
+    /// Workers asleep on [`Pool::work`].
+    sleepers: usize,
+    /// Whether the caller is asleep on [`Pool::done`].
+    caller_waiting: bool,
 }
 
 /// The pool: one state slot, a condvar for workers and one for the caller.
 struct Pool {
     /// The shared slot.
     state: Mutex<State>,
-    /// Signalled when a new job is published.
+    /// Signalled when a new job is published and some worker sleeps.
     work: Condvar,
-    /// Signalled when the last running worker part finishes.
+    /// Signalled when the last running worker part finishes and the caller sleeps.
     done: Condvar,
     /// Held by the caller currently dispatching (one job at a time).
     dispatch: Mutex<()>,
@@ -55,14 +66,25 @@ static POOL: Pool = Pool {
         job: None,
         parts: 0,
         next: 0,
-        running: 0,
         panicked: false,
         spawned: 0,
+        sleepers: 0,
+        caller_waiting: false,
     }),
     work: Condvar::new(),
     done: Condvar::new(),
     dispatch: Mutex::new(()),
 };
+
+/// Parts of the current job not yet claimed (`parts - next` while a job is
+/// published, else 0). Written under the state lock; read without it by
+/// polling workers, as a hint only.
+static PENDING: AtomicUsize = AtomicUsize::new(0);
+
+/// Parts claimed by workers and not finished yet. Incremented under the
+/// state lock when a worker claims a part; decremented (release) by the
+/// worker once it has finished with the job.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
 /// Locks the shared state. Jobs never panic while it is held (parts run
 /// under `catch_unwind` outside the lock), so poisoning is impossible in
@@ -71,26 +93,64 @@ fn lock() -> MutexGuard<'static, State> {
     POOL.state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Polls `done` (with a CPU spin hint) until it holds or `limit` has passed.
+fn spin_until(limit: Duration, done: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            if done() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() >= limit {
+            return done();
+        }
+    }
+}
+
+/// Claims the next part of the published job, if any (call under the lock).
+/// A claim by a worker counts in [`RUNNING`].
+fn claim(st: &mut State, worker: bool) -> Option<(ErasedJob, usize)> {
+    let job = st.job?;
+    if st.next >= st.parts {
+        return None;
+    }
+    let part = st.next;
+    st.next += 1;
+    PENDING.store(st.parts - st.next, Ordering::Relaxed);
+    if worker {
+        RUNNING.fetch_add(1, Ordering::Relaxed);
+    }
+    Some((job, part))
+}
+
 /// Body of a worker thread: wait for a part to claim, run it, report, repeat.
 fn worker_main() {
-    let mut st = lock();
     loop {
-        if let Some(job) = st.job.filter(|_| st.next < st.parts) {
-            let part = st.next;
-            st.next += 1;
-            st.running += 1;
-            drop(st);
-            // `job` is used only here, before `running` is decremented below;
-            // the caller keeps it alive until `running` is back to zero.
-            let ok = catch_unwind(AssertUnwindSafe(|| job(part))).is_ok();
-            st = lock();
-            st.running -= 1;
-            st.panicked |= !ok;
-            if st.running == 0 {
+        spin_until(WORKER_SPIN, || PENDING.load(Ordering::Relaxed) > 0);
+        let (job, part) = {
+            let mut st = lock();
+            loop {
+                if let Some(c) = claim(&mut st, true) {
+                    break c;
+                }
+                st.sleepers += 1;
+                st = POOL.work.wait(st).unwrap_or_else(PoisonError::into_inner);
+                st.sleepers -= 1;
+            }
+        };
+        // `job` is used only here, before `RUNNING` is decremented below; the
+        // caller keeps the job alive until `RUNNING` is back to zero.
+        let ok = catch_unwind(AssertUnwindSafe(|| job(part))).is_ok();
+        if !ok {
+            lock().panicked = true;
+        }
+        if RUNNING.fetch_sub(1, Ordering::Release) == 1 {
+            let st = lock();
+            if st.caller_waiting {
                 POOL.done.notify_all();
             }
-        } else {
-            st = POOL.work.wait(st).unwrap_or_else(PoisonError::into_inner);
         }
     }
 }
@@ -115,11 +175,20 @@ struct JoinGuard;
 
 impl Drop for JoinGuard {
     fn drop(&mut self) {
+        {
+            let mut st = lock();
+            st.next = st.parts;
+            PENDING.store(0, Ordering::Relaxed);
+        }
+        // Fast path: poll. The acquire load pairs with the workers' release
+        // decrements, so their writes are visible once 0 is seen.
+        spin_until(CALLER_SPIN, || RUNNING.load(Ordering::Acquire) == 0);
         let mut st = lock();
-        st.next = st.parts;
-        while st.running > 0 {
+        while RUNNING.load(Ordering::Acquire) > 0 {
+            st.caller_waiting = true;
             st = POOL.done.wait(st).unwrap_or_else(PoisonError::into_inner);
         }
+        st.caller_waiting = false;
         st.job = None;
     }
 }
@@ -152,36 +221,36 @@ pub(super) fn run(parts: usize, job: Job<'_>) {
     // SAFETY: only the lifetime of the reference is changed (same type and
     // layout). The erased reference is stored in `POOL.state.job` and is
     // dereferenced only by workers that claimed a part under the lock while
-    // `job` was `Some`, which increments `running` in the same critical
-    // section; each worker stops using it before decrementing `running`.
-    // `_join` (declared after the job is published, so it is dropped on every
-    // exit path from here, including unwinding out of `job(..)` on this
-    // thread) waits until `running == 0` and then sets `job = None`, all before
-    // `run` returns, i.e. while the borrow `'_` of `job` is still live. So no
-    // worker can use the reference after the borrowed job may be gone.
+    // `job` was `Some`, which increments `RUNNING` in the same critical
+    // section; each worker stops using it before decrementing `RUNNING`.
+    // `_join` (created right after the job is published, so it is dropped on
+    // every exit path from here, including unwinding out of `job(..)` on this
+    // thread) first stops new claims under the lock, then waits until
+    // `RUNNING == 0` and sets `job = None`, all before `run` returns, i.e.
+    // while the borrow `'_` of `job` is still live. Only one caller publishes
+    // at a time (`POOL.dispatch`). So no worker can use the reference after
+    // the borrowed job may be gone.
     let erased: ErasedJob = unsafe { std::mem::transmute::<Job<'_>, ErasedJob>(job) };
     {
         let mut st = lock();
         st.job = Some(erased);
         st.parts = parts;
         st.next = 1;
-        st.running = 0;
         st.panicked = false;
+        PENDING.store(parts - 1, Ordering::Relaxed);
+        if st.sleepers > 0 {
+            POOL.work.notify_all();
+        }
     }
     let _join = JoinGuard;
-    POOL.work.notify_all();
     job(0);
     // Help with the parts no worker has claimed yet.
     loop {
-        let part = {
-            let mut st = lock();
-            if st.next >= st.parts {
-                break;
-            }
-            st.next += 1;
-            st.next - 1
-        };
-        job(part);
+        let claimed = claim(&mut lock(), false);
+        match claimed {
+            Some((_, part)) => job(part),
+            None => break,
+        }
     }
     drop(_join);
     if lock().panicked {
