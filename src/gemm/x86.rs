@@ -9,9 +9,10 @@
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
-    __m256, __m256d, _mm256_broadcast_sd, _mm256_broadcast_ss, _mm256_fmadd_pd, _mm256_fmadd_ps,
-    _mm256_loadu_pd, _mm256_loadu_ps, _mm256_mul_pd, _mm256_mul_ps, _mm256_set1_pd, _mm256_set1_ps,
-    _mm256_setzero_pd, _mm256_setzero_ps, _mm256_storeu_pd, _mm256_storeu_ps,
+    __m256, __m256d, _MM_HINT_T0, _mm_prefetch, _mm256_broadcast_sd, _mm256_broadcast_ss,
+    _mm256_fmadd_pd, _mm256_fmadd_ps, _mm256_loadu_pd, _mm256_loadu_ps, _mm256_mul_pd,
+    _mm256_mul_ps, _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd, _mm256_setzero_ps,
+    _mm256_storeu_pd, _mm256_storeu_ps,
 };
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -138,6 +139,11 @@ unsafe fn f32_6x16_avx2(
     // the caller lets us read and write. All loads/stores are unaligned.
     unsafe {
         let mut acc: [[__m256; 2]; MR] = [[_mm256_setzero_ps(); 2]; MR];
+        // Start fetching the C tile now; it is only needed after the k loop.
+        for i in 0..MR {
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * rsc) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * rsc + NR - 1) as *const i8);
+        }
         for p in 0..kc {
             let bp = b.add(p * NR);
             let b0 = _mm256_loadu_ps(bp);
@@ -199,6 +205,11 @@ unsafe fn f64_6x8_avx2(
     // the caller lets us read and write. All loads/stores are unaligned.
     unsafe {
         let mut acc: [[__m256d; 2]; MR] = [[_mm256_setzero_pd(); 2]; MR];
+        // Start fetching the C tile now; it is only needed after the k loop.
+        for i in 0..MR {
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * rsc) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * rsc + NR - 1) as *const i8);
+        }
         for p in 0..kc {
             let bp = b.add(p * NR);
             let b0 = _mm256_loadu_pd(bp);
