@@ -133,6 +133,9 @@ impl Elem for f64 {
     }
 }
 
+/// A `C = A·B` implementation: `(m, k, n, a, b, c)`.
+type GemmFn<T> = fn(usize, usize, usize, &[T], &[T], &mut [T]);
+
 /// Seconds on a clock: wall time, or (with `WW_BENCH_CPUTIME=1`, for
 /// single-threaded tuning on a busy machine) this thread's CPU time from
 /// `/proc/thread-self/schedstat`.
@@ -153,10 +156,7 @@ fn clock() -> f64 {
 }
 
 /// Best and median GFLOP/s over 7 runs, and max relative error of 32 entries.
-fn measure<T: Elem>(
-    (m, k, n): (usize, usize, usize),
-    f: fn(usize, usize, usize, &[T], &[T], &mut [T]),
-) -> (f64, f64, f64) {
+fn measure<T: Elem>((m, k, n): (usize, usize, usize), f: GemmFn<T>) -> (f64, f64, f64) {
     let mut r1 = SplitMix64(1);
     let mut r2 = SplitMix64(2);
     let a: Vec<T> = (0..m * k).map(|_| T::of(r1.unit())).collect();
