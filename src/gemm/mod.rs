@@ -41,6 +41,13 @@ use pack::pack_sliver;
 /// Upper bound on the number of threads (and work parts) of one product.
 const MAX_THREADS: usize = 32;
 
+/// Work parts per thread: parts are handed out dynamically, so finer parts
+/// balance better when a core is busy with something else.
+const PARTS_PER_THREAD: usize = 4;
+
+/// Upper bound on the number of work parts of one parallel step.
+const MAX_PARTS: usize = MAX_THREADS * PARTS_PER_THREAD;
+
 /// Products below this many flops (`2·m·n·k`) stay on the calling thread.
 const PAR_MIN_FLOPS: usize = 4_000_000;
 
@@ -307,7 +314,7 @@ impl Elem for f64 {
     fn gemm(cfg: Config, g: &Gemm<'_, f64>, c: &mut [f64], rsc: usize) {
         #[cfg(target_arch = "x86_64")]
         if let Some(kern) = x86::kernel_f64().filter(|_| !cfg.portable) {
-            let blk = Blocking { kc: 256, mc: 72 };
+            let blk = Blocking { kc: 256, mc: 120 };
             return driver::<f64, { x86::MR_F64 }, { x86::NR_F64 }>(kern, blk, cfg, g, c, rsc);
         }
         use portable::{MR_F64, NR_F64};
@@ -380,10 +387,16 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
     debug_assert!(MR * NR <= TILE_MAX && blk.mc % MR == 0);
 
     let flops = 2.0 * m as f64 * n as f64 * k as f64;
-    let parts = if cfg.threads <= 1 || flops < cfg.par_min_flops as f64 {
+    let threads = if flops < cfg.par_min_flops as f64 {
         1
     } else {
-        cfg.threads.min(m.div_ceil(MR)).min(MAX_THREADS)
+        cfg.threads.clamp(1, MAX_THREADS).min(m.div_ceil(MR))
+    };
+    // Rows of C are split into parts of whole MR-row slivers.
+    let parts = if threads == 1 {
+        1
+    } else {
+        (threads * PARTS_PER_THREAD).min(m.div_ceil(MR))
     };
     // Columns per packed B block: the whole width if `k × n` fits the budget.
     let nc_max = (B_BLOCK_BYTES / size_of::<T>() / k / NR).max(1) * NR;
@@ -393,13 +406,13 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
         while jc < n {
             let nc = nc_max.min(n - jc);
             let bpack = aligned(bbuf, nc.div_ceil(NR) * k * NR);
-            pack_b::<T, NR>(g, jc, nc, bpack, parts);
+            pack_b::<T, NR>(g, jc, nc, bpack, threads);
             let bpack: &[T] = bpack;
             if parts == 1 {
                 compute_rows::<T, MR, NR>(kern, blk, g, 0..m, jc, nc, bpack, c, rsc);
             } else {
                 // Hand each part its own rows of C.
-                let slots: [Mutex<Option<&mut [T]>>; MAX_THREADS] =
+                let slots: [Mutex<Option<&mut [T]>>; MAX_PARTS] =
                     std::array::from_fn(|_| Mutex::new(None));
                 let mut rest = &mut *c;
                 for (t, slot) in slots.iter().enumerate().take(parts) {
@@ -412,7 +425,7 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
                     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
                     rest = tail;
                 }
-                pool::run(parts, &|t| {
+                pool::run(threads, parts, &|t| {
                     let rows = part_bound(t, parts, m, MR)..part_bound(t + 1, parts, m, MR);
                     let mut slot = slots[t].lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(cpart) = slot.take() {
@@ -426,13 +439,13 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
 }
 
 /// Packs columns `jc..jc+nc` of B (all `k` rows) into `out` as `NR`-column
-/// slivers of `k×NR` values each, spreading the slivers over `parts` threads.
+/// slivers of `k×NR` values each, spreading the slivers over `threads` threads.
 fn pack_b<T: Elem, const NR: usize>(
     g: &Gemm<'_, T>,
     jc: usize,
     nc: usize,
     out: &mut [T],
-    parts: usize,
+    threads: usize,
 ) {
     let k = g.k;
     let slivers = nc.div_ceil(NR);
@@ -445,20 +458,20 @@ fn pack_b<T: Elem, const NR: usize>(
             pack_sliver::<T, NR>(r, k, src, g.b.cs, g.b.rs, d);
         }
     };
-    let parts = parts.min(slivers);
-    if parts <= 1 {
+    let parts = (threads * PARTS_PER_THREAD).min(slivers);
+    if threads <= 1 || parts <= 1 {
         pack_range(0, out);
         return;
     }
     let bound = |t: usize| t * slivers / parts;
-    let slots: [Mutex<Option<&mut [T]>>; MAX_THREADS] = std::array::from_fn(|_| Mutex::new(None));
+    let slots: [Mutex<Option<&mut [T]>>; MAX_PARTS] = std::array::from_fn(|_| Mutex::new(None));
     let mut rest = out;
     for (t, slot) in slots.iter().enumerate().take(parts) {
         let (head, tail) = rest.split_at_mut((bound(t + 1) - bound(t)) * k * NR);
         *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
         rest = tail;
     }
-    pool::run(parts, &|t| {
+    pool::run(threads, parts, &|t| {
         let mut slot = slots[t].lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(dst) = slot.take() {
             pack_range(bound(t), dst);

@@ -42,6 +42,8 @@ struct State {
     panicked: bool,
     /// Number of worker threads spawned so far.
     spawned: usize,
+    /// Workers `1..=workers` may take parts of the current job.
+    workers: usize,
     /// Workers asleep on [`Pool::work`].
     sleepers: usize,
     /// Whether the caller is asleep on [`Pool::done`].
@@ -68,6 +70,7 @@ static POOL: Pool = Pool {
         next: 0,
         panicked: false,
         spawned: 0,
+        workers: 0,
         sleepers: 0,
         caller_waiting: false,
     }),
@@ -109,30 +112,32 @@ fn spin_until(limit: Duration, done: impl Fn() -> bool) -> bool {
     }
 }
 
-/// Claims the next part of the published job, if any (call under the lock).
-/// A claim by a worker counts in [`RUNNING`].
-fn claim(st: &mut State, worker: bool) -> Option<(ErasedJob, usize)> {
+/// Claims the next part of the published job, if any (call under the lock),
+/// for the caller (`worker == 0`) or worker number `worker` (from 1). A claim
+/// by a worker counts in [`RUNNING`].
+fn claim(st: &mut State, worker: usize) -> Option<(ErasedJob, usize)> {
     let job = st.job?;
-    if st.next >= st.parts {
+    if st.next >= st.parts || worker > st.workers {
         return None;
     }
     let part = st.next;
     st.next += 1;
     PENDING.store(st.parts - st.next, Ordering::Relaxed);
-    if worker {
+    if worker > 0 {
         RUNNING.fetch_add(1, Ordering::Relaxed);
     }
     Some((job, part))
 }
 
-/// Body of a worker thread: wait for a part to claim, run it, report, repeat.
-fn worker_main() {
+/// Body of worker number `index` (from 1): wait for a part to claim, run
+/// it, report, repeat.
+fn worker_main(index: usize) {
     loop {
         spin_until(WORKER_SPIN, || PENDING.load(Ordering::Relaxed) > 0);
         let (job, part) = {
             let mut st = lock();
             loop {
-                if let Some(c) = claim(&mut st, true) {
+                if let Some(c) = claim(&mut st, index) {
                     break c;
                 }
                 st.sleepers += 1;
@@ -159,8 +164,12 @@ fn worker_main() {
 fn ensure_workers(want: usize) -> usize {
     let mut st = lock();
     while st.spawned < want {
-        let name = format!("weightwise-gemm-{}", st.spawned + 1);
-        match std::thread::Builder::new().name(name).spawn(worker_main) {
+        let index = st.spawned + 1;
+        let name = format!("weightwise-gemm-{index}");
+        match std::thread::Builder::new()
+            .name(name)
+            .spawn(move || worker_main(index))
+        {
             Ok(_) => st.spawned += 1,
             Err(_) => break,
         }
@@ -193,16 +202,15 @@ impl Drop for JoinGuard {
     }
 }
 
-/// Runs `job(0)`, …, `job(parts - 1)`, spread over the calling thread and up
-/// to `parts - 1` pool workers, and returns when all have finished.
+/// Runs `job(0)`, …, `job(parts - 1)` on up to `threads` threads (the
+/// calling thread and `threads - 1` pool workers), handing parts out in
+/// order to whichever thread is free, and returns when all have finished.
 ///
 /// The result must not depend on which thread runs which part. If a part
 /// panics, the panic is propagated to the caller (after all parts stopped).
-pub(super) fn run(parts: usize, job: Job<'_>) {
-    if parts <= 1 {
-        if parts == 1 {
-            job(0);
-        }
+pub(super) fn run(threads: usize, parts: usize, job: Job<'_>) {
+    if parts <= 1 || threads <= 1 {
+        (0..parts).for_each(job);
         return;
     }
     // One dispatch at a time; a concurrent caller runs its parts itself.
@@ -214,7 +222,8 @@ pub(super) fn run(parts: usize, job: Job<'_>) {
             return;
         }
     };
-    if ensure_workers(parts - 1) == 0 {
+    let workers = ensure_workers(threads.min(parts) - 1);
+    if workers == 0 {
         (0..parts).for_each(job);
         return;
     }
@@ -236,6 +245,7 @@ pub(super) fn run(parts: usize, job: Job<'_>) {
         st.job = Some(erased);
         st.parts = parts;
         st.next = 1;
+        st.workers = workers;
         st.panicked = false;
         PENDING.store(parts - 1, Ordering::Relaxed);
         if st.sleepers > 0 {
@@ -246,7 +256,7 @@ pub(super) fn run(parts: usize, job: Job<'_>) {
     job(0);
     // Help with the parts no worker has claimed yet.
     loop {
-        let claimed = claim(&mut lock(), false);
+        let claimed = claim(&mut lock(), 0);
         match claimed {
             Some((_, part)) => job(part),
             None => break,
@@ -268,7 +278,7 @@ mod tests {
     fn runs_every_part_once() {
         for parts in 0..6 {
             let hits: [AtomicUsize; 6] = Default::default();
-            run(parts, &|i| {
+            run(2, parts, &|i| {
                 hits[i].fetch_add(1, Ordering::Relaxed);
             });
             for (i, h) in hits.iter().enumerate() {
@@ -281,7 +291,7 @@ mod tests {
     #[test]
     fn propagates_panics() {
         let r = std::panic::catch_unwind(|| {
-            run(2, &|i| {
+            run(2, 2, &|i| {
                 if i == 1 {
                     panic!("boom");
                 }
@@ -289,7 +299,7 @@ mod tests {
         });
         assert!(r.is_err());
         let n = AtomicUsize::new(0);
-        run(3, &|_| {
+        run(2, 3, &|_| {
             n.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(n.load(Ordering::Relaxed), 3);
