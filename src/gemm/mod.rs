@@ -258,27 +258,22 @@ trait Elem: Copy + Send + Sync + PartialEq + Add<Output = Self> + Mul<Output = S
     /// Multiplicative identity.
     const ONE: Self;
 
-    /// Runs `f` with this thread's packing buffer for A blocks.
-    fn with_a_buf<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
-
-    /// Runs `f` with this thread's packing buffer for B blocks.
-    fn with_b_buf<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
+    /// Runs `f` with the calling thread's packing scratch buffer.
+    fn with_scratch<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
 
     /// Computes `g` into `c` with the kernel and blocking `cfg` selects.
     fn gemm(cfg: Config, g: &Gemm<'_, Self>, c: &mut [Self], rsc: usize);
 }
 
-/// Implements the buffer accessors of [`Elem`] with two thread-locals.
-macro_rules! thread_buffers {
+/// Implements [`Elem::with_scratch`] with a thread-local buffer.
+///
+/// The buffer of the thread that calls the GEMM holds the packed B block and
+/// one packed A block per thread taking part (pool workers borrow their
+/// share from the caller), so the allocations of a call depend only on the
+/// calling thread's history, not on which worker ran which part.
+macro_rules! thread_scratch {
     ($t:ty) => {
-        fn with_a_buf<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
-            thread_local! {
-                static BUF: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
-            }
-            BUF.with(|b| f(&mut b.borrow_mut()))
-        }
-
-        fn with_b_buf<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
+        fn with_scratch<R>(f: impl FnOnce(&mut Vec<$t>) -> R) -> R {
             thread_local! {
                 static BUF: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
             }
@@ -291,7 +286,7 @@ impl Elem for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
 
-    thread_buffers!(f32);
+    thread_scratch!(f32);
 
     fn gemm(cfg: Config, g: &Gemm<'_, f32>, c: &mut [f32], rsc: usize) {
         #[cfg(target_arch = "x86_64")]
@@ -309,7 +304,7 @@ impl Elem for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
 
-    thread_buffers!(f64);
+    thread_scratch!(f64);
 
     fn gemm(cfg: Config, g: &Gemm<'_, f64>, c: &mut [f64], rsc: usize) {
         #[cfg(target_arch = "x86_64")]
@@ -321,6 +316,11 @@ impl Elem for f64 {
         let blk = Blocking { kc: 256, mc: 72 };
         driver::<f64, MR_F64, NR_F64>(portable::kernel::<f64, MR_F64, NR_F64>, blk, cfg, g, c, rsc);
     }
+}
+
+/// Rounds `len` values of `T` up to a whole number of [`BUF_ALIGN`] bytes.
+fn round_to_align<T>(len: usize) -> usize {
+    len.next_multiple_of(BUF_ALIGN / size_of::<T>())
 }
 
 /// Returns `len` values of `buf`, starting at a [`BUF_ALIGN`]-aligned address,
@@ -400,42 +400,61 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
     };
     // Columns per packed B block: the whole width if `k × n` fits the budget.
     let nc_max = (B_BLOCK_BYTES / size_of::<T>() / k / NR).max(1) * NR;
+    let b_len = round_to_align::<T>(nc_max.min(n).div_ceil(NR) * k * NR);
+    let a_len = round_to_align::<T>(blk.mc * blk.kc);
 
-    T::with_b_buf(|bbuf| {
+    T::with_scratch(|buf| {
+        let scratch = aligned(buf, b_len + threads * a_len);
+        let (bpack, mut apacks) = scratch.split_at_mut(b_len);
+        // One A block per thread, indexed by the pool's thread number.
+        let aslots: [Mutex<Option<&mut [T]>>; MAX_THREADS] =
+            std::array::from_fn(|_| Mutex::new(None));
+        for slot in aslots.iter().take(threads) {
+            let (head, tail) = apacks.split_at_mut(a_len);
+            *lock(slot) = Some(head);
+            apacks = tail;
+        }
         let mut jc = 0;
         while jc < n {
             let nc = nc_max.min(n - jc);
-            let bpack = aligned(bbuf, nc.div_ceil(NR) * k * NR);
             pack_b::<T, NR>(g, jc, nc, bpack, threads);
             let bpack: &[T] = bpack;
             if parts == 1 {
-                compute_rows::<T, MR, NR>(kern, blk, g, 0..m, jc, nc, bpack, c, rsc);
+                let mut apack = lock(&aslots[0]);
+                let apack = apack.as_deref_mut().expect("A block of thread 0");
+                compute_rows::<T, MR, NR>(kern, blk, g, 0..m, jc, nc, bpack, apack, c, rsc);
             } else {
                 // Hand each part its own rows of C.
-                let slots: [Mutex<Option<&mut [T]>>; MAX_PARTS] =
+                let cslots: [Mutex<Option<&mut [T]>>; MAX_PARTS] =
                     std::array::from_fn(|_| Mutex::new(None));
                 let mut rest = &mut *c;
-                for (t, slot) in slots.iter().enumerate().take(parts) {
+                for (t, slot) in cslots.iter().enumerate().take(parts) {
                     let rows = part_bound(t, parts, m, MR)..part_bound(t + 1, parts, m, MR);
                     let (head, tail) = if t + 1 < parts {
                         rest.split_at_mut(rows.len() * rsc)
                     } else {
                         (rest, &mut [][..])
                     };
-                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
+                    *lock(slot) = Some(head);
                     rest = tail;
                 }
-                pool::run(threads, parts, &|t| {
-                    let rows = part_bound(t, parts, m, MR)..part_bound(t + 1, parts, m, MR);
-                    let mut slot = slots[t].lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(cpart) = slot.take() {
-                        compute_rows::<T, MR, NR>(kern, blk, g, rows, jc, nc, bpack, cpart, rsc);
-                    }
+                pool::run(threads, parts, &|part, thread| {
+                    let rows = part_bound(part, parts, m, MR)..part_bound(part + 1, parts, m, MR);
+                    let cpart = lock(&cslots[part]).take().expect("rows of each part");
+                    let mut apack = lock(&aslots[thread]);
+                    let apack = apack.as_deref_mut().expect("A block of each thread");
+                    compute_rows::<T, MR, NR>(kern, blk, g, rows, jc, nc, bpack, apack, cpart, rsc);
                 });
             }
             jc += nc;
         }
     });
+}
+
+/// Locks a slot mutex, ignoring poisoning (a panicking part is reported by
+/// the pool; the slots are dropped right after).
+fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Packs columns `jc..jc+nc` of B (all `k` rows) into `out` as `NR`-column
@@ -449,6 +468,7 @@ fn pack_b<T: Elem, const NR: usize>(
 ) {
     let k = g.k;
     let slivers = nc.div_ceil(NR);
+    let out = &mut out[..slivers * k * NR];
     // Packs slivers `s0..` into `dst` (whole slivers).
     let pack_range = |s0: usize, dst: &mut [T]| {
         for (s, d) in (s0..).zip(dst.chunks_exact_mut(k * NR)) {
@@ -468,19 +488,19 @@ fn pack_b<T: Elem, const NR: usize>(
     let mut rest = out;
     for (t, slot) in slots.iter().enumerate().take(parts) {
         let (head, tail) = rest.split_at_mut((bound(t + 1) - bound(t)) * k * NR);
-        *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
+        *lock(slot) = Some(head);
         rest = tail;
     }
-    pool::run(threads, parts, &|t| {
-        let mut slot = slots[t].lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(dst) = slot.take() {
-            pack_range(bound(t), dst);
+    pool::run(threads, parts, &|part, _| {
+        if let Some(dst) = lock(&slots[part]).take() {
+            pack_range(bound(part), dst);
         }
     });
 }
 
 /// Computes rows `rows` and columns `jc..jc+nc` of C, given the packed B
-/// block `bpack` (from [`pack_b`]). `c` starts at row `rows.start`, column 0.
+/// block `bpack` (from [`pack_b`]) and a scratch `apack` of `MC·KC` values
+/// for packing A. `c` starts at row `rows.start`, column 0.
 #[allow(clippy::too_many_arguments)] // internal; grouping would only rename them
 fn compute_rows<T: Elem, const MR: usize, const NR: usize>(
     kern: KernelFn<T>,
@@ -490,50 +510,48 @@ fn compute_rows<T: Elem, const MR: usize, const NR: usize>(
     jc: usize,
     nc: usize,
     bpack: &[T],
+    apack: &mut [T],
     c: &mut [T],
     rsc: usize,
 ) {
     let k = g.k;
     let a = g.a;
     let slivers_b = nc.div_ceil(NR);
-    T::with_a_buf(|abuf| {
-        let apack = aligned(abuf, blk.mc * blk.kc);
-        let mut pc = 0;
-        while pc < k {
-            let kc = blk.kc.min(k - pc);
-            // beta applies once, on the first k block; later blocks accumulate.
-            let beta = if pc == 0 { g.beta } else { T::ONE };
-            let mut ic = rows.start;
-            while ic < rows.end {
-                let mc = blk.mc.min(rows.end - ic);
-                let slivers_a = mc.div_ceil(MR);
-                for (ir, dst) in apack.chunks_exact_mut(kc * MR).take(slivers_a).enumerate() {
+    let mut pc = 0;
+    while pc < k {
+        let kc = blk.kc.min(k - pc);
+        // beta applies once, on the first k block; later blocks accumulate.
+        let beta = if pc == 0 { g.beta } else { T::ONE };
+        let mut ic = rows.start;
+        while ic < rows.end {
+            let mc = blk.mc.min(rows.end - ic);
+            let slivers_a = mc.div_ceil(MR);
+            for (ir, dst) in apack.chunks_exact_mut(kc * MR).take(slivers_a).enumerate() {
+                let i0 = ic + ir * MR;
+                let src = &a.data[i0 * a.rs + pc * a.cs..];
+                pack_sliver::<T, MR>(MR.min(ic + mc - i0), kc, src, a.rs, a.cs, dst);
+            }
+            for jr in 0..slivers_b {
+                let j0 = jr * NR;
+                let nr = NR.min(nc - j0);
+                let bsl = &bpack[jr * k * NR + pc * NR..][..kc * NR];
+                for (ir, asl) in apack.chunks_exact(kc * MR).take(slivers_a).enumerate() {
                     let i0 = ic + ir * MR;
-                    let src = &a.data[i0 * a.rs + pc * a.cs..];
-                    pack_sliver::<T, MR>(MR.min(ic + mc - i0), kc, src, a.rs, a.cs, dst);
-                }
-                for jr in 0..slivers_b {
-                    let j0 = jr * NR;
-                    let nr = NR.min(nc - j0);
-                    let bsl = &bpack[jr * k * NR + pc * NR..][..kc * NR];
-                    for (ir, asl) in apack.chunks_exact(kc * MR).take(slivers_a).enumerate() {
-                        let i0 = ic + ir * MR;
-                        let mr = MR.min(ic + mc - i0);
-                        let ctile = &mut c[(i0 - rows.start) * rsc + jc + j0..];
-                        if mr == MR && nr == NR {
-                            kern(kc, g.alpha, asl, bsl, beta, ctile, rsc);
-                        } else {
-                            edge_tile::<T, MR, NR>(
-                                kern, kc, g.alpha, asl, bsl, beta, ctile, rsc, mr, nr,
-                            );
-                        }
+                    let mr = MR.min(ic + mc - i0);
+                    let ctile = &mut c[(i0 - rows.start) * rsc + jc + j0..];
+                    if mr == MR && nr == NR {
+                        kern(kc, g.alpha, asl, bsl, beta, ctile, rsc);
+                    } else {
+                        edge_tile::<T, MR, NR>(
+                            kern, kc, g.alpha, asl, bsl, beta, ctile, rsc, mr, nr,
+                        );
                     }
                 }
-                ic += mc;
             }
-            pc += kc;
+            ic += mc;
         }
-    });
+        pc += kc;
+    }
 }
 
 /// A partial `mr×nr` tile: run the kernel on a full scratch tile (holding a

@@ -17,11 +17,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
-/// A job: called once with each part index in `0..parts`.
-pub(super) type Job<'a> = &'a (dyn Fn(usize) + Sync + 'a);
+/// A job: called once with each part index in `0..parts`, together with
+/// the number of the thread running it (0 for the caller, `1..threads` for
+/// workers; a thread number is used by one thread at a time).
+pub(super) type Job<'a> = &'a (dyn Fn(usize, usize) + Sync + 'a);
 
 /// The job as stored in the shared slot, with its lifetime erased.
-type ErasedJob = &'static (dyn Fn(usize) + Sync + 'static);
+type ErasedJob = &'static (dyn Fn(usize, usize) + Sync + 'static);
 
 /// How long an idle worker polls for the next job before it goes to sleep on
 /// the condvar (back-to-back products then skip the wake-up latency).
@@ -147,7 +149,7 @@ fn worker_main(index: usize) {
         };
         // `job` is used only here, before `RUNNING` is decremented below; the
         // caller keeps the job alive until `RUNNING` is back to zero.
-        let ok = catch_unwind(AssertUnwindSafe(|| job(part))).is_ok();
+        let ok = catch_unwind(AssertUnwindSafe(|| job(part, index))).is_ok();
         if !ok {
             lock().panicked = true;
         }
@@ -210,7 +212,7 @@ impl Drop for JoinGuard {
 /// panics, the panic is propagated to the caller (after all parts stopped).
 pub(super) fn run(threads: usize, parts: usize, job: Job<'_>) {
     if parts <= 1 || threads <= 1 {
-        (0..parts).for_each(job);
+        (0..parts).for_each(|part| job(part, 0));
         return;
     }
     // One dispatch at a time; a concurrent caller runs its parts itself.
@@ -218,13 +220,14 @@ pub(super) fn run(threads: usize, parts: usize, job: Job<'_>) {
         Ok(g) => g,
         Err(TryLockError::Poisoned(p)) => p.into_inner(),
         Err(TryLockError::WouldBlock) => {
-            (0..parts).for_each(job);
+            (0..parts).for_each(|part| job(part, 0));
             return;
         }
     };
-    let workers = ensure_workers(threads.min(parts) - 1);
+    // Workers `1..=workers` take part (more may exist from earlier calls).
+    let workers = ensure_workers(threads.min(parts) - 1).min(threads - 1);
     if workers == 0 {
-        (0..parts).for_each(job);
+        (0..parts).for_each(|part| job(part, 0));
         return;
     }
     // SAFETY: only the lifetime of the reference is changed (same type and
@@ -253,12 +256,12 @@ pub(super) fn run(threads: usize, parts: usize, job: Job<'_>) {
         }
     }
     let _join = JoinGuard;
-    job(0);
+    job(0, 0);
     // Help with the parts no worker has claimed yet.
     loop {
         let claimed = claim(&mut lock(), 0);
         match claimed {
-            Some((_, part)) => job(part),
+            Some((_, part)) => job(part, 0),
             None => break,
         }
     }
@@ -278,7 +281,7 @@ mod tests {
     fn runs_every_part_once() {
         for parts in 0..6 {
             let hits: [AtomicUsize; 6] = Default::default();
-            run(2, parts, &|i| {
+            run(2, parts, &|i, _| {
                 hits[i].fetch_add(1, Ordering::Relaxed);
             });
             for (i, h) in hits.iter().enumerate() {
@@ -287,11 +290,27 @@ mod tests {
         }
     }
 
+    /// Thread numbers stay below the requested thread count, even when more
+    /// workers exist from an earlier, wider call.
+    #[test]
+    fn thread_numbers_stay_in_range() {
+        run(4, 8, &|_, _| {});
+        for threads in [2, 3] {
+            let seen: [AtomicUsize; 8] = Default::default();
+            run(threads, 40, &|_, t| {
+                seen[t].fetch_add(1, Ordering::Relaxed);
+            });
+            let total: usize = seen.iter().map(|s| s.load(Ordering::Relaxed)).sum();
+            assert_eq!(total, 40);
+            assert!(seen[threads..].iter().all(|s| s.load(Ordering::Relaxed) == 0));
+        }
+    }
+
     /// A panicking part is reported to the caller and the pool stays usable.
     #[test]
     fn propagates_panics() {
         let r = std::panic::catch_unwind(|| {
-            run(2, 2, &|i| {
+            run(2, 2, &|i, _| {
                 if i == 1 {
                     panic!("boom");
                 }
@@ -299,7 +318,7 @@ mod tests {
         });
         assert!(r.is_err());
         let n = AtomicUsize::new(0);
-        run(2, 3, &|_| {
+        run(2, 3, &|_, _| {
             n.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(n.load(Ordering::Relaxed), 3);
