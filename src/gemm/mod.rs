@@ -417,7 +417,7 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
         let mut jc = 0;
         while jc < n {
             let nc = nc_max.min(n - jc);
-            pack_b::<T, NR>(g, jc, nc, bpack, threads);
+            pack_b::<T, NR>(g, blk, jc, nc, bpack, threads);
             let bpack: &[T] = bpack;
             if parts == 1 {
                 let mut apack = lock(&aslots[0]);
@@ -457,10 +457,16 @@ fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Packs columns `jc..jc+nc` of B (all `k` rows) into `out` as `NR`-column
-/// slivers of `k×NR` values each, spreading the slivers over `threads` threads.
+/// Packs columns `jc..jc+nc` of B (all `k` rows) into `out`, spreading the
+/// work over `threads` threads.
+///
+/// Layout: for each block `pc` of `kc` rows (`kc = KC` except at the end),
+/// a panel of `nc.div_ceil(NR)` slivers of `kc×NR` values each; the panel of
+/// block `pc` starts at `pc·slivers·NR` and is contiguous, so the compute
+/// loop streams it in order.
 fn pack_b<T: Elem, const NR: usize>(
     g: &Gemm<'_, T>,
+    blk: Blocking,
     jc: usize,
     nc: usize,
     out: &mut [T],
@@ -469,31 +475,47 @@ fn pack_b<T: Elem, const NR: usize>(
     let k = g.k;
     let slivers = nc.div_ceil(NR);
     let out = &mut out[..slivers * k * NR];
-    // Packs slivers `s0..` into `dst` (whole slivers).
-    let pack_range = |s0: usize, dst: &mut [T]| {
-        for (s, d) in (s0..).zip(dst.chunks_exact_mut(k * NR)) {
+    // Packs rows `pc..pc+kc`, slivers `s0..`, into `dst` (whole slivers).
+    let pack_range = |pc: usize, kc: usize, s0: usize, dst: &mut [T]| {
+        for (s, d) in (s0..).zip(dst.chunks_exact_mut(kc * NR)) {
             let j0 = jc + s * NR;
             let r = NR.min(jc + nc - j0);
-            let src = &g.b.data[j0 * g.b.cs..];
-            pack_sliver::<T, NR>(r, k, src, g.b.cs, g.b.rs, d);
+            let src = &g.b.data[pc * g.b.rs + j0 * g.b.cs..];
+            pack_sliver::<T, NR>(r, kc, src, g.b.cs, g.b.rs, d);
         }
     };
-    let parts = (threads * PARTS_PER_THREAD).min(slivers);
-    if threads <= 1 || parts <= 1 {
-        pack_range(0, out);
+    let blocks = k.div_ceil(blk.kc);
+    // Split each k block's panel into `per_block` sliver ranges.
+    let per_block = (threads * PARTS_PER_THREAD)
+        .div_ceil(blocks)
+        .min(slivers)
+        .min(MAX_PARTS / blocks)
+        .max(1);
+    let parts = blocks * per_block;
+    if threads <= 1 || parts <= 1 || parts > MAX_PARTS {
+        for (pcb, dst) in out.chunks_mut(blk.kc * slivers * NR).enumerate() {
+            let pc = pcb * blk.kc;
+            pack_range(pc, blk.kc.min(k - pc), 0, dst);
+        }
         return;
     }
-    let bound = |t: usize| t * slivers / parts;
+    let bound = |t: usize| t * slivers / per_block;
+    // Part `pcb·per_block + t`: block `pcb`, slivers `bound(t)..bound(t+1)`.
     let slots: [Mutex<Option<&mut [T]>>; MAX_PARTS] = std::array::from_fn(|_| Mutex::new(None));
     let mut rest = out;
-    for (t, slot) in slots.iter().enumerate().take(parts) {
-        let (head, tail) = rest.split_at_mut((bound(t + 1) - bound(t)) * k * NR);
-        *lock(slot) = Some(head);
-        rest = tail;
+    for pcb in 0..blocks {
+        let kc = blk.kc.min(k - pcb * blk.kc);
+        for t in 0..per_block {
+            let (head, tail) = rest.split_at_mut((bound(t + 1) - bound(t)) * kc * NR);
+            *lock(&slots[pcb * per_block + t]) = Some(head);
+            rest = tail;
+        }
     }
     pool::run(threads, parts, &|part, _| {
+        let (pcb, t) = (part / per_block, part % per_block);
+        let pc = pcb * blk.kc;
         if let Some(dst) = lock(&slots[part]).take() {
-            pack_range(bound(part), dst);
+            pack_range(pc, blk.kc.min(k - pc), bound(t), dst);
         }
     });
 }
@@ -534,7 +556,7 @@ fn compute_rows<T: Elem, const MR: usize, const NR: usize>(
             for jr in 0..slivers_b {
                 let j0 = jr * NR;
                 let nr = NR.min(nc - j0);
-                let bsl = &bpack[jr * k * NR + pc * NR..][..kc * NR];
+                let bsl = &bpack[pc * slivers_b * NR + jr * kc * NR..][..kc * NR];
                 for (ir, asl) in apack.chunks_exact(kc * MR).take(slivers_a).enumerate() {
                     let i0 = ic + ir * MR;
                     let mr = MR.min(ic + mc - i0);

@@ -302,7 +302,11 @@ mod tests {
             });
             let total: usize = seen.iter().map(|s| s.load(Ordering::Relaxed)).sum();
             assert_eq!(total, 40);
-            assert!(seen[threads..].iter().all(|s| s.load(Ordering::Relaxed) == 0));
+            assert!(
+                seen[threads..]
+                    .iter()
+                    .all(|s| s.load(Ordering::Relaxed) == 0)
+            );
         }
     }
 
