@@ -144,16 +144,31 @@ unsafe fn f32_6x16_avx2(
             _mm_prefetch::<_MM_HINT_T0>(c.add(i * rsc) as *const i8);
             _mm_prefetch::<_MM_HINT_T0>(c.add(i * rsc + NR - 1) as *const i8);
         }
-        for p in 0..kc {
-            let bp = b.add(p * NR);
-            let b0 = _mm256_loadu_ps(bp);
-            let b1 = _mm256_loadu_ps(bp.add(L));
-            let ap = a.add(p * MR);
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm256_broadcast_ss(&*ap.add(i));
-                row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
-                row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
-            }
+        // One step of the k loop: a rank-1 update of the tile.
+        macro_rules! step {
+            ($p:expr) => {
+                let bp = b.add($p * NR);
+                let b0 = _mm256_loadu_ps(bp);
+                let b1 = _mm256_loadu_ps(bp.add(L));
+                let ap = a.add($p * MR);
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let ai = _mm256_broadcast_ss(&*ap.add(i));
+                    row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+                    row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+                }
+            };
+        }
+        let mut p = 0;
+        while p + 4 <= kc {
+            step!(p);
+            step!(p + 1);
+            step!(p + 2);
+            step!(p + 3);
+            p += 4;
+        }
+        while p < kc {
+            step!(p);
+            p += 1;
         }
         let va = _mm256_set1_ps(alpha);
         if beta == 0.0 {
@@ -210,16 +225,31 @@ unsafe fn f64_6x8_avx2(
             _mm_prefetch::<_MM_HINT_T0>(c.add(i * rsc) as *const i8);
             _mm_prefetch::<_MM_HINT_T0>(c.add(i * rsc + NR - 1) as *const i8);
         }
-        for p in 0..kc {
-            let bp = b.add(p * NR);
-            let b0 = _mm256_loadu_pd(bp);
-            let b1 = _mm256_loadu_pd(bp.add(L));
-            let ap = a.add(p * MR);
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm256_broadcast_sd(&*ap.add(i));
-                row[0] = _mm256_fmadd_pd(ai, b0, row[0]);
-                row[1] = _mm256_fmadd_pd(ai, b1, row[1]);
-            }
+        // One step of the k loop: a rank-1 update of the tile.
+        macro_rules! step {
+            ($p:expr) => {
+                let bp = b.add($p * NR);
+                let b0 = _mm256_loadu_pd(bp);
+                let b1 = _mm256_loadu_pd(bp.add(L));
+                let ap = a.add($p * MR);
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let ai = _mm256_broadcast_sd(&*ap.add(i));
+                    row[0] = _mm256_fmadd_pd(ai, b0, row[0]);
+                    row[1] = _mm256_fmadd_pd(ai, b1, row[1]);
+                }
+            };
+        }
+        let mut p = 0;
+        while p + 4 <= kc {
+            step!(p);
+            step!(p + 1);
+            step!(p + 2);
+            step!(p + 3);
+            p += 4;
+        }
+        while p < kc {
+            step!(p);
+            p += 1;
         }
         let va = _mm256_set1_pd(alpha);
         if beta == 0.0 {
