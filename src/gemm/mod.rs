@@ -51,6 +51,9 @@ const MAX_PARTS: usize = MAX_THREADS * PARTS_PER_THREAD;
 /// Products below this many flops (`2·m·n·k`) stay on the calling thread.
 const PAR_MIN_FLOPS: usize = 4_000_000;
 
+/// Longest stretch of the shared dimension packed at once, in `KC` blocks.
+const K_CHUNK_BLOCKS: usize = 16;
+
 /// Upper bound, in bytes, of the packed B block (`k × NC` values).
 const B_BLOCK_BYTES: usize = 8 << 20;
 
@@ -399,8 +402,11 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
         (threads * PARTS_PER_THREAD).min(m.div_ceil(MR))
     };
     // Columns per packed B block: the whole width if `k × n` fits the budget.
-    let nc_max = (B_BLOCK_BYTES / size_of::<T>() / k / NR).max(1) * NR;
-    let b_len = round_to_align::<T>(nc_max.min(n).div_ceil(NR) * k * NR);
+    // Very long products are done in chunks of `kb` of the shared dimension
+    // (later chunks accumulate into C), so the packed B block stays bounded.
+    let kb = k.min(K_CHUNK_BLOCKS * blk.kc);
+    let nc_max = (B_BLOCK_BYTES / size_of::<T>() / kb / NR).max(1) * NR;
+    let b_len = round_to_align::<T>(nc_max.min(n).div_ceil(NR) * kb * NR);
     let a_len = round_to_align::<T>(blk.mc * blk.kc);
 
     T::with_scratch(|buf| {
@@ -414,39 +420,58 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
             *lock(slot) = Some(head);
             apacks = tail;
         }
-        let mut jc = 0;
-        while jc < n {
-            let nc = nc_max.min(n - jc);
-            pack_b::<T, NR>(g, blk, jc, nc, bpack, threads);
-            let bpack: &[T] = bpack;
-            if parts == 1 {
-                let mut apack = lock(&aslots[0]);
-                let apack = apack.as_deref_mut().expect("A block of thread 0");
-                compute_rows::<T, MR, NR>(kern, blk, g, 0..m, jc, nc, bpack, apack, c, rsc);
-            } else {
-                // Hand each part its own rows of C.
-                let cslots: [Mutex<Option<&mut [T]>>; MAX_PARTS] =
-                    std::array::from_fn(|_| Mutex::new(None));
-                let mut rest = &mut *c;
-                for (t, slot) in cslots.iter().enumerate().take(parts) {
-                    let rows = part_bound(t, parts, m, MR)..part_bound(t + 1, parts, m, MR);
-                    let (head, tail) = if t + 1 < parts {
-                        rest.split_at_mut(rows.len() * rsc)
-                    } else {
-                        (rest, &mut [][..])
-                    };
-                    *lock(slot) = Some(head);
-                    rest = tail;
+        for k0 in (0..k).step_by(kb) {
+            let sub = Gemm {
+                k: kb.min(k - k0),
+                a: MatRef {
+                    data: &g.a.data[k0 * g.a.cs..],
+                    ..g.a
+                },
+                b: MatRef {
+                    data: &g.b.data[k0 * g.b.rs..],
+                    ..g.b
+                },
+                beta: if k0 == 0 { g.beta } else { T::ONE },
+                ..*g
+            };
+            let g = &sub;
+            let mut jc = 0;
+            while jc < n {
+                let nc = nc_max.min(n - jc);
+                pack_b::<T, NR>(g, blk, jc, nc, bpack, threads);
+                let bpack: &[T] = bpack;
+                if parts == 1 {
+                    let mut apack = lock(&aslots[0]);
+                    let apack = apack.as_deref_mut().expect("A block of thread 0");
+                    compute_rows::<T, MR, NR>(kern, blk, g, 0..m, jc, nc, bpack, apack, c, rsc);
+                } else {
+                    // Hand each part its own rows of C.
+                    let cslots: [Mutex<Option<&mut [T]>>; MAX_PARTS] =
+                        std::array::from_fn(|_| Mutex::new(None));
+                    let mut rest = &mut *c;
+                    for (t, slot) in cslots.iter().enumerate().take(parts) {
+                        let rows = part_bound(t, parts, m, MR)..part_bound(t + 1, parts, m, MR);
+                        let (head, tail) = if t + 1 < parts {
+                            rest.split_at_mut(rows.len() * rsc)
+                        } else {
+                            (rest, &mut [][..])
+                        };
+                        *lock(slot) = Some(head);
+                        rest = tail;
+                    }
+                    pool::run(threads, parts, &|part, thread| {
+                        let rows =
+                            part_bound(part, parts, m, MR)..part_bound(part + 1, parts, m, MR);
+                        let cpart = lock(&cslots[part]).take().expect("rows of each part");
+                        let mut apack = lock(&aslots[thread]);
+                        let apack = apack.as_deref_mut().expect("A block of each thread");
+                        compute_rows::<T, MR, NR>(
+                            kern, blk, g, rows, jc, nc, bpack, apack, cpart, rsc,
+                        );
+                    });
                 }
-                pool::run(threads, parts, &|part, thread| {
-                    let rows = part_bound(part, parts, m, MR)..part_bound(part + 1, parts, m, MR);
-                    let cpart = lock(&cslots[part]).take().expect("rows of each part");
-                    let mut apack = lock(&aslots[thread]);
-                    let apack = apack.as_deref_mut().expect("A block of each thread");
-                    compute_rows::<T, MR, NR>(kern, blk, g, rows, jc, nc, bpack, apack, cpart, rsc);
-                });
+                jc += nc;
             }
-            jc += nc;
         }
     });
 }

@@ -292,7 +292,8 @@ fn random_shapes_f64() {
 /// B blocks, on both kernels and with 1..=3 threads.
 #[test]
 fn blocking_boundaries() {
-    let shapes = [(150, 600, 40), (300, 257, 33), (7, 1300, 5)];
+    // k = 4500 spans two k chunks (K_CHUNK_BLOCKS · KC = 4096).
+    let shapes = [(150, 600, 40), (300, 257, 33), (7, 1300, 5), (13, 4500, 19)];
     for (t, &(m, k, n)) in shapes.iter().enumerate() {
         let case = Case {
             m,
