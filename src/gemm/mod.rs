@@ -8,22 +8,37 @@
 //!
 //! The classic BLIS/GotoBLAS scheme:
 //!
-//! * B is packed, for a block of up to `NC` columns and the whole shared
-//!   dimension `k`, into column slivers of `NR` values per step (`pack.rs`);
-//!   with several threads each packs a share of the slivers.
-//! * The rows of C are split between the threads (in multiples of `MR`). Each
-//!   thread walks `k` in blocks of `KC`, and its rows in blocks of `MC`,
-//!   packing that `MC×KC` block of A into row slivers of `MR` values per step
-//!   (kept in L2), then runs the micro-kernel over every `MR×NR` tile with the
-//!   `KC×NR` B sliver resident in L1.
+//! * B is packed (`pack.rs`) for a block of up to `NC` columns and up to
+//!   `16·KC` of the shared dimension (in practice: all of `k` and, within an
+//!   8 MiB budget, all of `n`), as one contiguous panel per `KC` block of
+//!   column slivers holding `NR` values per step. With several threads the
+//!   packing is split between them.
+//! * The rows of C are split into parts of whole `MR`-row slivers (about four
+//!   per thread, handed out dynamically). For its rows, a thread walks `k` in
+//!   blocks of `KC` and its rows in blocks of `MC`, packs that `MC×KC` block
+//!   of A (kept in L2) into row slivers of `MR` values per step, then runs the
+//!   micro-kernel over every `MR×NR` tile, each `KC×NR` B sliver staying in
+//!   L1 while the A slivers stream past it.
 //! * The micro-kernel keeps an `MR×NR` tile of C in registers: AVX2+FMA
 //!   6×16 (f32) / 6×8 (f64) kernels in `x86.rs`, chosen once at run time, or
-//!   the portable kernel in `portable.rs`.
+//!   the portable kernel in `portable.rs` (6×8 / 6×4). Partial tiles at the
+//!   edges go through a scratch tile with the same kernel.
 //! * Each element of C is computed by exactly one thread, over `k` in the
 //!   same order whatever the thread count, so results do not depend on the
-//!   number of threads (they are bitwise identical).
-//! * Packing buffers are thread-local and only grow; the worker threads are a
-//!   small persistent pool (`pool.rs`). After warm-up a call allocates nothing.
+//!   number of threads: they are bitwise identical.
+//! * All packing space (the B block and one A block per thread) lives in one
+//!   thread-local buffer of the *calling* thread that only grows; pool
+//!   workers borrow their share of it. The worker threads are a small
+//!   persistent pool (`pool.rs`), spawned on first need. After warm-up, a
+//!   call performs no heap allocation.
+//!
+//! # Unsafe code
+//!
+//! Only `x86.rs` (the SIMD kernels: raw-pointer loads and stores, and calls
+//! of `#[target_feature]` functions after run-time detection) and `pool.rs`
+//! (handing a borrowed job to persistent worker threads, sound because the
+//! caller joins before it returns) contain `unsafe`; each block states why it
+//! is sound.
 
 mod pack;
 mod pool;
