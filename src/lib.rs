@@ -107,6 +107,9 @@ pub mod train;
 pub use constraint::{Constraint, Constraints};
 pub use data::{Dataset, datasets};
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use gemm::__bench;
+pub use gemm::{num_threads, set_num_threads};
 pub use init::{Init, Initializer};
 pub use inspect::{ActivationReport, AuditThresholds, Flag, InitAudit, TensorStats, WeightReport};
 #[cfg(feature = "safetensors")]

@@ -1,0 +1,270 @@
+//! The benchmark workloads W1 (matrix product), W2 (MLP training epoch) and
+//! W3 (digits), exactly as `shared/bench/WORKLOADS.md` defines them, printing
+//! one line per figure so the numbers can be put beside the peers':
+//!
+//! ```text
+//! W1 threads=2 f32 m=1024 k=1024 n=1024 gflops=131.5
+//! W2 threads=2 f32 sec_per_epoch=0.123 samples_per_sec=62439
+//! W3 threads=1 test_accuracy=0.9833 train_seconds=0.91
+//! ```
+//!
+//! Extra detail (medians, correctness checks, last losses) goes on `#` lines.
+//!
+//! Run with `cargo run --release --example bench -- [--threads N] [W1|W2|W3]`;
+//! without `--threads` every workload runs with 1 and with 2 threads.
+
+use std::time::Instant;
+
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+use weightwise::prelude::*;
+
+/// SplitMix64, the generator WORKLOADS.md names for the W1 inputs.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn uniform_matrix<T: Scalar>(rows: usize, cols: usize, seed: u64) -> Tensor<T> {
+    let mut g = SplitMix64(seed);
+    let data = (0..rows * cols)
+        .map(|_| T::from_f64(2.0 * g.unit() - 1.0))
+        .collect();
+    Tensor::from_vec(data, &[rows, cols]).expect("sizes match")
+}
+
+/// Best and median of 7 timed runs of `f`, each `reps` calls long, with `reps`
+/// calibrated so a run lasts at least 0.15 s, after one warm-up call.
+fn best_and_median(mut f: impl FnMut()) -> (f64, f64, usize) {
+    f();
+    let t = Instant::now();
+    f();
+    let one = t.elapsed().as_secs_f64().max(1e-9);
+    let reps = ((0.15 / one).ceil() as usize).max(1);
+    let mut secs: Vec<f64> = (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            t.elapsed().as_secs_f64() / reps as f64
+        })
+        .collect();
+    secs.sort_by(f64::total_cmp);
+    (secs[0], secs[3], reps)
+}
+
+/// Largest relative error of 32 entries of `c` against f64 dot products,
+/// `|c − ref| / Σ|a·b|`.
+fn check<T: Scalar>(a: &Tensor<T>, b: &Tensor<T>, c: &Tensor<T>) -> f64 {
+    let (m, k) = (a.shape()[0], a.shape()[1]);
+    let n = b.shape()[1];
+    let mut g = SplitMix64(7);
+    let mut worst = 0.0f64;
+    for _ in 0..32 {
+        let i = (g.next_u64() % m as u64) as usize;
+        let j = (g.next_u64() % n as u64) as usize;
+        let (mut dot, mut abs) = (0.0f64, 0.0f64);
+        for p in 0..k {
+            let t = a[[i, p]].as_f64() * b[[p, j]].as_f64();
+            dot += t;
+            abs += t.abs();
+        }
+        worst = worst.max((c[[i, j]].as_f64() - dot).abs() / abs.max(1e-300));
+    }
+    worst
+}
+
+fn w1_shape<T: Scalar>(name: &str, threads: usize, (m, k, n): (usize, usize, usize)) {
+    let a = uniform_matrix::<T>(m, k, 1);
+    let b = uniform_matrix::<T>(k, n, 2);
+    let mut c = Tensor::zeros(&[m, n]).expect("small");
+    let (best, median, reps) = best_and_median(|| {
+        Tensor::gemm(T::one(), &a, false, &b, false, T::zero(), &mut c).expect("shapes fit");
+    });
+    let flops = 2.0 * (m * n * k) as f64;
+    println!(
+        "W1 threads={threads} {name} m={m} k={k} n={n} gflops={:.1}",
+        flops / best / 1e9
+    );
+    println!(
+        "# W1 {name} {m}x{k}x{n} median_gflops={:.1} reps={reps} max_rel_err={:.1e}",
+        flops / median / 1e9,
+        check(&a, &b, &c)
+    );
+}
+
+fn w1(threads: usize) {
+    for shape in [
+        (128, 128, 128),
+        (256, 256, 256),
+        (512, 512, 512),
+        (1024, 1024, 1024),
+        (128, 784, 256),
+    ] {
+        w1_shape::<f32>("f32", threads, shape);
+    }
+    for shape in [(1024, 1024, 1024), (128, 784, 256)] {
+        w1_shape::<f64>("f64", threads, shape);
+    }
+}
+
+fn w2(threads: usize) -> weightwise::Result<()> {
+    const N: usize = 7680;
+    const BATCH: usize = 128;
+    let mut rng = StdRng::seed_from_u64(42);
+    let x: Tensor<f32> = Tensor::random(
+        &[N, 784],
+        &rand_distr::Uniform::new(0.0f32, 1.0).expect("valid"),
+        &mut rng,
+    )?;
+    let labels: Vec<f32> = (0..N).map(|_| rng.random_range(0..10u8) as f32).collect();
+    let labels = Tensor::from_vec(labels, &[N])?;
+    // Batches sliced beforehand, taken in fixed order.
+    let batches: Vec<(Tensor<f32>, Tensor<f32>)> = (0..N / BATCH)
+        .map(|i| {
+            let idx: Vec<usize> = (i * BATCH..(i + 1) * BATCH).collect();
+            (
+                x.select_rows(&idx).expect("in range"),
+                labels.select_rows(&idx).expect("in range"),
+            )
+        })
+        .collect();
+    let mut net = Network::<f32>::builder(784)
+        .dense(256, Init::he_normal())
+        .relu()
+        .dense(128, Init::he_normal())
+        .relu()
+        .dense(10, Init::he_normal())
+        .build(&mut rng)?;
+    let mut fit = Fit {
+        loss: Loss::softmax_cross_entropy(),
+        optimizer: Sgd {
+            lr: 0.01,
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    };
+    let mut epoch = |net: &mut Network<f32>| -> weightwise::Result<f64> {
+        let mut last = 0.0;
+        for (xb, yb) in &batches {
+            last = net.train_on_batch(xb, yb, &mut fit)?;
+        }
+        Ok(last)
+    };
+    epoch(&mut net)?; // warm-up
+    let mut secs = Vec::new();
+    let mut last = 0.0;
+    for _ in 0..7 {
+        let t = Instant::now();
+        last = epoch(&mut net)?;
+        secs.push(t.elapsed().as_secs_f64());
+    }
+    secs.sort_by(f64::total_cmp);
+    let median = secs[3];
+    println!(
+        "W2 threads={threads} f32 sec_per_epoch={median:.4} samples_per_sec={:.0}",
+        N as f64 / median
+    );
+    println!(
+        "# W2 min={:.4} max={:.4} last_loss={last:.4}",
+        secs[0], secs[6]
+    );
+    Ok(())
+}
+
+fn w3(threads: usize) -> weightwise::Result<()> {
+    let (train, test) = datasets::digits::<f32>()?;
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut net = Network::<f32>::builder(64)
+        .dense(128, Init::he_normal())
+        .relu()
+        .dense(64, Init::he_normal())
+        .relu()
+        .dense(10, Init::he_normal())
+        .build(&mut rng)?;
+    let mut fit = Fit {
+        loss: Loss::softmax_cross_entropy(),
+        optimizer: Adam {
+            lr: 1e-3,
+            ..Default::default()
+        }
+        .into(),
+        // Coupled L2 on the weights only: grad += 1e-4·W, loss += ½·1e-4·‖W‖².
+        regularizer: Some(L2::new(1e-4)?.into()),
+        epochs: 100,
+        batch_size: 32,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let history = net.fit(&train, &mut fit, &mut rng)?;
+    let seconds = t.elapsed().as_secs_f64();
+    let acc = net
+        .evaluate(&test, Loss::softmax_cross_entropy())?
+        .accuracy
+        .unwrap_or(f64::NAN);
+    println!("W3 threads={threads} test_accuracy={acc:.4} train_seconds={seconds:.2}");
+    println!(
+        "# W3 epochs={} final_train_loss={:.4}",
+        history.epochs.len(),
+        history.last().map_or(f64::NAN, |e| e.train_loss)
+    );
+    Ok(())
+}
+
+fn main() -> weightwise::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut threads: Vec<usize> = vec![1, 2];
+    let mut only: Option<String> = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--threads" => {
+                let n = args
+                    .get(i + 1)
+                    .and_then(|s| s.parse().ok())
+                    .filter(|&n: &usize| n > 0)
+                    .ok_or_else(|| {
+                        weightwise::Error::invalid_arg("--threads", "missing", "give a count ≥ 1")
+                    })?;
+                threads = vec![n];
+                i += 1;
+            }
+            w @ ("W1" | "W2" | "W3") => only = Some(w.to_string()),
+            other => {
+                return Err(weightwise::Error::invalid_arg(
+                    "argument",
+                    other,
+                    "usage: bench [--threads N] [W1|W2|W3]",
+                ));
+            }
+        }
+        i += 1;
+    }
+    let wants = |w: &str| only.as_deref().is_none_or(|o| o == w);
+    for &t in &threads {
+        weightwise::set_num_threads(t)?;
+        if wants("W1") {
+            w1(t);
+        }
+        if wants("W2") {
+            w2(t)?;
+        }
+        if wants("W3") {
+            w3(t)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Packing of operand slivers into the contiguous layout the micro-kernels read.
+//!
+//! A *sliver* is `R` consecutive rows of A (R = MR) or `R` consecutive columns
+//! of B (R = NR) over `kc` steps of the shared dimension. Packed, it is `kc`
+//! groups of `R` values: `out[p*R + r] = src[r*rs + p*cs]`, zero-padded when
+//! fewer than `R` rows/columns remain, so the kernel always sees a full tile.
+//!
+//! For A, `rs`/`cs` are A's row/column strides; for B they are B's column/row
+//! strides (a column sliver of B is a row sliver of Bᵀ).
+
+use super::Elem;
+
+/// Packs one sliver of `r <= R` valid lines over `kc` steps.
+///
+/// `src` starts at the sliver's first element; line `i` at step `p` is
+/// `src[i*rs + p*cs]`. `out` must hold at least `kc*R` values; lines `r..R`
+/// of every group are zero-filled.
+pub(super) fn pack_sliver<T: Elem, const R: usize>(
+    r: usize,
+    kc: usize,
+    src: &[T],
+    rs: usize,
+    cs: usize,
+    out: &mut [T],
+) {
+    debug_assert!(r >= 1 && r <= R && kc >= 1);
+    debug_assert!(src.len() > (r - 1) * rs + (kc - 1) * cs);
+    let out = &mut out[..kc * R];
+    if r == R && rs == 1 {
+        // The R values of each step are contiguous: copy them group by group.
+        for (p, dst) in out.chunks_exact_mut(R).enumerate() {
+            let s: &[T; R] = src[p * cs..p * cs + R].try_into().expect("R values");
+            dst.copy_from_slice(s);
+        }
+    } else if r == R && cs == 1 {
+        // Each line is contiguous along k: read R streams, interleave them.
+        let lines: [&[T]; R] = std::array::from_fn(|i| &src[i * rs..i * rs + kc]);
+        for (p, dst) in out.chunks_exact_mut(R).enumerate() {
+            for (d, line) in dst.iter_mut().zip(&lines) {
+                *d = line[p];
+            }
+        }
+    } else {
+        for (p, dst) in out.chunks_exact_mut(R).enumerate() {
+            for (i, d) in dst.iter_mut().enumerate() {
+                *d = if i < r { src[i * rs + p * cs] } else { T::ZERO };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pack_sliver;
+
+    /// Every branch of `pack_sliver` produces `out[p*R + i] = src[i*rs + p*cs]`.
+    #[test]
+    fn pack_matches_definition() {
+        let src: Vec<f64> = (0..400).map(f64::from).collect();
+        for &(r, kc, rs, cs) in &[
+            (4usize, 7usize, 1usize, 9usize),
+            (4, 7, 9, 1),
+            (4, 7, 3, 11),
+            (3, 5, 1, 9),
+            (2, 6, 13, 1),
+            (1, 1, 1, 1),
+        ] {
+            let mut out = vec![f64::NAN; kc * 4];
+            pack_sliver::<f64, 4>(r, kc, &src, rs, cs, &mut out);
+            for p in 0..kc {
+                for i in 0..4 {
+                    let want = if i < r { src[i * rs + p * cs] } else { 0.0 };
+                    assert_eq!(out[p * 4 + i], want, "r={r} kc={kc} rs={rs} cs={cs}");
+                }
+            }
+        }
+    }
+}
