@@ -7,6 +7,8 @@
 //!
 //! For A, `rs`/`cs` are A's row/column strides; for B they are B's column/row
 //! strides (a column sliver of B is a row sliver of Bᵀ).
+//!
+//! Packing flushes subnormal values to zero (see the module docs of `gemm`).
 
 use super::Elem;
 
@@ -30,20 +32,26 @@ pub(super) fn pack_sliver<T: Elem, const R: usize>(
         // The R values of each step are contiguous: copy them group by group.
         for (p, dst) in out.chunks_exact_mut(R).enumerate() {
             let s: &[T; R] = src[p * cs..p * cs + R].try_into().expect("R values");
-            dst.copy_from_slice(s);
+            for (d, &x) in dst.iter_mut().zip(s) {
+                *d = x.flush_subnormal();
+            }
         }
     } else if r == R && cs == 1 {
         // Each line is contiguous along k: read R streams, interleave them.
         let lines: [&[T]; R] = std::array::from_fn(|i| &src[i * rs..i * rs + kc]);
         for (p, dst) in out.chunks_exact_mut(R).enumerate() {
             for (d, line) in dst.iter_mut().zip(&lines) {
-                *d = line[p];
+                *d = line[p].flush_subnormal();
             }
         }
     } else {
         for (p, dst) in out.chunks_exact_mut(R).enumerate() {
             for (i, d) in dst.iter_mut().enumerate() {
-                *d = if i < r { src[i * rs + p * cs] } else { T::ZERO };
+                *d = if i < r {
+                    src[i * rs + p * cs].flush_subnormal()
+                } else {
+                    T::ZERO
+                };
             }
         }
     }
@@ -52,6 +60,29 @@ pub(super) fn pack_sliver<T: Elem, const R: usize>(
 #[cfg(test)]
 mod tests {
     use super::pack_sliver;
+
+    /// Subnormal inputs are packed as zero; NaN, infinities and normals pass.
+    #[test]
+    fn pack_flushes_subnormals_only() {
+        let src = [
+            1e-39f32,
+            -1e-40,
+            f32::MIN_POSITIVE,
+            f32::NAN,
+            f32::INFINITY,
+            -2.0,
+            0.0,
+            1e-45,
+        ];
+        for (rs, cs) in [(1usize, 4usize), (2, 1)] {
+            let mut out = [9.0f32; 8];
+            pack_sliver::<f32, 4>(4, 2, &src, rs, cs, &mut out);
+            let flushed = out.iter().filter(|x| **x == 0.0).count();
+            assert_eq!(flushed, 4, "{out:?}");
+            assert!(out.iter().any(|x| x.is_nan()) && out.contains(&f32::INFINITY));
+            assert!(out.contains(&f32::MIN_POSITIVE) && out.contains(&-2.0));
+        }
+    }
 
     /// Every branch of `pack_sliver` produces `out[p*R + i] = src[i*rs + p*cs]`.
     #[test]
