@@ -214,7 +214,7 @@ fn apply<T: Scalar>(
     let beta2_t = T::from_f64(beta2);
     let one_minus_beta2 = T::from_f64(1.0 - beta2);
     let eps = T::from_f64(eps);
-    let (m, v, mut vmax) = match state {
+    let (m, v, vmax) = match state {
         [m, v] => (m.as_mut_slice(), v.as_mut_slice(), None),
         [m, v, vmax] => (
             m.as_mut_slice(),
@@ -235,19 +235,11 @@ fn apply<T: Scalar>(
     // The same arithmetic as PyTorch, op for op; written as one pass per case
     // with zipped slices so the compiler vectorizes it (no bounds checks, no
     // per-element branches).
-    let lerp_low = one_minus_beta1.abs() < T::from_f64(0.5);
-    let first = |mi: T, gi: T| {
-        if lerp_low {
-            mi + one_minus_beta1 * (gi - mi)
-        } else {
-            gi - (gi - mi) * (T::one() - one_minus_beta1)
-        }
-    };
-    match vmax.as_deref_mut() {
+    match vmax {
         None => {
             for (((wi, &g0), mi), vi) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let gi = if coupled { g0 + wd_t * *wi } else { g0 };
-                *mi = first(*mi, gi);
+                *mi = lerp(*mi, gi, one_minus_beta1);
                 *vi = *vi * beta2_t + one_minus_beta2 * gi * gi;
                 let denom = vi.sqrt() / bc2_sqrt + eps;
                 *wi += neg_step_size * *mi / denom;
@@ -262,7 +254,7 @@ fn apply<T: Scalar>(
                 .zip(vmax.iter_mut())
             {
                 let gi = if coupled { g0 + wd_t * *wi } else { g0 };
-                *mi = first(*mi, gi);
+                *mi = lerp(*mi, gi, one_minus_beta1);
                 *vi = *vi * beta2_t + one_minus_beta2 * gi * gi;
                 *xi = maximum(*xi, *vi);
                 let denom = xi.sqrt() / bc2_sqrt + eps;
