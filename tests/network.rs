@@ -229,3 +229,35 @@ fn bad_input_is_an_error_not_a_panic() {
         "class 2 is out of range for 2 outputs"
     );
 }
+
+#[test]
+fn backward_params_gives_the_same_parameter_gradients_as_backward() {
+    let mut net = three_layers(|b| b.tanh());
+    let x = batch(4, 3, 8);
+    let dy = batch(4, 2, 9);
+    net.zero_grad();
+    net.forward(&x, Mode::Train).unwrap();
+    net.backward(&dy).unwrap();
+    let full: Vec<Tensor<f64>> = net
+        .named_params()
+        .iter()
+        .map(|(_, p)| p.grad.clone())
+        .collect();
+    net.zero_grad();
+    net.forward(&x, Mode::Train).unwrap();
+    net.backward_params(&dy).unwrap();
+    let params_only: Vec<Tensor<f64>> = net
+        .named_params()
+        .iter()
+        .map(|(_, p)| p.grad.clone())
+        .collect();
+    assert_eq!(full, params_only);
+    assert!(full.iter().all(|g| g.norm_l2() > 0.0));
+    let mut empty = Network::<f64>::new(3).unwrap();
+    assert!(empty.backward_params(&dy).is_ok());
+    let mut fresh = three_layers(|b| b.relu());
+    assert!(
+        fresh.backward_params(&dy).is_err(),
+        "before any forward pass"
+    );
+}

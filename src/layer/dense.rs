@@ -261,6 +261,22 @@ impl<T: Scalar> Layer<T> for Dense<T> {
 
     /// `dW += dyᵀ·x`, `db += Σₙ dy`, returns `dx = dy·W`.
     fn backward(&mut self, dy: &Tensor<T>) -> Result<&Tensor<T>> {
+        self.backward_params(dy)?;
+        Tensor::gemm(
+            T::one(),
+            dy,
+            false,
+            &self.weight.value,
+            false,
+            T::zero(),
+            &mut self.grad_input,
+        )?;
+        Ok(&self.grad_input)
+    }
+
+    /// `dW += dyᵀ·x` and `db += Σ dy` without `dx = dy·W`, a third of the
+    /// backward pass's arithmetic, for a first layer whose input needs no gradient.
+    fn backward_params(&mut self, dy: &Tensor<T>) -> Result<()> {
         check_backward(
             "Dense backward",
             self.has_forward.then_some(&self.output),
@@ -278,16 +294,7 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         if let Some(b) = &mut self.bias {
             dy.add_column_sums_into(&mut b.grad)?;
         }
-        Tensor::gemm(
-            T::one(),
-            dy,
-            false,
-            &self.weight.value,
-            false,
-            T::zero(),
-            &mut self.grad_input,
-        )?;
-        Ok(&self.grad_input)
+        Ok(())
     }
 
     fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {

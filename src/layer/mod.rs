@@ -114,6 +114,17 @@ pub trait Layer<T: Scalar>: Debug + Send {
         None
     }
 
+    /// Like [`Layer::backward`] when `∂L/∂x` is not needed (the first layer of
+    /// a network during training): only the parameter gradients are added.
+    /// The default calls `backward` and discards `∂L/∂x`; layers whose input
+    /// gradient costs real work override it.
+    ///
+    /// # Errors
+    /// As for [`Layer::backward`].
+    fn backward_params(&mut self, dy: &Tensor<T>) -> Result<()> {
+        self.backward(dy).map(|_| ())
+    }
+
     /// Calls `f` on every trainable parameter, in a stable order.
     fn visit_params<'a>(&'a self, _f: &mut dyn FnMut(&'a Param<T>)) {}
 

@@ -139,6 +139,23 @@ impl<T: Scalar> Network<T> {
         Ok(g)
     }
 
+    /// The backward pass for training: like [`Network::backward`], but the
+    /// first layer computes only its parameter gradients, since nothing needs
+    /// `∂L/∂input` (for a dense first layer that saves a third of its work).
+    ///
+    /// # Errors
+    /// As for [`Network::backward`].
+    pub fn backward_params(&mut self, dy: &Tensor<T>) -> Result<()> {
+        let Some((first, rest)) = self.layers.split_first_mut() else {
+            return Ok(());
+        };
+        let mut g = dy;
+        for layer in rest.iter_mut().rev() {
+            g = layer.backward(g)?;
+        }
+        first.backward_params(g)
+    }
+
     /// One forward pass in training mode, the loss, and the backward pass:
     /// afterwards every parameter's gradient holds `∂loss/∂param` (gradients
     /// are zeroed first). Returns the loss.
@@ -157,7 +174,7 @@ impl<T: Scalar> Network<T> {
             let y = self.forward(x, Mode::Train)?;
             loss.loss_and_grad(y, target, &mut g)
         };
-        let result = value.and_then(|v| self.backward(&g).map(|_| v));
+        let result = value.and_then(|v| self.backward_params(&g).map(|_| v));
         self.scratch.dy = g;
         result
     }

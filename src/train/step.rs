@@ -118,7 +118,7 @@ pub(crate) fn train_step<T: Scalar>(
             "training loss ({loss}) {at}{origin}"
         )));
     }
-    net.backward(&buf.dy)?;
+    net.backward_params(&buf.dy)?;
 
     // 3. non-finite gradients, named.
     let mut bad = None;
