@@ -74,10 +74,16 @@ fn main() -> weightwise::Result<()> {
         .unwrap_or_else(|| "target/weightwise-out".to_string());
     svg::training_curves(&history)?.save(format!("{out}/digits_curves.svg"))?;
     svg::unit_tiles(&net, 0, (8, 8))?.save(format!("{out}/digits_first_layer_units.svg"))?;
+    // Which pixels matter: |W₃|·|W₂|·|W₁| summed over the outputs, as an 8×8 image.
+    let importance = weightwise::inspect::importance::weight_path_importance(&net)?;
+    svg::importance_image(&importance, (8, 8), "pixel importance from the weights")?
+        .save(format!("{out}/digits_pixel_importance.svg"))?;
+    svg::weight_histograms(&net, 30)?.save(format!("{out}/digits_weight_histograms.svg"))?;
     // Weights that PyTorch, candle or burn can read (names "0.weight", …, layout [out, in]).
     net.save_safetensors(format!("{out}/digits.safetensors"))?;
     println!(
-        "written to {out}/: digits_curves.svg, digits_first_layer_units.svg, digits.safetensors"
+        "written to {out}/: digits_curves.svg, digits_first_layer_units.svg, \
+         digits_pixel_importance.svg, digits_weight_histograms.svg, digits.safetensors"
     );
     Ok(())
 }
