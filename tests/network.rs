@@ -261,3 +261,15 @@ fn backward_params_gives_the_same_parameter_gradients_as_backward() {
         "before any forward pass"
     );
 }
+
+#[test]
+fn a_mismatched_layer_swapped_in_gives_errors_not_panics() {
+    let mut net = three_layers(|b| b.relu());
+    let wrong =
+        Dense::<f64>::new(7, 2, &Init::xavier_uniform(), &mut StdRng::seed_from_u64(0)).unwrap();
+    net.layers_mut()[2] = Box::new(wrong);
+    let summary = net.to_string();
+    assert!(summary.contains("(batch, ?)"), "{summary}");
+    assert_eq!(net.outputs(), 5);
+    assert!(net.forward(&batch(2, 3, 0), Mode::Eval).is_err());
+}

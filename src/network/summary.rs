@@ -45,8 +45,12 @@ impl<T: Scalar> fmt::Display for Network<T> {
         )?;
         let mut shape = vec![1, self.inputs()];
         for (i, l) in self.layers().iter().enumerate() {
-            shape = l.output_shape(&shape).map_err(|_| fmt::Error)?;
-            let dims: Vec<String> = shape[1..].iter().map(|d| d.to_string()).collect();
+            // A layer swapped in that does not fit shows "?" rather than failing.
+            shape = l.output_shape(&shape).unwrap_or_else(|_| vec![0]);
+            let dims: Vec<String> = match shape.get(1..) {
+                Some(d) if !d.is_empty() => d.iter().map(|d| d.to_string()).collect(),
+                _ => vec!["?".to_string()],
+            };
             writeln!(
                 f,
                 "{:>3}  {:<10} {:<15} {:>10}",
