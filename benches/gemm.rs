@@ -9,7 +9,8 @@
 //! Arguments: words filter the rows (e.g. `cargo bench --bench gemm -- 1024`).
 //! Environment: `WW_BENCH_REPEATS` (suite repeats, default 2),
 //! `WW_BENCH_THREADS` (e.g. `2`; default `1,2`), `WW_BENCH_PORTABLE=1` (also
-//! time our portable kernel), `WW_BENCH_CPUTIME=1` (time with the thread's CPU
+//! time our portable kernel), `WW_BENCH_AVX2=1` (also time our AVX2 kernel
+//! on an AVX-512 machine), `WW_BENCH_CPUTIME=1` (time with the thread's CPU
 //! time instead of the wall clock: for single-threaded tuning on a busy machine).
 
 use std::process::Command;
@@ -195,16 +196,18 @@ fn measure<T: Elem>((m, k, n): (usize, usize, usize), f: GemmFn<T>) -> (f64, f64
 }
 
 /// One table row for every (impl, shape) of one type, over `repeats` suites.
-fn rows<T: Elem>(threads: usize, repeats: usize, filter: &[String], portable: bool) {
+fn rows<T: Elem>(threads: usize, repeats: usize, filter: &[String], extra: Extra) {
+    /// (name, function, forced kernel: 0 = best, 1 = AVX2, 2 = portable).
     type Imp<T> = (
         &'static str,
         fn(usize, usize, usize, &[T], &[T], &mut [T]),
-        bool,
+        u8,
     );
-    let imps: [Imp<T>; 3] = [
-        ("weightwise", T::ours, false),
-        ("weightwise-portable", T::ours, true),
-        ("matrixmultiply", T::mm, false),
+    let imps: [Imp<T>; 4] = [
+        ("weightwise", T::ours, 0),
+        ("weightwise-avx2", T::ours, 1),
+        ("weightwise-portable", T::ours, 2),
+        ("matrixmultiply", T::mm, 0),
     ];
     for &shape in &SHAPES {
         let (m, k, n) = shape;
@@ -213,10 +216,14 @@ fn rows<T: Elem>(threads: usize, repeats: usize, filter: &[String], portable: bo
             continue;
         }
         for &(name, f, port) in &imps {
-            if port && !portable {
+            if (port == 1 && !extra.avx2) || (port == 2 && !extra.portable) {
                 continue;
             }
-            weightwise::__bench::set_force_portable(port);
+            // Both knobs set the same switch: the last call wins.
+            weightwise::__bench::set_force_portable(port == 2);
+            if port == 1 {
+                weightwise::__bench::set_force_avx2(true);
+            }
             let mut bests = Vec::new();
             let mut medians = Vec::new();
             let mut err = 0.0f64;
@@ -238,6 +245,15 @@ fn rows<T: Elem>(threads: usize, repeats: usize, filter: &[String], portable: bo
     }
 }
 
+/// Optional extra rows.
+#[derive(Clone, Copy)]
+struct Extra {
+    /// Also time the AVX2 kernel (`WW_BENCH_AVX2=1`).
+    avx2: bool,
+    /// Also time the portable kernel (`WW_BENCH_PORTABLE=1`).
+    portable: bool,
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -247,11 +263,14 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
-    let portable = std::env::var("WW_BENCH_PORTABLE").is_ok_and(|v| v == "1");
+    let extra = Extra {
+        avx2: std::env::var("WW_BENCH_AVX2").is_ok_and(|v| v == "1"),
+        portable: std::env::var("WW_BENCH_PORTABLE").is_ok_and(|v| v == "1"),
+    };
     if let Some(threads) = std::env::var(CHILD).ok().and_then(|s| s.parse().ok()) {
         weightwise::set_num_threads(threads).unwrap();
-        rows::<f32>(threads, repeats, &filter, portable);
-        rows::<f64>(threads, repeats, &filter, portable);
+        rows::<f32>(threads, repeats, &filter, extra);
+        rows::<f64>(threads, repeats, &filter, extra);
         return;
     }
     let list = std::env::var("WW_BENCH_THREADS").unwrap_or_else(|_| "1,2".into());

@@ -78,7 +78,7 @@
 //!   the safetensors format (adds the `safetensors` and `serde_json` crates).
 //!
 //! ## Minimum supported Rust version
-//! Rust 1.88 (edition 2024, let-chains).
+//! Rust 1.89 (edition 2024, let-chains; AVX-512 intrinsics in the GEMM kernels).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

@@ -19,9 +19,12 @@
 //!   of A (kept in L2) into row slivers of `MR` values per step, then runs the
 //!   micro-kernel over every `MR×NR` tile, each `KC×NR` B sliver staying in
 //!   L1 while the A slivers stream past it.
-//! * The micro-kernel keeps an `MR×NR` tile of C in registers: AVX2+FMA
-//!   6×16 (f32) / 6×8 (f64) kernels in `x86.rs`, chosen once at run time, or
-//!   the portable kernel in `portable.rs` (6×8 / 6×4). Partial tiles at the
+//! * The micro-kernel keeps an `MR×NR` tile of C in registers. The kernel
+//!   family is chosen at run time (the CPU check is done once): AVX-512F
+//!   12×32 (f32) / 8×24 (f64) kernels in `x86.rs` where the CPU has
+//!   AVX-512F, else AVX2+FMA 6×16 / 6×8 kernels (also in `x86.rs`), else the
+//!   portable kernel in `portable.rs` (6×8 / 6×4). Each family has its own
+//!   `MR`, `NR` (const parameters of the driver) and `KC`/`MC` blocking. Partial tiles at the
 //!   edges go through a scratch tile with the same kernel.
 //! * Each element of C is computed by exactly one thread, over `k` in the
 //!   same order whatever the thread count, so results do not depend on the
@@ -60,7 +63,7 @@ mod x86;
 
 use std::cell::RefCell;
 use std::ops::{Add, Mul, Range};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use pack::pack_sliver;
@@ -88,7 +91,7 @@ const B_BLOCK_BYTES: usize = 8 << 20;
 const BUF_ALIGN: usize = 64;
 
 /// Largest `MR·NR` of any kernel (size of the scratch tile for edge tiles).
-const TILE_MAX: usize = 128;
+const TILE_MAX: usize = 512;
 
 /// A micro-kernel computing one `MR×NR` tile of C:
 /// `C ← alpha·A·B + beta·C`, where C is **not read** when `beta == 0`.
@@ -222,20 +225,37 @@ pub fn num_threads() -> usize {
     }
 }
 
-/// Whether the portable kernel is forced even where AVX2+FMA is available.
-static FORCE_PORTABLE: AtomicBool = AtomicBool::new(false);
+/// Which micro-kernel family a product uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    /// The best the CPU supports: AVX-512F, else AVX2+FMA, else portable.
+    Best,
+    /// AVX2+FMA if available (never AVX-512), else portable.
+    Avx2,
+    /// The portable kernel.
+    Portable,
+}
+
+/// Kernel family forced for all later products: 0 = best, 1 = AVX2, 2 = portable.
+static FORCE_ISA: AtomicU8 = AtomicU8::new(0);
 
 /// Forces (or stops forcing) the portable micro-kernel for all later products,
 /// e.g. to test or benchmark the fallback path on an AVX2 machine.
 pub(crate) fn set_force_portable(on: bool) {
-    FORCE_PORTABLE.store(on, Ordering::Relaxed);
+    FORCE_ISA.store(if on { 2 } else { 0 }, Ordering::Relaxed);
+}
+
+/// Forces (or stops forcing) the AVX2 micro-kernels (no AVX-512) for all
+/// later products, e.g. to benchmark them on an AVX-512 machine.
+pub(crate) fn set_force_avx2(on: bool) {
+    FORCE_ISA.store(u8::from(on), Ordering::Relaxed);
 }
 
 /// Per-call settings (global knobs, or explicit ones in tests).
 #[derive(Clone, Copy, Debug)]
 struct Config {
-    /// Use the portable kernel even if AVX2+FMA is available.
-    portable: bool,
+    /// Kernel family to use.
+    isa: Isa,
     /// Maximum number of threads.
     threads: usize,
     /// Products with fewer flops than this run single-threaded.
@@ -246,7 +266,11 @@ impl Config {
     /// The settings from the global knobs.
     fn current() -> Self {
         Config {
-            portable: FORCE_PORTABLE.load(Ordering::Relaxed),
+            isa: match FORCE_ISA.load(Ordering::Relaxed) {
+                0 => Isa::Best,
+                1 => Isa::Avx2,
+                _ => Isa::Portable,
+            },
             threads: num_threads(),
             par_min_flops: PAR_MIN_FLOPS,
         }
@@ -343,7 +367,15 @@ impl Elem for f32 {
 
     fn gemm(cfg: Config, g: &Gemm<'_, f32>, c: &mut [f32], rsc: usize) {
         #[cfg(target_arch = "x86_64")]
-        if let Some(kern) = x86::kernel_f32().filter(|_| !cfg.portable) {
+        if let Some(kern) = x86::kernel_f32_avx512().filter(|_| cfg.isa == Isa::Best) {
+            // B sliver 256×32×4 B = 32 KiB in L1, A block 96×256×4 B = 96 KiB in L2.
+            let blk = Blocking { kc: 256, mc: 96 };
+            return driver::<f32, { x86::MR_F32_512 }, { x86::NR_F32_512 }>(
+                kern, blk, cfg, g, c, rsc,
+            );
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(kern) = x86::kernel_f32().filter(|_| cfg.isa != Isa::Portable) {
             let blk = Blocking { kc: 256, mc: 144 };
             return driver::<f32, { x86::MR_F32 }, { x86::NR_F32 }>(kern, blk, cfg, g, c, rsc);
         }
@@ -369,7 +401,15 @@ impl Elem for f64 {
 
     fn gemm(cfg: Config, g: &Gemm<'_, f64>, c: &mut [f64], rsc: usize) {
         #[cfg(target_arch = "x86_64")]
-        if let Some(kern) = x86::kernel_f64().filter(|_| !cfg.portable) {
+        if let Some(kern) = x86::kernel_f64_avx512().filter(|_| cfg.isa == Isa::Best) {
+            // B sliver 256×24×8 B = 48 KiB (L1), A block 144×256×8 B = 288 KiB (L2).
+            let blk = Blocking { kc: 256, mc: 144 };
+            return driver::<f64, { x86::MR_F64_512 }, { x86::NR_F64_512 }>(
+                kern, blk, cfg, g, c, rsc,
+            );
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(kern) = x86::kernel_f64().filter(|_| cfg.isa != Isa::Portable) {
             let blk = Blocking { kc: 256, mc: 120 };
             return driver::<f64, { x86::MR_F64 }, { x86::NR_F64 }>(kern, blk, cfg, g, c, rsc);
         }
@@ -734,6 +774,11 @@ pub mod __bench {
     /// Forces the portable kernel (see the crate-internal `set_force_portable`).
     pub fn set_force_portable(on: bool) {
         super::set_force_portable(on);
+    }
+
+    /// Forces the AVX2 kernels (see the crate-internal `set_force_avx2`).
+    pub fn set_force_avx2(on: bool) {
+        super::set_force_avx2(on);
     }
 }
 

@@ -5,7 +5,7 @@
 //! epsilon of the element type and `ref = alpha·Σ_p a_ip·b_pj + beta·c₀`
 //! computed in f64 (the `+2` covers the roundings of the alpha/beta update).
 
-use super::{Config, Elem, Gemm, MatRef};
+use super::{Config, Elem, Gemm, Isa, MatRef};
 use proptest::prelude::*;
 
 /// Element types under test, with conversions to and from f64.
@@ -197,15 +197,52 @@ fn check<T: TestElem>(cfg: Config, case: &Case, seed: u64) {
     }
 }
 
-/// The settings under test: both kernels, one and two threads. Two-thread
-/// settings thread every product (no flop threshold).
-fn configs() -> [Config; 4] {
-    let cfg = |portable, threads| Config {
-        portable,
+/// The kernel families this CPU can run, each exactly once: AVX-512F (via
+/// `Isa::Best`, only when the CPU has it), AVX2+FMA (only when the CPU has
+/// it) and the portable kernel (always).
+fn isas() -> Vec<Isa> {
+    let mut v = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if super::x86::has_avx512f() {
+            v.push(Isa::Best);
+        } else {
+            eprintln!("note: CPU lacks avx512f; AVX-512 kernels not tested");
+        }
+        if super::x86::has_avx2_fma() {
+            v.push(Isa::Avx2);
+        }
+    }
+    v.push(Isa::Portable);
+    v
+}
+
+/// The settings under test: every kernel family [`isas`] lists, one and two
+/// threads. Two-thread settings thread every product (no flop threshold).
+fn configs() -> Vec<Config> {
+    let cfg = |isa, threads| Config {
+        isa,
         threads,
         par_min_flops: 0,
     };
-    [cfg(false, 1), cfg(false, 2), cfg(true, 1), cfg(true, 2)]
+    isas()
+        .into_iter()
+        .flat_map(|isa| [cfg(isa, 1), cfg(isa, 2)])
+        .collect()
+}
+
+/// On an AVX-512 machine the default choice is the AVX-512 kernel and the
+/// test settings cover all three families.
+#[test]
+fn every_kernel_family_is_tested() {
+    let n = isas().len();
+    #[cfg(target_arch = "x86_64")]
+    {
+        let want =
+            1 + usize::from(super::x86::has_avx512f()) + usize::from(super::x86::has_avx2_fma());
+        assert_eq!(n, want);
+    }
+    assert!(n >= 1 && configs().len() == 2 * n);
 }
 
 /// The alpha/beta pairs cycled through by the shape sweeps.
@@ -323,14 +360,16 @@ fn blocking_boundaries() {
         alpha: 1.0,
         beta: 0.0,
     };
-    check::<f32>(configs()[1], &wide, 9);
+    for cfg in configs().into_iter().filter(|c| c.threads == 2) {
+        check::<f32>(cfg, &wide, 9);
+    }
 }
 
 /// Results are bitwise identical whatever the number of threads, and with the
 /// default settings (threshold on) as with forced threading.
 #[test]
 fn thread_count_does_not_change_results() {
-    fn same<T: TestElem>(portable: bool) {
+    fn same<T: TestElem>(isa: Isa) {
         let case = Case {
             m: 203,
             k: 300,
@@ -346,7 +385,7 @@ fn thread_count_does_not_change_results() {
         let mut first: Option<Vec<T>> = None;
         for threads in [1, 2, 3, 5] {
             let cfg = Config {
-                portable,
+                isa,
                 threads,
                 par_min_flops: 0,
             };
@@ -358,10 +397,10 @@ fn thread_count_does_not_change_results() {
             }
         }
     }
-    same::<f32>(false);
-    same::<f32>(true);
-    same::<f64>(false);
-    same::<f64>(true);
+    for isa in isas() {
+        same::<f32>(isa);
+        same::<f64>(isa);
+    }
 }
 
 /// k == 0 and alpha == 0 give C = beta·C without reading A or B (NaNs there
@@ -483,8 +522,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn prop_matches_reference(case in case_strategy(), seed in any::<u64>(), which in 0usize..4) {
-        let cfg = configs()[which];
+    fn prop_matches_reference(case in case_strategy(), seed in any::<u64>(), which in 0usize..6) {
+        let cfgs = configs();
+        let cfg = cfgs[which % cfgs.len()];
         check::<f32>(cfg, &case, seed);
         check::<f64>(cfg, &case, seed);
     }
