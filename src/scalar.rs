@@ -67,56 +67,37 @@ pub trait Scalar:
     );
 }
 
-impl Scalar for f32 {
-    const DTYPE: &'static str = "F32";
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-    fn as_f64(self) -> f64 {
-        f64::from(self)
-    }
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: &[Self],
-        rsa: usize,
-        csa: usize,
-        b: &[Self],
-        rsb: usize,
-        csb: usize,
-        beta: Self,
-        c: &mut [Self],
-        rsc: usize,
-    ) {
-        crate::gemm::gemm_f32(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
-    }
+/// Implements [`Scalar`] for a float type whose GEMM entry point is `$gemm`.
+macro_rules! scalar_impl {
+    ($t:ty, $dtype:literal, $gemm:path) => {
+        impl Scalar for $t {
+            const DTYPE: &'static str = $dtype;
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            fn as_f64(self) -> f64 {
+                f64::from(self)
+            }
+            fn gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: Self,
+                a: &[Self],
+                rsa: usize,
+                csa: usize,
+                b: &[Self],
+                rsb: usize,
+                csb: usize,
+                beta: Self,
+                c: &mut [Self],
+                rsc: usize,
+            ) {
+                $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
+            }
+        }
+    };
 }
 
-impl Scalar for f64 {
-    const DTYPE: &'static str = "F64";
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-    fn as_f64(self) -> f64 {
-        self
-    }
-    fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: &[Self],
-        rsa: usize,
-        csa: usize,
-        b: &[Self],
-        rsb: usize,
-        csb: usize,
-        beta: Self,
-        c: &mut [Self],
-        rsc: usize,
-    ) {
-        crate::gemm::gemm_f64(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
-    }
-}
+scalar_impl!(f32, "F32", crate::gemm::gemm_f32);
+scalar_impl!(f64, "F64", crate::gemm::gemm_f64);

@@ -265,51 +265,37 @@ fn apply<T: Scalar>(
     Ok(())
 }
 
-impl UpdateRule for Adam {
-    const NAME: &'static str = "Adam";
+/// Adam and AdamW share their rule; only the weight decay differs
+/// (`decoupled`: AdamW shrinks the weights instead of adding `wd·w` to the gradient).
+macro_rules! adam_rule {
+    ($ty:ty, $name:literal, $decoupled:literal) => {
+        impl UpdateRule for $ty {
+            const NAME: &'static str = $name;
 
-    fn op(&self) -> &'static str {
-        "Adam update"
-    }
+            fn op(&self) -> &'static str {
+                concat!($name, " update")
+            }
 
-    fn state_names(&self) -> &'static [&'static str] {
-        state_names(self.amsgrad)
-    }
+            fn state_names(&self) -> &'static [&'static str] {
+                state_names(self.amsgrad)
+            }
 
-    fn apply<T: Scalar>(
-        &self,
-        step: u64,
-        _first: bool,
-        w: &mut [T],
-        g: &[T],
-        state: &mut [Tensor<T>],
-    ) -> Result<()> {
-        apply(&self.hyper(), false, step, w, g, state)
-    }
+            fn apply<T: Scalar>(
+                &self,
+                step: u64,
+                _first: bool,
+                w: &mut [T],
+                g: &[T],
+                state: &mut [Tensor<T>],
+            ) -> Result<()> {
+                apply(&self.hyper(), $decoupled, step, w, g, state)
+            }
+        }
+    };
 }
 
-impl UpdateRule for AdamW {
-    const NAME: &'static str = "AdamW";
-
-    fn op(&self) -> &'static str {
-        "AdamW update"
-    }
-
-    fn state_names(&self) -> &'static [&'static str] {
-        state_names(self.amsgrad)
-    }
-
-    fn apply<T: Scalar>(
-        &self,
-        step: u64,
-        _first: bool,
-        w: &mut [T],
-        g: &[T],
-        state: &mut [Tensor<T>],
-    ) -> Result<()> {
-        apply(&self.hyper(), true, step, w, g, state)
-    }
-}
+adam_rule!(Adam, "Adam", false);
+adam_rule!(AdamW, "AdamW", true);
 
 #[cfg(test)]
 mod tests;
