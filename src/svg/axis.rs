@@ -155,6 +155,47 @@ pub(crate) fn colorbar(
     }
 }
 
+/// The axes of a grid of cells at `(px, py)` sized `pw × ph`, each cell
+/// `cw × ch`: row indices on the left, column indices below (thinned so the
+/// labels never overlap), and the two axis labels.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn index_axes(
+    svg: &mut Svg,
+    (px, py, pw, ph): (f64, f64, f64, f64),
+    (rows, cols): (usize, usize),
+    (cw, ch): (f64, f64),
+    x_label: &str,
+    y_label: &str,
+) {
+    for i in index_ticks(rows, ph, 16.0) {
+        let y = py + (i as f64 + 0.5) * ch;
+        svg.line((px - 4.0, y), (px, y), INK);
+        svg.text(
+            px - 7.0,
+            y + 4.0,
+            &i.to_string(),
+            TICK_FONT,
+            Anchor::End,
+            "",
+        );
+    }
+    let col_need = text_width(&cols.saturating_sub(1).to_string(), TICK_FONT) + 10.0;
+    for j in index_ticks(cols, pw, col_need) {
+        let x = px + (j as f64 + 0.5) * cw;
+        svg.line((x, py + ph), (x, py + ph + 4.0), INK);
+        svg.text(
+            x,
+            py + ph + 17.0,
+            &j.to_string(),
+            TICK_FONT,
+            Anchor::Middle,
+            "",
+        );
+    }
+    axis_label(svg, px + pw / 2.0, py + ph + 40.0, x_label, false);
+    axis_label(svg, 16.0 + LABEL_FONT / 2.0, py + ph / 2.0, y_label, true);
+}
+
 /// Which of `n` indices to label on an axis `len` pixels long when each label
 /// needs `need` pixels: every `s`-th, with `s` the smallest of 1, 2, 5, 10,
 /// 20, 50, … that fits.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::axis::{INK, LABEL_FONT, TICK_FONT, axis_label, colorbar, index_ticks};
+use super::axis::{LABEL_FONT, TICK_FONT, colorbar, index_axes};
 use super::color::{MISSING, diverging};
 use super::scale::format_sig;
 use super::{Anchor, Svg, escape, num, text_width};
@@ -99,7 +99,6 @@ pub fn heatmap<T: Scalar>(
     let (pw, ph) = (cw * cols as f64, ch * rows as f64);
 
     let row_label_w = text_width(&(rows - 1).to_string(), TICK_FONT);
-    let col_need = text_width(&(cols - 1).to_string(), TICK_FONT) + 10.0;
     let (px, py) = (16.0 + LABEL_FONT + 10.0 + row_label_w + 8.0, 48.0);
     let bar_x = px + pw + 24.0;
     let bar_len = ph.max(120.0);
@@ -131,37 +130,13 @@ pub fn heatmap<T: Scalar>(
     svg.push("</g>");
     svg.rect(px, py, pw, ph, "none", " stroke=\"#999999\"");
 
-    for i in index_ticks(rows, ph, 16.0) {
-        let y = py + (i as f64 + 0.5) * ch;
-        svg.line((px - 4.0, y), (px, y), INK);
-        svg.text(
-            px - 7.0,
-            y + 4.0,
-            &i.to_string(),
-            TICK_FONT,
-            Anchor::End,
-            "",
-        );
-    }
-    for j in index_ticks(cols, pw, col_need) {
-        let x = px + (j as f64 + 0.5) * cw;
-        svg.line((x, py + ph), (x, py + ph + 4.0), INK);
-        svg.text(
-            x,
-            py + ph + 17.0,
-            &j.to_string(),
-            TICK_FONT,
-            Anchor::Middle,
-            "",
-        );
-    }
-    axis_label(&mut svg, px + pw / 2.0, py + ph + 40.0, x_label, false);
-    axis_label(
+    index_axes(
         &mut svg,
-        16.0 + LABEL_FONT / 2.0,
-        py + ph / 2.0,
+        (px, py, pw, ph),
+        (rows, cols),
+        (cw, ch),
+        x_label,
         y_label,
-        true,
     );
     colorbar(&mut svg, (bar_x, py), bar_len, true, &labels);
     if has_missing {

@@ -5,7 +5,7 @@
 //! Titles name the layer, its kind and its shape, so a saved file says what
 //! it shows.
 
-use super::axis::{INK, LABEL_FONT, TICK_FONT, axis_label, index_ticks};
+use super::axis::{INK, LABEL_FONT, TICK_FONT, index_axes};
 use super::color::{MISSING, sequential};
 use super::histogram::histograms_spanning;
 use super::scale::format_sig;
@@ -321,38 +321,13 @@ fn sequential_image(values: &[f64], (h, w): (usize, usize), title: &str) -> Svg 
         svg.line((bar_x + 14.0, y), (bar_x + 18.0, y), INK);
         svg.text(bar_x + 21.0, y + 4.0, label, TICK_FONT, Anchor::Start, "");
     }
-    for i in index_ticks(h, ph, 16.0) {
-        let y = py + (i as f64 + 0.5) * side;
-        svg.line((px - 4.0, y), (px, y), INK);
-        svg.text(
-            px - 7.0,
-            y + 4.0,
-            &i.to_string(),
-            TICK_FONT,
-            Anchor::End,
-            "",
-        );
-    }
-    let col_need = text_width(&(w - 1).to_string(), TICK_FONT) + 10.0;
-    for j in index_ticks(w, pw, col_need) {
-        let x = px + (j as f64 + 0.5) * side;
-        svg.line((x, py + ph), (x, py + ph + 4.0), INK);
-        svg.text(
-            x,
-            py + ph + 17.0,
-            &j.to_string(),
-            TICK_FONT,
-            Anchor::Middle,
-            "",
-        );
-    }
-    axis_label(&mut svg, px + pw / 2.0, py + ph + 40.0, "column", false);
-    axis_label(
+    index_axes(
         &mut svg,
-        16.0 + LABEL_FONT / 2.0,
-        py + ph / 2.0,
+        (px, py, pw, ph),
+        (h, w),
+        (side, side),
+        "column",
         "row",
-        true,
     );
     svg
 }
