@@ -351,73 +351,67 @@ macro_rules! thread_scratch {
     };
 }
 
-impl Elem for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
+/// Implements [`Elem`] for a float type: the best kernel the CPU has
+/// (AVX-512F, then AVX2+FMA, then portable), each with its own blocking.
+macro_rules! elem_impl {
+    (
+        $t:ty,
+        avx512: $k512:ident, $mr512:ident, $nr512:ident, mc $mc512:literal,
+        avx2: $k2:ident, $mr2:ident, $nr2:ident, mc $mc2:literal,
+        portable: $mrp:ident, $nrp:ident, mc $mcp:literal
+    ) => {
+        impl Elem for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
 
-    fn flush_subnormal(self) -> Self {
-        if self.abs() < f32::MIN_POSITIVE {
-            0.0
-        } else {
-            self
-        }
-    }
+            fn flush_subnormal(self) -> Self {
+                if self.abs() < <$t>::MIN_POSITIVE {
+                    0.0
+                } else {
+                    self
+                }
+            }
 
-    thread_scratch!(f32);
+            thread_scratch!($t);
 
-    fn gemm(cfg: Config, g: &Gemm<'_, f32>, c: &mut [f32], rsc: usize) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(kern) = x86::kernel_f32_avx512().filter(|_| cfg.isa == Isa::Best) {
-            // B sliver 256×32×4 B = 32 KiB in L1, A block 96×256×4 B = 96 KiB in L2.
-            let blk = Blocking { kc: 256, mc: 96 };
-            return driver::<f32, { x86::MR_F32_512 }, { x86::NR_F32_512 }>(
-                kern, blk, cfg, g, c, rsc,
-            );
+            fn gemm(cfg: Config, g: &Gemm<'_, $t>, c: &mut [$t], rsc: usize) {
+                #[cfg(target_arch = "x86_64")]
+                if let Some(kern) = x86::$k512().filter(|_| cfg.isa == Isa::Best) {
+                    let blk = Blocking {
+                        kc: 256,
+                        mc: $mc512,
+                    };
+                    return driver::<$t, { x86::$mr512 }, { x86::$nr512 }>(
+                        kern, blk, cfg, g, c, rsc,
+                    );
+                }
+                #[cfg(target_arch = "x86_64")]
+                if let Some(kern) = x86::$k2().filter(|_| cfg.isa != Isa::Portable) {
+                    let blk = Blocking { kc: 256, mc: $mc2 };
+                    return driver::<$t, { x86::$mr2 }, { x86::$nr2 }>(kern, blk, cfg, g, c, rsc);
+                }
+                use portable::{$mrp, $nrp};
+                let blk = Blocking { kc: 256, mc: $mcp };
+                driver::<$t, $mrp, $nrp>(portable::kernel::<$t, $mrp, $nrp>, blk, cfg, g, c, rsc);
+            }
         }
-        #[cfg(target_arch = "x86_64")]
-        if let Some(kern) = x86::kernel_f32().filter(|_| cfg.isa != Isa::Portable) {
-            let blk = Blocking { kc: 256, mc: 144 };
-            return driver::<f32, { x86::MR_F32 }, { x86::NR_F32 }>(kern, blk, cfg, g, c, rsc);
-        }
-        use portable::{MR_F32, NR_F32};
-        let blk = Blocking { kc: 256, mc: 96 };
-        driver::<f32, MR_F32, NR_F32>(portable::kernel::<f32, MR_F32, NR_F32>, blk, cfg, g, c, rsc);
-    }
+    };
 }
 
-impl Elem for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-
-    fn flush_subnormal(self) -> Self {
-        if self.abs() < f64::MIN_POSITIVE {
-            0.0
-        } else {
-            self
-        }
-    }
-
-    thread_scratch!(f64);
-
-    fn gemm(cfg: Config, g: &Gemm<'_, f64>, c: &mut [f64], rsc: usize) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(kern) = x86::kernel_f64_avx512().filter(|_| cfg.isa == Isa::Best) {
-            // B sliver 256×24×8 B = 48 KiB (L1), A block 144×256×8 B = 288 KiB (L2).
-            let blk = Blocking { kc: 256, mc: 144 };
-            return driver::<f64, { x86::MR_F64_512 }, { x86::NR_F64_512 }>(
-                kern, blk, cfg, g, c, rsc,
-            );
-        }
-        #[cfg(target_arch = "x86_64")]
-        if let Some(kern) = x86::kernel_f64().filter(|_| cfg.isa != Isa::Portable) {
-            let blk = Blocking { kc: 256, mc: 120 };
-            return driver::<f64, { x86::MR_F64 }, { x86::NR_F64 }>(kern, blk, cfg, g, c, rsc);
-        }
-        use portable::{MR_F64, NR_F64};
-        let blk = Blocking { kc: 256, mc: 72 };
-        driver::<f64, MR_F64, NR_F64>(portable::kernel::<f64, MR_F64, NR_F64>, blk, cfg, g, c, rsc);
-    }
-}
+// f32: B sliver 256×32×4 B = 32 KiB in L1, A block 96×256×4 B = 96 KiB in L2 (AVX-512).
+elem_impl!(
+    f32,
+    avx512: kernel_f32_avx512, MR_F32_512, NR_F32_512, mc 96,
+    avx2: kernel_f32, MR_F32, NR_F32, mc 144,
+    portable: MR_F32, NR_F32, mc 96
+);
+// f64: B sliver 256×24×8 B = 48 KiB (L1), A block 144×256×8 B = 288 KiB (L2) (AVX-512).
+elem_impl!(
+    f64,
+    avx512: kernel_f64_avx512, MR_F64_512, NR_F64_512, mc 144,
+    avx2: kernel_f64, MR_F64, NR_F64, mc 120,
+    portable: MR_F64, NR_F64, mc 72
+);
 
 /// Rounds `len` values of `T` up to a whole number of [`BUF_ALIGN`] bytes.
 fn round_to_align<T>(len: usize) -> usize {
