@@ -99,5 +99,5 @@ macro_rules! scalar_impl {
     };
 }
 
-scalar_impl!(f32, "F32", crate::gemm::gemm_f32);
-scalar_impl!(f64, "F64", crate::gemm::gemm_f64);
+scalar_impl!(f32, "F32", crate::gemm::gemm);
+scalar_impl!(f64, "F64", crate::gemm::gemm);

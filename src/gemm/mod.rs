@@ -102,7 +102,7 @@ const TILE_MAX: usize = 512;
 /// and at least `(MR-1)·rsc + NR` values. Kernels check these lengths.
 type KernelFn<T> = fn(usize, T, &[T], &[T], T, &mut [T], usize);
 
-/// C ← alpha·op(A)·op(B) + beta·C, with strides (f32).
+/// C ← alpha·op(A)·op(B) + beta·C, with strides, for `f32` or `f64`.
 ///
 /// A is m×k reached as `a[i*rsa + p*csa]`, B is k×n as `b[p*rsb + j*csb]`, C is
 /// m×n row-major with row stride `rsc` (column stride 1). When `beta == 0`, C
@@ -111,78 +111,41 @@ type KernelFn<T> = fn(usize, T, &[T], &[T], T, &mut [T], usize);
 /// enough for the given shapes and strides (checked in debug builds; an
 /// undersized slice panics rather than being read out of bounds).
 #[allow(clippy::too_many_arguments)] // the BLAS-style signature is the interface
-pub(crate) fn gemm_f32(
+pub(crate) fn gemm<T: Elem>(
     m: usize,
     k: usize,
     n: usize,
-    alpha: f32,
-    a: &[f32],
+    alpha: T,
+    a: &[T],
     rsa: usize,
     csa: usize,
-    b: &[f32],
+    b: &[T],
     rsb: usize,
     csb: usize,
-    beta: f32,
-    c: &mut [f32],
+    beta: T,
+    c: &mut [T],
     rsc: usize,
 ) {
+    let a = MatRef {
+        data: a,
+        rs: rsa,
+        cs: csa,
+    };
+    let b = MatRef {
+        data: b,
+        rs: rsb,
+        cs: csb,
+    };
     let g = Gemm {
         m,
         k,
         n,
         alpha,
-        a: MatRef {
-            data: a,
-            rs: rsa,
-            cs: csa,
-        },
-        b: MatRef {
-            data: b,
-            rs: rsb,
-            cs: csb,
-        },
+        a,
+        b,
         beta,
     };
-    f32::gemm(Config::current(), &g, c, rsc);
-}
-
-/// C ← alpha·op(A)·op(B) + beta·C, with strides (f64).
-///
-/// Same contract as [`gemm_f32`].
-#[allow(clippy::too_many_arguments)] // the BLAS-style signature is the interface
-pub(crate) fn gemm_f64(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f64,
-    a: &[f64],
-    rsa: usize,
-    csa: usize,
-    b: &[f64],
-    rsb: usize,
-    csb: usize,
-    beta: f64,
-    c: &mut [f64],
-    rsc: usize,
-) {
-    let g = Gemm {
-        m,
-        k,
-        n,
-        alpha,
-        a: MatRef {
-            data: a,
-            rs: rsa,
-            cs: csa,
-        },
-        b: MatRef {
-            data: b,
-            rs: rsb,
-            cs: csb,
-        },
-        beta,
-    };
-    f64::gemm(Config::current(), &g, c, rsc);
+    T::gemm(Config::current(), &g, c, rsc);
 }
 
 /// Thread count set by [`set_num_threads`]; 0 means "not set, use the default".
@@ -253,7 +216,7 @@ pub(crate) fn set_force_avx2(on: bool) {
 
 /// Per-call settings (global knobs, or explicit ones in tests).
 #[derive(Clone, Copy, Debug)]
-struct Config {
+pub(crate) struct Config {
     /// Kernel family to use.
     isa: Isa,
     /// Maximum number of threads.
@@ -279,7 +242,7 @@ impl Config {
 
 /// A strided read-only matrix view: element `(i, j)` is `data[i*rs + j*cs]`.
 #[derive(Clone, Copy)]
-struct MatRef<'a, T> {
+pub(crate) struct MatRef<'a, T> {
     /// Backing storage.
     data: &'a [T],
     /// Row stride.
@@ -290,7 +253,7 @@ struct MatRef<'a, T> {
 
 /// The product to compute, minus the output.
 #[derive(Clone, Copy)]
-struct Gemm<'a, T> {
+pub(crate) struct Gemm<'a, T> {
     /// Rows of op(A) and C.
     m: usize,
     /// Columns of op(A), rows of op(B).
@@ -317,7 +280,9 @@ struct Blocking {
 }
 
 /// Scalar types the GEMM supports (`f32`, `f64`).
-trait Elem: Copy + Send + Sync + PartialEq + Add<Output = Self> + Mul<Output = Self> + 'static {
+pub(crate) trait Elem:
+    Copy + Send + Sync + PartialEq + Add<Output = Self> + Mul<Output = Self> + 'static
+{
     /// Additive identity.
     const ZERO: Self;
     /// Multiplicative identity.
@@ -725,7 +690,7 @@ fn edge_tile<T: Elem, const MR: usize, const NR: usize>(
 /// the crate-internal GEMM. Not part of the supported API.
 #[doc(hidden)]
 pub mod __bench {
-    /// See the crate-internal `gemm_f32`.
+    /// The crate-internal `gemm` on `f32`.
     #[allow(clippy::too_many_arguments)]
     pub fn gemm_f32(
         m: usize,
@@ -742,10 +707,10 @@ pub mod __bench {
         c: &mut [f32],
         rsc: usize,
     ) {
-        super::gemm_f32(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
+        super::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
     }
 
-    /// See the crate-internal `gemm_f64`.
+    /// The crate-internal `gemm` on `f64`.
     #[allow(clippy::too_many_arguments)]
     pub fn gemm_f64(
         m: usize,
@@ -762,7 +727,7 @@ pub mod __bench {
         c: &mut [f64],
         rsc: usize,
     ) {
-        super::gemm_f64(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
+        super::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
     }
 
     /// Forces the portable kernel (see the crate-internal `set_force_portable`).

@@ -471,7 +471,7 @@ fn public_entry_mlp_shapes() {
             beta: 0.0,
         };
         let (a, rsa, csa, b, rsb, csb, mut c, rsc) = operands::<f32>(&case, 11);
-        super::gemm_f32(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc);
+        super::gemm(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc);
         let mut rng = Rng(5);
         for _ in 0..64 {
             let (i, j) = (rng.below(m), rng.below(n));
@@ -485,7 +485,7 @@ fn public_entry_mlp_shapes() {
             assert!((f64::from(c[i * rsc + j]) - s).abs() <= tol);
         }
         let (a, _, _, b, _, _, mut c, _) = operands::<f64>(&case, 12);
-        super::gemm_f64(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc);
+        super::gemm(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc);
         let (i, j) = (m - 1, n - 1);
         let s: f64 = (0..k)
             .map(|p| a[i * rsa + p * csa] * b[p * rsb + j * csb])
