@@ -513,3 +513,37 @@ fn bad_settings_and_bad_data_are_errors_before_any_step() {
             .contains("training data")
     );
 }
+
+#[test]
+fn train_on_batch_takes_one_step_and_reports_errors() {
+    let mut net = Network::<f64>::builder(1)
+        .dense(1, Init::constant(0.5))
+        .build(&mut StdRng::seed_from_u64(0))
+        .unwrap();
+    let x = Tensor::from_rows(&[[1.0], [2.0]]).unwrap();
+    let y = Tensor::from_rows(&[[2.0], [4.0]]).unwrap();
+    let mut fit = Fit {
+        loss: Loss::mse(),
+        optimizer: Sgd {
+            lr: 0.1,
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    };
+    // w = 0.5, bias 0 (the default): predictions 0.5 and 1.0, errors 1.5 and 3,
+    // MSE = (2.25 + 9)/2 = 5.625.
+    assert_eq!(net.train_on_batch(&x, &y, &mut fit).unwrap(), 5.625);
+    assert!(net.train_on_batch(&x, &y, &mut fit).unwrap() < 5.625);
+    let wrong = Tensor::from_slice(&[2.0, 4.0]);
+    assert!(matches!(
+        net.train_on_batch(&x, &wrong, &mut fit),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let huge = Tensor::from_rows(&[[1e300], [1e300]]).unwrap();
+    let msg = net
+        .train_on_batch(&huge, &y, &mut fit)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("in train_on_batch"), "{msg}");
+}
