@@ -50,6 +50,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::scalar::{Rule, checked_hyper};
 use crate::{Error, Param, ParamKind, Result, Scalar, Tensor};
 
 /// Keras' `backend.epsilon()`, used in the norm constraints' denominators.
@@ -73,7 +74,7 @@ impl Constraint {
     /// # Errors
     /// [`Error::InvalidArgument`] if `c` is not finite or `c ≤ 0`.
     pub fn max_norm(c: f64) -> Result<Self> {
-        check_max_norm(c)?;
+        check_max_norm::<f64>(c)?;
         Ok(Constraint::MaxNorm(c))
     }
 
@@ -117,13 +118,26 @@ impl Constraint {
         }
     }
 
+    /// Checks the bound as it is in `T`: a `MaxNorm` bound must be finite
+    /// and `> 0` in `f64` and after rounding to `T` (`1e300` is infinite in
+    /// `f32`). The variant can be built directly, so training checks every
+    /// constraint with this before its first update.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the bound.
+    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
+        match *self {
+            Constraint::MaxNorm(c) => check_max_norm::<T>(c).map(|_| ()),
+            Constraint::UnitNorm | Constraint::NonNeg => Ok(()),
+        }
+    }
+
     /// The projection, once the shape is known to fit.
     fn apply_checked<T: Scalar>(&self, w: &mut Tensor<T>) -> Result<()> {
         let eps = T::from_f64(EPSILON);
         match *self {
             Constraint::MaxNorm(c) => {
-                check_max_norm(c)?;
-                let c = T::from_f64(c);
+                let c = check_max_norm::<T>(c)?;
                 for_each_row(w, |row, norm| {
                     // Keras: w · clip(norm, 0, c) / (ε + norm); norm ≥ 0, so clip is min.
                     let desired = if norm > c { c } else { norm };
@@ -137,16 +151,8 @@ impl Constraint {
     }
 }
 
-fn check_max_norm(c: f64) -> Result<()> {
-    if c.is_finite() && c > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid_arg(
-            "MaxNorm bound",
-            c,
-            "must be finite and > 0",
-        ))
-    }
+fn check_max_norm<T: Scalar>(c: f64) -> Result<T> {
+    checked_hyper::<T>("MaxNorm bound", c, Rule::Positive)
 }
 
 /// Calls `f(row, ‖row‖₂)` on every row of a 2-D tensor.
@@ -197,6 +203,25 @@ impl Constraints {
             .iter()
             .find(|(i, _)| *i == index)
             .map(|(_, c)| c)
+    }
+
+    /// Checks every constraint's bound in `T` ([`Constraint::validate_for`]);
+    /// training calls it before its first update.
+    ///
+    /// # Errors
+    /// The first invalid bound, with its layer named.
+    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
+        for (layer, c) in &self.per_layer {
+            c.validate_for::<T>().map_err(|e| match e {
+                Error::InvalidArgument { value, reason, .. } => Error::InvalidArgument {
+                    name: "MaxNorm bound",
+                    value,
+                    reason: format!("{reason} (the constraint on layer {layer})"),
+                },
+                e => e,
+            })?;
+        }
+        Ok(())
     }
 
     /// True when no layer is constrained.

@@ -23,6 +23,26 @@ pub fn shape_str(shape: &[usize]) -> String {
     s
 }
 
+/// Formats a number for a message: plain decimals between 1e-4 and 1e16,
+/// scientific notation outside (so `1e-50` is not fifty digits long).
+pub fn num(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 || !v.is_finite() || (1e-4..1e16).contains(&a) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// A printed value, with long decimal numbers rewritten by [`num`].
+fn value_str(value: impl std::fmt::Display) -> String {
+    let s = value.to_string();
+    match s.parse::<f64>() {
+        Ok(v) if s.len() > 18 => num(v),
+        _ => s,
+    }
+}
+
 /// Everything that can go wrong in weightwise.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -119,7 +139,7 @@ impl Error {
     ) -> Self {
         Error::InvalidArgument {
             name,
-            value: value.to_string(),
+            value: value_str(value),
             reason: reason.into(),
         }
     }

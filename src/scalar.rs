@@ -101,3 +101,69 @@ macro_rules! scalar_impl {
 
 scalar_impl!(f32, "F32", crate::gemm::gemm);
 scalar_impl!(f64, "F64", crate::gemm::gemm);
+
+/// What a hyper-parameter must satisfy, in `f64` and again after conversion
+/// to the tensor type.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rule {
+    /// Finite.
+    Finite,
+    /// Finite and `≥ 0`.
+    NonNegative,
+    /// Finite and `> 0`.
+    Positive,
+    /// In `[0, 1)` (a decay rate such as Adam's β).
+    Unit,
+    /// In `[0, 1]`.
+    Closed01,
+}
+
+impl Rule {
+    fn holds(self, v: f64) -> bool {
+        match self {
+            Rule::Finite => v.is_finite(),
+            Rule::NonNegative => v.is_finite() && v >= 0.0,
+            Rule::Positive => v.is_finite() && v > 0.0,
+            Rule::Unit => (0.0..1.0).contains(&v),
+            Rule::Closed01 => (0.0..=1.0).contains(&v),
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Rule::Finite => "must be finite",
+            Rule::NonNegative => "must be finite and ≥ 0",
+            Rule::Positive => "must be finite and > 0",
+            Rule::Unit => "must be in [0, 1)",
+            Rule::Closed01 => "must be in [0, 1]",
+        }
+    }
+}
+
+/// The one check every hyper-parameter goes through where it is built:
+/// `value` must satisfy `rule` as given **and** after rounding to `T`
+/// (`eps = 1e-50` is positive in `f64` but 0 in `f32`; `β = 1 − 1e-12` is
+/// below 1 in `f64` but 1 in `f32`). Returns the value in `T`.
+pub(crate) fn checked_hyper<T: Scalar>(
+    name: &'static str,
+    value: f64,
+    rule: Rule,
+) -> crate::Result<T> {
+    if !rule.holds(value) {
+        return Err(crate::Error::invalid_arg(name, value, rule.text()));
+    }
+    let t = T::from_f64(value);
+    if !rule.holds(t.as_f64()) {
+        return Err(crate::Error::invalid_arg(
+            name,
+            value,
+            format!(
+                "{} in {} too, where it rounds to {}",
+                rule.text(),
+                T::DTYPE.to_lowercase(),
+                crate::error::num(t.as_f64())
+            ),
+        ));
+    }
+    Ok(t)
+}

@@ -122,26 +122,19 @@ impl LayerActivations {
 
 /// The state tensors (batch norm's running statistics) of every layer, so a
 /// forward pass in training mode can be undone.
-pub(super) struct Buffers<T>(Vec<Tensor<T>>);
+pub(super) struct Buffers<T>(crate::network::Snapshot<T>);
 
 impl<T: Scalar> Buffers<T> {
-    pub(super) fn save(net: &Network<T>) -> Self {
-        let mut v = Vec::new();
-        for l in net.layers() {
-            l.visit_buffers(&mut |_, t| v.push(t.clone()));
-        }
-        Buffers(v)
+    /// Saves the network's parameters, buffers and random streams (a probe
+    /// in training mode moves batch norm's statistics and dropout's stream).
+    pub(super) fn save(net: &mut Network<T>) -> Self {
+        let mut snap = crate::network::Snapshot::default();
+        net.save_into(&mut snap);
+        Buffers(snap)
     }
 
     pub(super) fn restore(self, net: &mut Network<T>) {
-        let mut saved = self.0.into_iter();
-        for l in net.layers_mut() {
-            l.visit_buffers_mut(&mut |_, t| {
-                if let Some(s) = saved.next() {
-                    t.assign(&s);
-                }
-            });
-        }
+        net.restore_from(&self.0);
     }
 }
 

@@ -8,17 +8,21 @@
 //! | the network's parameters and buffers | tensors under their full names (`"0.weight"`, `"1.running_mean"`), as [`Network::save_safetensors`] writes them |
 //! | the optimizer's state tensors ([`OptimizerState::tensors`]) | tensors under `"optimizer."` + their names (`"optimizer.0.exp_avg"`) |
 //! | the optimizer's step count | metadata `"optimizer_step"` |
+//! | the optimizer's algorithm and hyper-parameters but the learning rate ([`OptimizerState::algorithm`]) | metadata `"optimizer_algorithm"` |
+//! | the name of each parameter the state belongs to ([`OptimizerState::params`]) | metadata `"optimizer_params"`, a JSON array of strings |
 //! | the optimizer's learning rate | metadata `"optimizer_lr"` (shortest decimal that reads back to the same `f64`) |
 //! | the epoch | metadata `"epoch"` |
-//! | a marker and the version | metadata `"weightwise_checkpoint": "1"`, `"weightwise_version"` |
+//! | a marker and the version | metadata `"weightwise_checkpoint": "2"`, `"weightwise_version"` |
 //!
 //! Training `N` steps, and training `k` steps, saving, loading into a fresh
 //! network and a fresh optimizer of the same config and training `N − k`
-//! more, give the same weights bit for bit (tested). The optimizer's
-//! hyper-parameters other than the learning rate are not saved: the
-//! optimizer loaded into must be built with the same config. The learning
-//! rate is restored, so call [`Optimizer::set_learning_rate`] after loading
-//! to change it.
+//! more, give the same weights bit for bit (tested). The optimizer loaded
+//! into must be built with the same algorithm and hyper-parameters (an Adam
+//! checkpoint does not load into AdamW, nor one with another `eps`): the
+//! file records them and a mismatch is an error. The learning rate is
+//! restored, so call [`Optimizer::set_learning_rate`] after loading to
+//! change it. Version-1 checkpoints, which did not record the algorithm,
+//! are refused.
 //!
 //! Not saved: the random state of [`Dropout`](crate::Dropout) layers (a
 //! resumed run draws other masks) and anything outside the network and the
@@ -71,6 +75,9 @@ pub const OPTIMIZER_PREFIX: &str = "optimizer.";
 
 const MARKER: &str = "weightwise_checkpoint";
 
+/// The checkpoint layout's version: 2 records the optimizer's algorithm.
+const VERSION: &str = "2";
+
 /// The bytes of a checkpoint, as [`save_checkpoint`] writes them.
 ///
 /// # Errors
@@ -104,7 +111,12 @@ fn encode<T: Scalar>(
     );
     let mut meta = network_metadata();
     meta.remove("format");
-    meta.insert(MARKER.to_string(), "1".to_string());
+    meta.insert(MARKER.to_string(), VERSION.to_string());
+    meta.insert("optimizer_algorithm".to_string(), state.algorithm.clone());
+    meta.insert(
+        "optimizer_params".to_string(),
+        serde_json::to_string(&state.params).map_err(|e| format_error(source, e.to_string()))?,
+    );
     meta.insert("epoch".to_string(), epoch.to_string());
     meta.insert("optimizer_step".to_string(), state.step.to_string());
     meta.insert(
@@ -189,11 +201,23 @@ fn load_checkpoint_bytes_named<T: Scalar>(
     source: &str,
 ) -> Result<usize> {
     let (entries, meta) = parse(bytes, source)?;
-    if !meta.contains_key(MARKER) {
-        return Err(format_error(
-            source,
-            format!("not a weightwise checkpoint (no '{MARKER}' in the metadata)"),
-        ));
+    match meta.get(MARKER).map(String::as_str) {
+        None => {
+            return Err(format_error(
+                source,
+                format!("not a weightwise checkpoint (no '{MARKER}' in the metadata)"),
+            ));
+        }
+        Some(VERSION) => {}
+        Some(v) => {
+            return Err(format_error(
+                source,
+                format!(
+                    "checkpoint version '{v}' is not supported (this weightwise reads version \
+                     {VERSION}, which records the optimizer's algorithm)"
+                ),
+            ));
+        }
     }
     let epoch: usize = meta_value(&meta, "epoch", source)?;
     let step: u64 = meta_value(&meta, "optimizer_step", source)?;
@@ -208,7 +232,16 @@ fn load_checkpoint_bytes_named<T: Scalar>(
         .iter()
         .partition(|e| e.name.starts_with(OPTIMIZER_PREFIX));
     let staged = stage(net, &net_entries, &LoadOptions::default(), source)?;
-    let state = optimizer_state(net, &opt_entries, step, source)?;
+    let mut state = optimizer_state(net, &opt_entries, step, source)?;
+    state.algorithm = meta_value(&meta, "optimizer_algorithm", source)?;
+    let params: String = meta_value(&meta, "optimizer_params", source)?;
+    state.params = serde_json::from_str(&params).map_err(|e| {
+        format_error(
+            source,
+            format!("the checkpoint's 'optimizer_params' metadata: {e}"),
+        )
+    })?;
+    check_param_names(net, &state.params, source)?;
 
     let previous = optimizer.state();
     let previous_lr = optimizer.learning_rate();
@@ -223,6 +256,45 @@ fn load_checkpoint_bytes_named<T: Scalar>(
     }
     commit(net, staged);
     Ok(epoch)
+}
+
+/// The optimizer's state must belong to the network's parameters: as many,
+/// with the same names, in the same order (before the first step it
+/// belongs to none).
+fn check_param_names<T: Scalar>(
+    net: &Network<T>,
+    params: &[(String, Vec<usize>)],
+    source: &str,
+) -> Result<()> {
+    if params.is_empty() {
+        return Ok(());
+    }
+    let mut names = Vec::new();
+    net.visit_params(&mut |_, p| names.push((p.name, p.value.shape())));
+    if params.len() != names.len() {
+        return Err(format_error(
+            source,
+            format!(
+                "the optimizer's state is for {} parameters, the network has {}",
+                params.len(),
+                names.len()
+            ),
+        ));
+    }
+    for (i, ((saved, saved_shape), (name, shape))) in params.iter().zip(&names).enumerate() {
+        if !saved.is_empty() && (saved != name || saved_shape.as_slice() != *shape) {
+            return Err(format_error(
+                source,
+                format!(
+                    "the optimizer's state for parameter {i} belongs to '{saved}' of shape {}, \
+                     the network's parameter {i} is '{name}' of shape {}",
+                    shape_str(saved_shape),
+                    shape_str(shape)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Decodes the optimizer's tensors and checks each `"{index}.{name}"`
@@ -269,7 +341,11 @@ fn optimizer_state<T: Scalar>(
             .and_then(|(i, _)| i.parse::<usize>().ok())
             .unwrap_or(usize::MAX)
     });
-    Ok(OptimizerState { step, tensors })
+    Ok(OptimizerState {
+        step,
+        tensors,
+        ..Default::default()
+    })
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@
 //! In eval mode the running statistics are constants, so `dx = γ·dy / √(running_var + ε)`.
 
 use crate::layer::{Layer, Mode, Param, ParamKind, check_backward};
+use crate::scalar::{Rule, checked_hyper};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// Batch normalization of the columns of a `[n, features]` batch, PyTorch's
@@ -121,15 +122,10 @@ impl<T: Scalar> BatchNorm<T> {
     /// Sets ε, added to the variance inside the square root (PyTorch's `eps`).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `eps` is positive and finite.
+    /// [`Error::InvalidArgument`] unless `eps` is positive and finite, in
+    /// `f64` and in `T` (`1e-50` is 0 in `f32`).
     pub fn with_eps(mut self, eps: f64) -> Result<Self> {
-        if !(eps > 0.0 && eps.is_finite()) {
-            return Err(Error::invalid_arg(
-                "BatchNorm eps",
-                eps,
-                "must be positive and finite",
-            ));
-        }
+        checked_hyper::<T>("BatchNorm eps", eps, Rule::Positive)?;
         self.eps = eps;
         Ok(self)
     }
@@ -139,15 +135,9 @@ impl<T: Scalar> BatchNorm<T> {
     /// (PyTorch's convention; Keras' momentum is `1 −` this).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `0 ≤ momentum ≤ 1`.
+    /// [`Error::InvalidArgument`] unless `0 ≤ momentum ≤ 1`, in `f64` and in `T`.
     pub fn with_momentum(mut self, momentum: f64) -> Result<Self> {
-        if !(0.0..=1.0).contains(&momentum) {
-            return Err(Error::invalid_arg(
-                "BatchNorm momentum",
-                momentum,
-                "must be in [0, 1]",
-            ));
-        }
+        checked_hyper::<T>("BatchNorm momentum", momentum, Rule::Closed01)?;
         self.momentum = momentum;
         Ok(self)
     }

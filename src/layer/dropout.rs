@@ -10,11 +10,12 @@
 //! needs rescaling at inference. `p = 1` zeroes everything, as in PyTorch.
 //! Keras' `Dropout(rate)` is the same computation with `rate = p`.
 
-use rand::rngs::StdRng;
+use crate::scalar::{Rule, checked_hyper};
+use rand::rngs::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 
 use crate::layer::{Layer, Mode, check_backward};
-use crate::{Error, Result, Scalar, Tensor};
+use crate::{Result, Scalar, Tensor};
 
 /// Inverted dropout with drop probability `p`, holding its own seeded random
 /// number generator so the same seed gives the same sequence of masks.
@@ -39,7 +40,11 @@ use crate::{Error, Result, Scalar, Tensor};
 #[derive(Debug)]
 pub struct Dropout<T> {
     p: f64,
-    rng: StdRng,
+    /// The mask stream: `StdRng`'s generator (ChaCha12) under its own name,
+    /// which can report and set its position, so a failed call can rewind it.
+    rng: ChaCha12Rng,
+    /// The stream's position as [`Layer::save_stream`] last saw it.
+    saved_pos: u128,
     frozen: bool,
     /// `0` where dropped, `1/(1 − p)` where kept; empty before the first training pass.
     mask: Tensor<T>,
@@ -52,21 +57,17 @@ pub struct Dropout<T> {
 
 impl<T: Scalar> Dropout<T> {
     /// Dropout with drop probability `p`, its masks drawn from a
-    /// [`StdRng`] seeded with `seed`.
+    /// ChaCha12 generator (the one behind `rand`'s `StdRng`, giving the same
+    /// stream for the same seed) seeded with `seed`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] unless `0 ≤ p ≤ 1`.
     pub fn new(p: f64, seed: u64) -> Result<Self> {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(Error::invalid_arg(
-                "dropout probability",
-                p,
-                "must be in [0, 1]",
-            ));
-        }
+        checked_hyper::<T>("dropout probability", p, Rule::Closed01)?;
         Ok(Dropout {
             p,
-            rng: StdRng::seed_from_u64(seed),
+            rng: ChaCha12Rng::seed_from_u64(seed),
+            saved_pos: 0,
             frozen: false,
             mask: Tensor::default(),
             has_mask: false,
@@ -147,6 +148,16 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
         Ok(&self.output)
     }
 
+    /// Saves the mask stream's position.
+    fn save_stream(&mut self) {
+        self.saved_pos = self.rng.get_word_pos();
+    }
+
+    /// Rewinds (or advances) the mask stream to the position saved last.
+    fn restore_stream(&mut self) {
+        self.rng.set_word_pos(self.saved_pos);
+    }
+
     /// After a training pass `dx = dy ⊙ m/(1 − p)`; after an inference pass `dx = dy`.
     fn backward(&mut self, dy: &Tensor<T>) -> Result<&Tensor<T>> {
         check_backward("Dropout backward", self.last_mode.map(|_| &self.output), dy)?;
@@ -161,7 +172,25 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
     use crate::gradcheck::GradCheck;
+
+    #[test]
+    fn stream_is_std_rngs_and_rewinds() {
+        use rand::{Rng, rngs::StdRng};
+        let mut a = ChaCha12Rng::seed_from_u64(7);
+        let mut b = StdRng::seed_from_u64(7);
+        for _ in 0..100 {
+            assert_eq!(a.next_u64(), b.next_u64());
+        }
+        let mut d = Dropout::<f64>::new(0.5, 3).unwrap();
+        let x = Tensor::ones(&[4, 5]).unwrap();
+        d.save_stream();
+        let first = d.forward(&x, Mode::Train).unwrap().clone();
+        d.restore_stream();
+        assert_eq!(d.forward(&x, Mode::Train).unwrap(), &first);
+        assert_ne!(d.forward(&x, Mode::Train).unwrap(), &first);
+    }
 
     macro_rules! dropout_tests {
         ($name:ident, $t:ty) => {

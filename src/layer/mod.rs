@@ -138,6 +138,18 @@ pub trait Layer<T: Scalar>: Debug + Send {
     /// Calls `f` on every state tensor, mutably, in the same order.
     fn visit_buffers_mut<'a>(&'a mut self, _f: &mut dyn FnMut(&'static str, &'a mut Tensor<T>)) {}
 
+    /// Saves the position of the layer's own random stream, if it has one
+    /// (dropout's masks), so that [`Layer::restore_stream`] can rewind it.
+    /// A failed training step and a diagnostic probe such as
+    /// [`Network::audit_init`](crate::Network::audit_init) use the pair to
+    /// leave the stream as it was. Must not allocate. Provided: nothing
+    /// (a layer without randomness).
+    fn save_stream(&mut self) {}
+
+    /// Rewinds the layer's random stream to where [`Layer::save_stream`]
+    /// saved it. Provided: nothing.
+    fn restore_stream(&mut self) {}
+
     /// Sets every parameter gradient to zero.
     fn zero_grad(&mut self) {
         self.visit_params_mut(&mut |p| p.grad.fill(T::zero()));

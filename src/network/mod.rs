@@ -8,11 +8,13 @@
 //! weights are `[out, in]`). That is what lets weights move between the two.
 
 mod builder;
+mod snapshot;
 mod summary;
 
 use std::fmt::Write as _;
 
 pub use builder::NetworkBuilder;
+pub(crate) use snapshot::Snapshot;
 
 use crate::layer::{Layer, Mode, Param};
 use crate::loss::LossFn;

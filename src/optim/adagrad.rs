@@ -58,14 +58,24 @@ impl AdaGrad {
     /// `lr_decay`, `weight_decay` or `initial_accumulator_value` is negative
     /// or not finite, or `eps ≤ 0`.
     pub fn validate(&self) -> Result<()> {
-        check_non_negative("Adagrad.lr", self.lr)?;
-        check_non_negative("Adagrad.lr_decay", self.lr_decay)?;
-        check_non_negative("Adagrad.weight_decay", self.weight_decay)?;
-        check_non_negative(
+        self.validate_for::<f64>()
+    }
+
+    /// The same checks, made again after rounding every value to `T`
+    /// (`eps = 1e-50` is valid in `f64` but zero in `f32`).
+    /// [`GradientDescent`](super::GradientDescent) runs it for its own `T`.
+    ///
+    /// # Errors
+    /// As for `validate`, the message naming the type.
+    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
+        check_non_negative::<T>("Adagrad.lr", self.lr)?;
+        check_non_negative::<T>("Adagrad.lr_decay", self.lr_decay)?;
+        check_non_negative::<T>("Adagrad.weight_decay", self.weight_decay)?;
+        check_non_negative::<T>(
             "Adagrad.initial_accumulator_value",
             self.initial_accumulator_value,
         )?;
-        check_positive("Adagrad.eps", self.eps)
+        check_positive::<T>("Adagrad.eps", self.eps)
     }
 }
 

@@ -113,14 +113,14 @@ struct Hyper {
 }
 
 impl Hyper {
-    fn validate(&self) -> Result<()> {
+    fn validate<T: Scalar>(&self) -> Result<()> {
         let [lr, b1, b2, eps, wd] = self.names;
         let [vlr, vb1, vb2, veps, vwd] = self.values;
-        check_non_negative(lr, vlr)?;
-        check_beta(b1, vb1)?;
-        check_beta(b2, vb2)?;
-        check_positive(eps, veps)?;
-        check_non_negative(wd, vwd)
+        check_non_negative::<T>(lr, vlr)?;
+        check_beta::<T>(b1, vb1)?;
+        check_beta::<T>(b2, vb2)?;
+        check_positive::<T>(eps, veps)?;
+        check_non_negative::<T>(wd, vwd)
     }
 }
 
@@ -146,7 +146,17 @@ impl Adam {
     /// `weight_decay` is negative or not finite, a β is outside `[0, 1)`, or
     /// `eps ≤ 0`.
     pub fn validate(&self) -> Result<()> {
-        self.hyper().validate()
+        self.validate_for::<f64>()
+    }
+
+    /// The same checks, made again after rounding every value to `T`
+    /// (`eps = 1e-50` is valid in `f64` but zero in `f32`).
+    /// [`GradientDescent`](super::GradientDescent) runs it for its own `T`.
+    ///
+    /// # Errors
+    /// As for `validate`, the message naming the type.
+    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
+        self.hyper().validate::<T>()
     }
 }
 
@@ -169,7 +179,17 @@ impl AdamW {
     /// # Errors
     /// As for [`Adam::validate`].
     pub fn validate(&self) -> Result<()> {
-        self.hyper().validate()
+        self.validate_for::<f64>()
+    }
+
+    /// The same checks, made again after rounding every value to `T`
+    /// (`eps = 1e-50` is valid in `f64` but zero in `f32`).
+    /// [`GradientDescent`](super::GradientDescent) runs it for its own `T`.
+    ///
+    /// # Errors
+    /// As for `validate`, the message naming the type.
+    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
+        self.hyper().validate::<T>()
     }
 }
 

@@ -10,9 +10,11 @@ use crate::{Error, Param, Result, Scalar, Tensor};
 /// corrupt file cannot make the optimizer allocate an enormous table.
 const MAX_PARAM_INDEX: usize = 1 << 20;
 
-/// One parameter's state: its shape and one tensor per state name.
+/// One parameter's state: its parameter's name and shape, and one tensor
+/// per state name.
 #[derive(Clone)]
 struct Slot<T> {
+    name: String,
     shape: Vec<usize>,
     tensors: Vec<Tensor<T>>,
     /// True until the first update (SGD's momentum buffer starts as the gradient).
@@ -51,6 +53,11 @@ pub struct GradientDescent<T> {
     algorithm: Algorithm,
     step: u64,
     slots: Vec<Option<Slot<T>>>,
+    /// `algorithm.config()`, which the learning rate does not change.
+    config: String,
+    /// The number of parameters every step has, fixed by the first step
+    /// (or a loaded state); `None` before.
+    params: Option<usize>,
     /// Whether `algorithm` has passed validation (configs converted with
     /// `From` are checked on first use).
     checked: bool,
@@ -64,7 +71,7 @@ impl<T: Scalar> GradientDescent<T> {
     /// field and its value.
     pub fn new(algorithm: impl Into<Algorithm>) -> Result<Self> {
         let algorithm = algorithm.into();
-        algorithm.validate()?;
+        algorithm.validate_for::<T>()?;
         Ok(GradientDescent {
             checked: true,
             ..Self::unchecked(algorithm)
@@ -74,9 +81,11 @@ impl<T: Scalar> GradientDescent<T> {
     /// An optimizer whose config is validated on first use.
     pub(crate) fn unchecked(algorithm: Algorithm) -> Self {
         GradientDescent {
+            config: algorithm.config(),
             algorithm,
             step: 0,
             slots: Vec::new(),
+            params: None,
             checked: false,
         }
     }
@@ -94,29 +103,58 @@ impl<T: Scalar> GradientDescent<T> {
 
     fn ensure_checked(&mut self) -> Result<()> {
         if !self.checked {
-            self.algorithm.validate()?;
+            self.algorithm.validate_for::<T>()?;
             self.checked = true;
         }
         Ok(())
     }
 
+    /// The name and shape of each parameter with state, by index
+    /// (`("", [])` for an index without state).
+    fn param_names(&self) -> Vec<(String, Vec<usize>)> {
+        let mut names: Vec<(String, Vec<usize>)> = self
+            .slots
+            .iter()
+            .map(|s| {
+                s.as_ref()
+                    .map_or_else(Default::default, |s| (s.name.clone(), s.shape.clone()))
+            })
+            .collect();
+        names.resize(
+            self.params.unwrap_or(0).max(names.len()),
+            Default::default(),
+        );
+        names
+    }
+
     /// Builds the slots of a saved state, or says what is wrong with it.
-    fn slots_from(&self, tensors: Vec<(String, Tensor<T>)>) -> Result<Vec<Option<Slot<T>>>> {
+    fn slots_from(
+        &self,
+        tensors: Vec<(String, Tensor<T>)>,
+        params: &[(String, Vec<usize>)],
+    ) -> Result<Vec<Option<Slot<T>>>> {
         let alg = self.algorithm.name();
         let names = self.algorithm.state_names();
         let bad = |reason: String| Error::Format {
             source_name: format!("{alg} optimizer state"),
             reason,
         };
-        let mut partial: Vec<Vec<Option<Tensor<T>>>> = Vec::new();
+        if params.len() > MAX_PARAM_INDEX {
+            return Err(bad(format!(
+                "{} parameters is too many (limit {MAX_PARAM_INDEX})",
+                params.len()
+            )));
+        }
+        let mut partial: Vec<Vec<Option<Tensor<T>>>> = vec![vec![None; names.len()]; params.len()];
         for (key, tensor) in tensors {
             let (index, name) = key
                 .split_once('.')
                 .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n)))
                 .ok_or_else(|| bad(format!("\"{key}\" is not of the form \"index.name\"")))?;
-            if index >= MAX_PARAM_INDEX {
+            if index >= params.len() || params[index].0.is_empty() {
                 return Err(bad(format!(
-                    "\"{key}\": parameter index {index} is too large (limit {MAX_PARAM_INDEX})"
+                    "\"{key}\": the state lists no parameter {index} (it lists {})",
+                    params.len()
                 )));
             }
             let pos = names.iter().position(|n| *n == name).ok_or_else(|| {
@@ -125,9 +163,6 @@ impl<T: Scalar> GradientDescent<T> {
                     names
                 ))
             })?;
-            if partial.len() <= index {
-                partial.resize_with(index + 1, || vec![None; names.len()]);
-            }
             let entry = &mut partial[index][pos];
             if entry.is_some() {
                 return Err(bad(format!("\"{key}\" appears twice")));
@@ -135,31 +170,26 @@ impl<T: Scalar> GradientDescent<T> {
             *entry = Some(tensor);
         }
         let mut slots = Vec::with_capacity(partial.len());
-        for (index, entry) in partial.into_iter().enumerate() {
-            if entry.iter().all(Option::is_none) {
+        for (index, (entry, (pname, pshape))) in partial.into_iter().zip(params).enumerate() {
+            if pname.is_empty() {
                 slots.push(None);
                 continue;
             }
             let mut tensors = Vec::with_capacity(names.len());
             for (name, t) in names.iter().zip(entry) {
                 let t = t.ok_or_else(|| bad(format!("\"{index}.{name}\" is missing")))?;
-                if let Some(first) = tensors.first().map(Tensor::shape)
-                    && first != t.shape()
-                {
+                if t.shape() != pshape.as_slice() {
                     return Err(bad(format!(
-                        "\"{index}.{name}\" has shape {}, \"{index}.{}\" has shape {}",
+                        "\"{index}.{name}\" has shape {}, its parameter \"{pname}\" {}",
                         shape_str(t.shape()),
-                        names[0],
-                        shape_str(first)
+                        shape_str(pshape)
                     )));
                 }
                 tensors.push(t);
             }
-            let shape = tensors
-                .first()
-                .map_or_else(Vec::new, |t| t.shape().to_vec());
             slots.push(Some(Slot {
-                shape,
+                name: pname.clone(),
+                shape: pshape.clone(),
                 tensors,
                 fresh: false,
             }));
@@ -169,12 +199,69 @@ impl<T: Scalar> GradientDescent<T> {
 }
 
 impl<T: Scalar> Optimizer<T> for GradientDescent<T> {
-    /// Advances the step count. An optimizer made with `From` whose config is
-    /// invalid does not advance; its next `update` returns the error.
-    fn begin_step(&mut self) {
-        if self.ensure_checked().is_ok() {
-            self.step += 1;
+    fn begin_step(&mut self, params: usize) -> Result<()> {
+        self.ensure_checked()?;
+        match self.params {
+            Some(n) if n != params => {
+                return Err(Error::invalid_arg(
+                    "number of parameters",
+                    params,
+                    format!(
+                        "{}: the optimizer's state was made for {n} parameters; a step must \
+                         update the same parameters every time (reset the optimizer to start over)",
+                        self.algorithm.op()
+                    ),
+                ));
+            }
+            _ => self.params = Some(params),
         }
+        self.step += 1;
+        Ok(())
+    }
+
+    fn check(&self, index: usize, param: &Param<T>) -> Result<()> {
+        let op = self.algorithm.op();
+        let shape = param.value.shape();
+        if param.grad.shape() != shape {
+            return Err(Error::shape_mismatch(
+                op,
+                shape,
+                param.grad.shape(),
+                "a parameter's gradient must have its value's shape",
+            ));
+        }
+        if let Some(n) = self.params
+            && index >= n
+        {
+            return Err(Error::invalid_arg(
+                "parameter index",
+                index,
+                format!("{op}: the optimizer's state was made for {n} parameters"),
+            ));
+        }
+        if let Some(Some(s)) = self.slots.get(index)
+            && (s.shape != shape || s.name != param.name)
+        {
+            let reason = format!(
+                "parameter {index} (\"{}\") has shape {}, but the optimizer state kept for \
+                 index {index} belongs to \"{}\" of shape {} (parameters must come in the same \
+                 order every step)",
+                param.name,
+                shape_str(shape),
+                s.name,
+                shape_str(&s.shape)
+            );
+            return Err(if s.shape != shape {
+                Error::invalid_shape(op, shape, reason)
+            } else {
+                Error::invalid_arg(
+                    "parameter",
+                    format!("{index} (\"{}\")", param.name),
+                    format!("{op}: {reason}"),
+                )
+            });
+        }
+        Ok(())
     }
 
     fn update(&mut self, index: usize, param: &mut Param<T>) -> Result<()> {
@@ -186,49 +273,26 @@ impl<T: Scalar> Optimizer<T> for GradientDescent<T> {
                 "update called before begin_step (call begin_step once per step, or use step)",
             ));
         }
+        self.check(index, param)?;
         let shape = param.value.shape();
-        if param.grad.shape() != shape {
-            return Err(Error::shape_mismatch(
-                op,
-                shape,
-                param.grad.shape(),
-                "a parameter's gradient must have its value's shape",
-            ));
-        }
         if self.slots.len() <= index {
             self.slots.resize_with(index + 1, || None);
         }
         let slot = &mut self.slots[index];
-        match slot {
-            Some(s) if s.shape == shape => {}
-            Some(s) => {
-                return Err(Error::invalid_shape(
-                    op,
-                    shape,
-                    format!(
-                        "parameter {index} (\"{}\") has shape {}, but the optimizer state kept \
-                         for index {index} has shape {} (parameters must come in the same order \
-                         every step)",
-                        param.name,
-                        shape_str(shape),
-                        shape_str(&s.shape)
-                    ),
-                ));
-            }
-            None => {
-                let init = T::from_f64(self.algorithm.initial_value());
-                let tensors = self
-                    .algorithm
-                    .state_names()
-                    .iter()
-                    .map(|_| Tensor::full(shape, init))
-                    .collect::<Result<Vec<_>>>()?;
-                *slot = Some(Slot {
-                    shape: shape.to_vec(),
-                    tensors,
-                    fresh: true,
-                });
-            }
+        if slot.is_none() {
+            let init = T::from_f64(self.algorithm.initial_value());
+            let tensors = self
+                .algorithm
+                .state_names()
+                .iter()
+                .map(|_| Tensor::full(shape, init))
+                .collect::<Result<Vec<_>>>()?;
+            *slot = Some(Slot {
+                name: param.name.to_string(),
+                shape: shape.to_vec(),
+                tensors,
+                fresh: true,
+            });
         }
         let Some(s) = slot.as_mut() else {
             return Err(Error::invalid_state(op, "internal: state slot missing"));
@@ -249,7 +313,7 @@ impl<T: Scalar> Optimizer<T> for GradientDescent<T> {
     }
 
     fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
-        super::check_non_negative("learning rate", lr)?;
+        super::check_non_negative::<T>("learning rate", lr)?;
         *self.algorithm.lr_mut() = lr;
         Ok(())
     }
@@ -257,6 +321,7 @@ impl<T: Scalar> Optimizer<T> for GradientDescent<T> {
     fn reset(&mut self) {
         self.step = 0;
         self.slots.clear();
+        self.params = None;
     }
 
     fn state(&self) -> OptimizerState<T> {
@@ -272,6 +337,35 @@ impl<T: Scalar> Optimizer<T> for GradientDescent<T> {
         OptimizerState {
             step: self.step,
             tensors,
+            algorithm: self.config.clone(),
+            params: self.param_names(),
+        }
+    }
+
+    /// Reuses `dst`'s tensors and names when the state has the same layout
+    /// as last time, so a training step that saves its optimizer's state
+    /// allocates nothing.
+    fn state_into(&self, dst: &mut OptimizerState<T>) {
+        let names = self.algorithm.state_names();
+        let same_layout = dst.params.len() == self.params.unwrap_or(0)
+            && dst.params.iter().zip(&self.slots).all(|(d, s)| {
+                s.as_ref()
+                    .map_or(d.0.is_empty(), |s| d.0 == s.name && d.1 == s.shape)
+            })
+            && dst.params.len() >= self.slots.len()
+            && dst.algorithm == self.config
+            && dst.tensors.len() == self.slots.iter().flatten().count() * names.len();
+        if !same_layout {
+            *dst = self.state();
+            return;
+        }
+        dst.step = self.step;
+        let mut k = 0;
+        for s in self.slots.iter().flatten() {
+            for t in &s.tensors {
+                dst.tensors[k].1.assign(t);
+                k += 1;
+            }
         }
     }
 
@@ -288,14 +382,29 @@ impl<T: Scalar> Optimizer<T> for GradientDescent<T> {
     /// [`Error::Format`] describing the first problem; the optimizer is then
     /// unchanged.
     fn load_state(&mut self, state: OptimizerState<T>) -> Result<()> {
-        let slots = self.slots_from(state.tensors)?;
+        let config = &self.config;
+        if state.algorithm != *config {
+            return Err(Error::Format {
+                source_name: format!("{} optimizer state", self.algorithm.name()),
+                reason: format!(
+                    "the state was made by {}, this optimizer is {config}",
+                    if state.algorithm.is_empty() {
+                        "an unnamed algorithm"
+                    } else {
+                        &state.algorithm
+                    }
+                ),
+            });
+        }
+        let slots = self.slots_from(state.tensors, &state.params)?;
         self.slots = slots;
+        self.params = (!state.params.is_empty()).then_some(state.params.len());
         self.step = state.step;
         Ok(())
     }
 
     fn validate(&self) -> Result<()> {
-        self.algorithm.validate()
+        self.algorithm.validate_for::<T>()
     }
 }
 

@@ -52,6 +52,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::scalar::Rule;
 use crate::{Param, Result, Scalar, Tensor};
 
 mod adagrad;
@@ -72,27 +73,48 @@ pub use sgd::Sgd;
 
 /// Something that moves parameters from their gradients, one step at a time.
 ///
-/// A step is [`begin_step`](Optimizer::begin_step) once, then
-/// [`update`](Optimizer::update) for every parameter with its position in
-/// the network's stable order; [`step`](Optimizer::step) does both for a
-/// slice of parameters. Training loops that visit parameters without
-/// collecting them call the two halves themselves.
+/// A step is [`begin_step`](Optimizer::begin_step) once with the number of
+/// parameters, then [`update`](Optimizer::update) for every parameter with
+/// its position in the network's stable order; [`step`](Optimizer::step)
+/// does both for a slice of parameters. Training loops that visit
+/// parameters without collecting them call the two halves themselves.
+///
+/// State is tied to the parameters it was made for: after the first step,
+/// a step with another number of parameters, or a parameter whose name or
+/// shape differs from the one its state was made for, is an error.
 pub trait Optimizer<T: Scalar>: std::fmt::Debug + Send {
-    /// Advances the step count; call once per step, before the updates.
-    fn begin_step(&mut self);
+    /// Checks the config (see [`Optimizer::validate`]) and that a step over
+    /// `params` parameters fits the state, then advances the step count;
+    /// call once per step, before the updates.
+    ///
+    /// # Errors
+    /// As for [`Optimizer::validate`]; [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// when `params` differs from the number of parameters the state was
+    /// made for. The optimizer is then unchanged.
+    fn begin_step(&mut self, params: usize) -> Result<()>;
+
+    /// Checks, without changing anything, that parameter number `index`
+    /// can be updated: its gradient has its shape, and the state kept for
+    /// `index` (if any) was made for a parameter of the same name and shape.
+    /// Provided: `Ok(())`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for a gradient of
+    /// another shape; [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// naming the index, both names and both shapes when the parameter is
+    /// not the one the state belongs to.
+    fn check(&self, index: usize, param: &Param<T>) -> Result<()> {
+        let _ = (index, param);
+        Ok(())
+    }
 
     /// Updates parameter number `index` (its position in the network's
     /// stable order) in place from its gradient.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for invalid
-    /// hyper-parameters (see [`Optimizer::validate`]);
     /// [`Error::InvalidState`](crate::Error::InvalidState) before the first
-    /// `begin_step`; [`Error::ShapeMismatch`](crate::Error::ShapeMismatch)
-    /// when the gradient's shape differs from the value's;
-    /// [`Error::InvalidShape`](crate::Error::InvalidShape) when the parameter's
-    /// shape differs from the state kept for `index` (parameters given in a
-    /// different order), naming the index and both shapes.
+    /// `begin_step`; as for [`Optimizer::check`], which it runs first (the
+    /// parameter and the state are then unchanged).
     fn update(&mut self, index: usize, param: &mut Param<T>) -> Result<()>;
 
     /// The current learning rate.
@@ -102,28 +124,39 @@ pub trait Optimizer<T: Scalar>: std::fmt::Debug + Send {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a
-    /// negative or non-finite rate (the old rate is kept).
+    /// negative or non-finite rate, in `f64` or in `T` (the old rate is kept).
     fn set_learning_rate(&mut self, lr: f64) -> Result<()>;
 
-    /// Forgets all state: moments, buffers and the step count.
+    /// Forgets all state: moments, buffers, the step count and the
+    /// parameters the state was tied to.
     fn reset(&mut self);
 
     /// The state as named tensors, keyed by parameter index with PyTorch's
     /// names (`"0.momentum_buffer"`, `"0.exp_avg"`, `"0.exp_avg_sq"`,
     /// `"0.max_exp_avg_sq"`, `"0.square_avg"`, `"0.grad_avg"`, `"0.sum"`),
-    /// and the step count. Copies the tensors.
+    /// with the step count, the algorithm and the parameters' names.
+    /// Copies the tensors.
     fn state(&self) -> OptimizerState<T>;
+
+    /// Writes [`Optimizer::state`] into `dst`, reusing its memory where it
+    /// can; training loops call it before every step to be able to undo a
+    /// failed one. Provided: `*dst = self.state()` (allocates).
+    fn state_into(&self, dst: &mut OptimizerState<T>) {
+        *dst = self.state();
+    }
 
     /// Replaces the state with a saved one, so training resumes exactly.
     ///
     /// # Errors
-    /// See the implementation; [`GradientDescent`] rejects unknown names,
-    /// incomplete entries and inconsistent shapes, leaving its state as it was.
+    /// See the implementation; [`GradientDescent`] rejects state made by
+    /// another algorithm or config, unknown names, incomplete entries and
+    /// inconsistent shapes, leaving its state as it was.
     fn load_state(&mut self, state: OptimizerState<T>) -> Result<()>;
 
-    /// Checks the hyper-parameters without changing anything; a training
-    /// loop calls it before its first step so a bad config fails at once.
-    /// Provided: `Ok(())`.
+    /// Checks the hyper-parameters, as they are in `T`, without changing
+    /// anything; [`begin_step`](Optimizer::begin_step) calls it, and a
+    /// training loop calls it before its first step so a bad config fails at
+    /// once. Provided: `Ok(())`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
@@ -132,17 +165,24 @@ pub trait Optimizer<T: Scalar>: std::fmt::Debug + Send {
         Ok(())
     }
 
-    /// One whole step: [`validate`](Optimizer::validate),
-    /// [`begin_step`](Optimizer::begin_step), then
+    /// One whole step, all or nothing: [`check`](Optimizer::check) of every
+    /// parameter, [`begin_step`](Optimizer::begin_step), then
     /// [`update`](Optimizer::update) of every parameter in order
     /// (`params[i]` is index `i`).
     ///
+    /// The step does not look at the values it produces: a learning rate
+    /// large enough to overflow gives infinite weights. `Network::fit` and
+    /// `Network::train_on_batch` check after every step and undo it.
+    ///
     /// # Errors
-    /// As for [`Optimizer::validate`] and [`Optimizer::update`]; parameters
-    /// before the failing one have been updated.
+    /// As for [`Optimizer::check`] and [`Optimizer::begin_step`]; on an error
+    /// no parameter and no state has changed.
     fn step(&mut self, params: &mut [&mut Param<T>]) -> Result<()> {
         self.validate()?;
-        self.begin_step();
+        for (index, param) in params.iter().enumerate() {
+            self.check(index, param)?;
+        }
+        self.begin_step(params.len())?;
         for (index, param) in params.iter_mut().enumerate() {
             self.update(index, param)?;
         }
@@ -150,7 +190,9 @@ pub trait Optimizer<T: Scalar>: std::fmt::Debug + Send {
     }
 }
 
-/// An optimizer's state, ready to be saved: the step count and named tensors.
+/// An optimizer's state, ready to be saved: the step count, named tensors,
+/// and what the state belongs to (the algorithm with its hyper-parameters,
+/// and the parameters' names).
 ///
 /// Names are `"{index}.{name}"` with PyTorch's state names, e.g.
 /// `"3.exp_avg"` for the first moment of parameter 3.
@@ -161,6 +203,15 @@ pub struct OptimizerState<T> {
     pub step: u64,
     /// The named state tensors, ordered by parameter index.
     pub tensors: Vec<(String, Tensor<T>)>,
+    /// The algorithm and every hyper-parameter but the learning rate, as
+    /// [`Algorithm::config`] writes it (`"Adam { beta1: 0.9, … }"`); a state
+    /// loads only into an optimizer whose config gives the same text.
+    pub algorithm: String,
+    /// The name ([`Param::name`]) and shape of each parameter the state was
+    /// made for, by index (`("", [])` for an index without state); empty
+    /// before the first step. Its length is the number of parameters every
+    /// step must have.
+    pub params: Vec<(String, Vec<usize>)>,
 }
 
 impl<T> OptimizerState<T> {
@@ -210,7 +261,27 @@ impl Algorithm {
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
     /// field and its value; see each config's `validate`.
     pub fn validate(&self) -> Result<()> {
-        with_rule!(self, r => r.validate())
+        self.validate_for::<f64>()
+    }
+
+    /// The checks of [`Algorithm::validate`], made again after rounding
+    /// every hyper-parameter to `T`.
+    ///
+    /// # Errors
+    /// As for [`Algorithm::validate`].
+    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
+        with_rule!(self, r => r.validate_for::<T>())
+    }
+
+    /// The algorithm and every hyper-parameter except the learning rate
+    /// (which schedules change and checkpoints keep apart), as text:
+    /// `"Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, amsgrad: false }"`.
+    /// Saved states record it, and refuse to load under another.
+    pub fn config(&self) -> String {
+        let mut a = *self;
+        *a.lr_mut() = 0.0;
+        let text = with_rule!(&a, r => format!("{r:?}"));
+        text.replacen("lr: 0.0, ", "", 1)
     }
 
     /// The learning rate.
@@ -294,10 +365,11 @@ macro_rules! config_conversions {
         /// written where a `Box<dyn Optimizer<T>>` is expected
         /// (`optimizer: Adam { lr: 1e-3, ..Default::default() }.into()`).
         ///
-        /// `From` cannot fail, so the hyper-parameters are checked later: by
-        /// [`Optimizer::validate`] (which [`Optimizer::step`] calls first),
-        /// and by the first [`Optimizer::update`], which returns the error;
-        /// until the config is valid, `begin_step` does not advance.
+        /// `From` cannot fail, so the hyper-parameters are checked, as they
+        /// are in `T`, before they are first used: by [`Optimizer::validate`]
+        /// (which `Network::fit` calls before its first step) and by
+        /// [`Optimizer::begin_step`], which returns the error with nothing
+        /// changed. Use [`GradientDescent::new`] to check at construction.
         impl<T: Scalar> From<$config> for Box<dyn Optimizer<T>> {
             fn from(c: $config) -> Self {
                 Box::new(GradientDescent::<T>::unchecked(c.into()))
@@ -325,39 +397,19 @@ pub(crate) fn lerp<T: Scalar>(a: T, b: T, w: T) -> T {
     }
 }
 
-/// `Err(InvalidArgument)` unless `value` is finite and `≥ 0`.
-pub(crate) fn check_non_negative(name: &'static str, value: f64) -> Result<()> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(())
-    } else {
-        Err(crate::Error::invalid_arg(
-            name,
-            value,
-            "must be finite and ≥ 0",
-        ))
-    }
+/// `Err(InvalidArgument)` unless `value` is finite and `≥ 0`, in `f64` and in `T`.
+pub(crate) fn check_non_negative<T: Scalar>(name: &'static str, value: f64) -> Result<()> {
+    crate::scalar::checked_hyper::<T>(name, value, Rule::NonNegative).map(|_| ())
 }
 
-/// `Err(InvalidArgument)` unless `value` is finite and `> 0`.
-pub(crate) fn check_positive(name: &'static str, value: f64) -> Result<()> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(crate::Error::invalid_arg(
-            name,
-            value,
-            "must be finite and > 0",
-        ))
-    }
+/// `Err(InvalidArgument)` unless `value` is finite and `> 0`, in `f64` and in `T`.
+pub(crate) fn check_positive<T: Scalar>(name: &'static str, value: f64) -> Result<()> {
+    crate::scalar::checked_hyper::<T>(name, value, Rule::Positive).map(|_| ())
 }
 
-/// `Err(InvalidArgument)` unless `0 ≤ value < 1`.
-pub(crate) fn check_beta(name: &'static str, value: f64) -> Result<()> {
-    if (0.0..1.0).contains(&value) {
-        Ok(())
-    } else {
-        Err(crate::Error::invalid_arg(name, value, "must be in [0, 1)"))
-    }
+/// `Err(InvalidArgument)` unless `0 ≤ value < 1`, in `f64` and in `T`.
+pub(crate) fn check_beta<T: Scalar>(name: &'static str, value: f64) -> Result<()> {
+    crate::scalar::checked_hyper::<T>(name, value, Rule::Unit).map(|_| ())
 }
 
 #[cfg(test)]

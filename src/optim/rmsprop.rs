@@ -66,7 +66,17 @@ impl RmsProp {
     /// `momentum` or `weight_decay` is negative or not finite, `alpha` is
     /// outside `[0, 1]`, or `eps ≤ 0`.
     pub fn validate(&self) -> Result<()> {
-        check_non_negative("RMSprop.lr", self.lr)?;
+        self.validate_for::<f64>()
+    }
+
+    /// The same checks, made again after rounding every value to `T`
+    /// (`eps = 1e-50` is valid in `f64` but zero in `f32`).
+    /// [`GradientDescent`](super::GradientDescent) runs it for its own `T`.
+    ///
+    /// # Errors
+    /// As for `validate`, the message naming the type.
+    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
+        check_non_negative::<T>("RMSprop.lr", self.lr)?;
         if !(0.0..=1.0).contains(&self.alpha) {
             return Err(Error::invalid_arg(
                 "RMSprop.alpha",
@@ -74,9 +84,9 @@ impl RmsProp {
                 "must be in [0, 1]",
             ));
         }
-        check_positive("RMSprop.eps", self.eps)?;
-        check_non_negative("RMSprop.weight_decay", self.weight_decay)?;
-        check_non_negative("RMSprop.momentum", self.momentum)
+        check_positive::<T>("RMSprop.eps", self.eps)?;
+        check_non_negative::<T>("RMSprop.weight_decay", self.weight_decay)?;
+        check_non_negative::<T>("RMSprop.momentum", self.momentum)
     }
 }
 

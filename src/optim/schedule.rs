@@ -127,7 +127,7 @@ impl Schedule {
                 if t_max == 0 {
                     return Err(Error::invalid_arg("schedule t_max", t_max, "must be > 0"));
                 }
-                super::check_non_negative("schedule eta_min", eta_min)
+                super::check_non_negative::<f64>("schedule eta_min", eta_min)
             }
         }
     }

@@ -61,16 +61,24 @@ impl Sgd {
     /// `momentum` or `weight_decay` is negative or not finite, `dampening` is
     /// not finite, or `nesterov` is set with `momentum = 0` or `dampening ≠ 0`.
     pub fn validate(&self) -> Result<()> {
-        check_non_negative("SGD.lr", self.lr)?;
-        check_non_negative("SGD.momentum", self.momentum)?;
-        check_non_negative("SGD.weight_decay", self.weight_decay)?;
-        if !self.dampening.is_finite() {
-            return Err(Error::invalid_arg(
-                "SGD.dampening",
-                self.dampening,
-                "must be finite",
-            ));
-        }
+        self.validate_for::<f64>()
+    }
+
+    /// The same checks, made again after rounding every value to `T`
+    /// (`eps = 1e-50` is valid in `f64` but zero in `f32`).
+    /// [`GradientDescent`](super::GradientDescent) runs it for its own `T`.
+    ///
+    /// # Errors
+    /// As for `validate`, the message naming the type.
+    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
+        check_non_negative::<T>("SGD.lr", self.lr)?;
+        check_non_negative::<T>("SGD.momentum", self.momentum)?;
+        check_non_negative::<T>("SGD.weight_decay", self.weight_decay)?;
+        crate::scalar::checked_hyper::<T>(
+            "SGD.dampening",
+            self.dampening,
+            crate::scalar::Rule::Finite,
+        )?;
         if self.nesterov && self.momentum <= 0.0 {
             return Err(Error::invalid_arg(
                 "SGD.momentum",

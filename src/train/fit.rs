@@ -12,6 +12,7 @@ use crate::data::Dataset;
 use crate::layer::Mode;
 use crate::loss::{Loss, LossFn};
 use crate::optim::{Adam, LrSchedule, Optimizer};
+use crate::scalar::{Rule, checked_hyper};
 use crate::{Constraints, Error, Network, Regularization, Result, Scalar, Tensor};
 
 /// Gradient clipping, applied after the backward pass and before the update.
@@ -126,8 +127,31 @@ impl<T: Scalar> std::fmt::Debug for Fit<'_, T> {
 }
 
 impl<T: Scalar> Fit<'_, T> {
+    /// Checks what one step uses (optimizer, constraints, clipping), as
+    /// they are in `T`, before anything changes.
+    fn validate_step_settings(&self) -> Result<()> {
+        self.optimizer.validate()?;
+        self.constraints.validate_for::<T>()?;
+        match self.clip {
+            Some(Clip::Norm(v)) => {
+                checked_hyper::<T>("clip norm", v, Rule::Positive)?;
+            }
+            Some(Clip::Value(v)) => {
+                checked_hyper::<T>("clip value", v, Rule::Positive)?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
     /// Checks every setting against `train`, before any step is taken.
     fn validate(&self, net: &Network<T>, train: &Dataset<T>) -> Result<()> {
+        if net.layers().is_empty() {
+            return Err(Error::invalid_state(
+                "fit",
+                "the network has no layers: there is nothing to train",
+            ));
+        }
         if self.batch_size == 0 {
             return Err(Error::invalid_arg("batch size", 0, "must be at least 1"));
         }
@@ -141,15 +165,9 @@ impl<T: Scalar> Fit<'_, T> {
                 ),
             ));
         }
-        self.optimizer.validate()?;
+        self.validate_step_settings()?;
         if let Some(s) = &self.schedule {
             s.validate()?;
-        }
-        match self.clip {
-            Some(Clip::Norm(v) | Clip::Value(v)) if !(v > 0.0 && v.is_finite()) => {
-                return Err(Error::invalid_arg("clip", v, "must be positive and finite"));
-            }
-            _ => {}
         }
         if let Some(es) = &self.early_stopping
             && !(es.min_delta >= 0.0 && es.min_delta.is_finite())
@@ -389,6 +407,13 @@ impl<T: Scalar> Network<T> {
         y: &Tensor<T>,
         fit: &mut Fit<'_, T>,
     ) -> Result<f64> {
+        if self.layers().is_empty() {
+            return Err(Error::invalid_state(
+                "train_on_batch",
+                "the network has no layers: there is nothing to train",
+            ));
+        }
+        fit.validate_step_settings()?;
         let mut buf = std::mem::take(&mut self.scratch);
         let mut cfg = StepConfig {
             loss: fit.loss,

@@ -3,6 +3,8 @@
 
 use crate::layer::Mode;
 use crate::loss::LossFn;
+use crate::network::Snapshot;
+use crate::optim::OptimizerState;
 use crate::optim::clip::{clip_grad_norm_with, clip_grad_value_with};
 use crate::train::fit::Clip;
 use crate::train::metrics::count_correct;
@@ -19,6 +21,16 @@ pub(crate) struct StepBuffers<T> {
     before: Vec<Tensor<T>>,
     /// Per parameter: sums over the epoch of the gradient norm and update ratio.
     pub(crate) grad_sums: Vec<(f64, f64)>,
+    /// The network and the optimizer as the step found them, to undo a failed step.
+    undo: Undo<T>,
+}
+
+/// What a step saves before it changes anything, so that a step that fails
+/// (a non-finite loss, gradient or weight; any error) changes nothing.
+#[derive(Debug, Default)]
+struct Undo<T> {
+    net: Snapshot<T>,
+    optimizer: OptimizerState<T>,
 }
 
 /// What one step measured.
@@ -68,8 +80,12 @@ impl std::fmt::Display for At {
     }
 }
 
-/// On the error path only: names the first layer whose weights or whose
-/// output on `x` are not finite, so the message says where a blow-up began.
+/// On the error path only, on a network already put back as the step found
+/// it: names the first layer whose weights or whose output on `x` are not
+/// finite, so the message says where a blow-up began. The forward pass runs
+/// in training mode, as the failed step did (the same dropout masks, since
+/// the streams were rewound, and the same batch statistics); the caller
+/// restores the network again afterwards.
 fn non_finite_origin<T: Scalar>(net: &mut Network<T>, x: &Tensor<T>) -> String {
     let mut bad_param = None;
     net.visit_params(&mut |i, p| {
@@ -98,7 +114,24 @@ fn non_finite_origin<T: Scalar>(net: &mut Network<T>, x: &Tensor<T>) -> String {
     )
 }
 
-/// Runs one step on the batch `(x, y)`.
+/// Why a step failed.
+enum Failure {
+    /// Any error, reported as it is.
+    Error(Error),
+    /// A non-finite loss; the message is finished once the step is undone.
+    Loss(f64),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Error(e)
+    }
+}
+
+/// Runs one step on the batch `(x, y)`: all of it, or, on an error, none of
+/// it. The network's parameters, buffers and random streams and the
+/// optimizer's state are saved first and put back on any error, including
+/// the check after the update that every parameter and buffer is finite.
 pub(crate) fn train_step<T: Scalar>(
     net: &mut Network<T>,
     x: &Tensor<T>,
@@ -107,16 +140,85 @@ pub(crate) fn train_step<T: Scalar>(
     cfg: &mut StepConfig<'_, T>,
     at: At,
 ) -> Result<StepOutcome> {
+    net.save_into(&mut buf.undo.net);
+    cfg.optimizer.state_into(&mut buf.undo.optimizer);
+    match step_body(net, x, y, buf, cfg, at) {
+        Ok(out) => Ok(out),
+        Err(failure) => Err(undo_step(net, x, buf, cfg, failure, at)),
+    }
+}
+
+/// Puts the network and the optimizer back as the step found them, and
+/// returns the error to report.
+fn undo_step<T: Scalar>(
+    net: &mut Network<T>,
+    x: &Tensor<T>,
+    buf: &mut StepBuffers<T>,
+    cfg: &mut StepConfig<'_, T>,
+    failure: Failure,
+    at: At,
+) -> Error {
+    net.restore_from(&buf.undo.net);
+    if let Err(e) = cfg.optimizer.load_state(buf.undo.optimizer.clone()) {
+        return Error::invalid_state(
+            "training step",
+            format!("the optimizer refused its own saved state while undoing a failed step: {e}"),
+        );
+    }
+    match failure {
+        Failure::Error(e) => e,
+        Failure::Loss(loss) => {
+            let origin = non_finite_origin(net, x);
+            net.restore_from(&buf.undo.net);
+            Error::non_finite(format!("training loss ({loss}) {at}{origin}"))
+        }
+    }
+}
+
+/// After the update: every parameter and buffer must be finite, or the step
+/// is an error naming the first that is not (the caller undoes the step).
+fn check_finite_after_update<T: Scalar>(net: &Network<T>, lr: f64, at: At) -> Result<()> {
+    for (i, layer) in net.layers().iter().enumerate() {
+        let mut bad = None;
+        layer.visit_params(&mut |p| {
+            if bad.is_none() && !p.value.all_finite() {
+                bad = Some(p.name);
+            }
+        });
+        layer.visit_buffers(&mut |name, t| {
+            if bad.is_none() && !t.all_finite() {
+                bad = Some(name);
+            }
+        });
+        if let Some(name) = bad {
+            return Err(Error::non_finite(format!(
+                "{i}.{name} (layer {i}, {}) after the update {at}, learning rate {}: the step \
+                 was undone, the network keeps the weights of the last completed step",
+                layer.kind(),
+                crate::error::num(lr)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The step itself, in the documented order; may leave the network and
+/// the optimizer half-changed on an error (the caller undoes it).
+fn step_body<T: Scalar>(
+    net: &mut Network<T>,
+    x: &Tensor<T>,
+    y: &Tensor<T>,
+    buf: &mut StepBuffers<T>,
+    cfg: &mut StepConfig<'_, T>,
+    at: At,
+) -> Result<StepOutcome, Failure> {
     // 1–2. forward, loss, backward.
     net.zero_grad();
     let out = net.forward(x, Mode::Train)?;
     let loss = cfg.loss.loss_and_grad(out, y, &mut buf.dy)?.as_f64();
     let correct = count_correct(out, y, cfg.loss, &mut buf.classes)?;
     if !loss.is_finite() {
-        let origin = non_finite_origin(net, x);
-        return Err(Error::non_finite(format!(
-            "training loss ({loss}) {at}{origin}"
-        )));
+        return Err(Failure::Loss(loss));
     }
     net.backward_params(&buf.dy)?;
 
@@ -128,10 +230,10 @@ pub(crate) fn train_step<T: Scalar>(
         }
     });
     if let Some((i, name)) = bad {
-        return Err(Error::non_finite(format!(
+        return Err(Failure::Error(Error::non_finite(format!(
             "gradient of {i}.{name} (layer {i}, {}) {at}",
             net.layers()[i].kind()
-        )));
+        ))));
     }
 
     // 4. clipping.
@@ -169,7 +271,9 @@ pub(crate) fn train_step<T: Scalar>(
     }
 
     // 6. the optimizer's update.
-    cfg.optimizer.begin_step();
+    let mut count = 0;
+    net.visit_params(&mut |_, _| count += 1);
+    cfg.optimizer.begin_step(count)?;
     let optimizer = &mut *cfg.optimizer;
     let mut index = 0;
     net.visit_params_mut(&mut |_, p| {
@@ -191,6 +295,9 @@ pub(crate) fn train_step<T: Scalar>(
         net.visit_params_mut(&mut |i, p| keep_first(&mut result, constraints.apply_to(i, p)));
         take(&mut result)?;
     }
+
+    // The update must have left every weight finite.
+    check_finite_after_update(net, cfg.optimizer.learning_rate(), at)?;
 
     if cfg.record_gradients {
         let mut k = 0;

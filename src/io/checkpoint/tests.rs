@@ -124,7 +124,16 @@ fn checkpoint_files_hold_the_layout_in_the_docs() {
     save_checkpoint(&path, &n, &opt, 7).unwrap();
 
     let (tensors, meta) = crate::io::load_tensors::<f64>(&path).unwrap();
-    assert_eq!(meta["weightwise_checkpoint"], "1");
+    assert_eq!(meta["weightwise_checkpoint"], "2");
+    assert_eq!(
+        meta["optimizer_algorithm"],
+        "Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, amsgrad: false }"
+    );
+    assert!(
+        meta["optimizer_params"].starts_with("[[\"weight\",["),
+        "{}",
+        meta["optimizer_params"]
+    );
     assert_eq!(meta["epoch"], "7");
     assert_eq!(meta["optimizer_step"], "2");
     assert_eq!(meta["optimizer_lr"], "0.30000000000000004");
@@ -190,6 +199,34 @@ fn load_error(bytes: &[u8]) -> String {
     }
 }
 
+/// A checkpoint of one algorithm does not load into another: Adam into
+/// AdamW, plain SGD (which keeps no tensors) into Adam.
+#[test]
+fn checkpoints_refuse_another_algorithm() {
+    for (saved, into) in [
+        (
+            Algorithm::from(Adam::default()),
+            Algorithm::from(crate::optim::AdamW::default()),
+        ),
+        (Sgd::default().into(), Adam::default().into()),
+    ] {
+        let mut n = net::<f64>(1);
+        let mut opt = GradientDescent::<f64>::new(saved).unwrap();
+        train(&mut n, &mut opt, 0, 2);
+        let bytes = checkpoint_to_bytes(&n, &opt, 1).unwrap();
+        let mut m = net::<f64>(2);
+        let mut other = GradientDescent::<f64>::new(into).unwrap();
+        let before = (bits(&m), other.state());
+        let e = load_checkpoint_bytes(&bytes, &mut m, &mut other).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("the state was made by {}", saved.config())),
+            "{e}"
+        );
+        assert_eq!((bits(&m), other.state()), before);
+    }
+}
+
 #[test]
 fn every_checkpoint_error_leaves_both_unchanged() {
     let plain = net::<f64>(1).to_safetensors_bytes().unwrap();
@@ -240,6 +277,47 @@ fn every_checkpoint_error_leaves_both_unchanged() {
         ));
     }));
     assert!(r.starts_with("the optimizer rejected its state: "), "{r}");
+
+    // The algorithm and its hyper-parameters are recorded and must match.
+    let r = load_error(&edited(|_, m| {
+        let adamw = Algorithm::from(crate::optim::AdamW::default()).config();
+        m.insert("optimizer_algorithm".into(), adamw);
+    }));
+    assert!(r.contains("the state was made by AdamW {"), "{r}");
+    let r = load_error(&edited(|_, m| {
+        m.insert(
+            "optimizer_algorithm".into(),
+            m["optimizer_algorithm"].replace("1e-8", "1e-7"),
+        );
+    }));
+    assert!(r.contains("eps: 1e-7"), "{r}");
+    let r = load_error(&edited(|_, m| {
+        m.remove("optimizer_algorithm");
+    }));
+    assert_eq!(r, "the checkpoint has no 'optimizer_algorithm' metadata");
+    let r = load_error(&edited(|_, m| {
+        m.insert("weightwise_checkpoint".into(), "1".into());
+    }));
+    assert!(r.contains("checkpoint version '1' is not supported"), "{r}");
+    // The parameters the state belongs to: names, shapes, and how many.
+    let r = load_error(&edited(|_, m| {
+        m.insert(
+            "optimizer_params".into(),
+            m["optimizer_params"].replacen("weight", "bias", 1),
+        );
+    }));
+    assert!(
+        r.contains("parameter 0 belongs to 'bias' of shape 4×3"),
+        "{r}"
+    );
+    let r = load_error(&edited(|_, m| {
+        m.insert("optimizer_params".into(), "[[\"weight\",[4,3]]]".into());
+    }));
+    assert!(r.contains("is for 1 parameters, the network has 6"), "{r}");
+    let r = load_error(&edited(|_, m| {
+        m.insert("optimizer_params".into(), "{".into());
+    }));
+    assert!(r.contains("'optimizer_params' metadata"), "{r}");
 
     // A truncated checkpoint.
     let bytes = edited(|_, _| {});

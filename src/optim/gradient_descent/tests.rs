@@ -176,7 +176,8 @@ fn reset_forgets_everything<T: Scalar>() {
         step_with(&mut opt, &mut params, 4);
         opt.reset();
         assert_eq!(opt.step_count(), 0);
-        assert_eq!(opt.state(), OptimizerState::default());
+        let state = opt.state();
+        assert!(state.tensors.is_empty() && state.params.is_empty() && state.step == 0);
         let mut params = two_params::<T>();
         step_with(&mut opt, &mut params, 0);
         assert_eq!(params, fresh_params, "{}", alg.name());
@@ -222,7 +223,7 @@ fn shape_change_is_an_error<T: Scalar>() {
         let msg = err.to_string();
         assert!(
             msg.contains("parameter 0 (\"weight\") has shape 3")
-                && msg.contains("kept for index 0 has shape 2"),
+                && msg.contains("kept for index 0 belongs to \"weight\" of shape 2"),
             "{msg}"
         );
         assert_eq!(q, before, "a failed update must not touch the parameter");
@@ -257,7 +258,7 @@ fn visitor_style_updates_by_index<T: Scalar>() {
     .unwrap();
     let mut p = param::<T>(&[1.0]);
     set_grad(&mut p, &[0.5]);
-    opt.begin_step();
+    opt.begin_step(4).unwrap();
     opt.update(3, &mut p).unwrap();
     // First Adam step: 1 − 0.1·0.5/(0.5 + 1e-8) = 0.900000002.
     assert_close(&p.value, &[0.900000002]);
@@ -288,7 +289,7 @@ fn boxed_configs_check_lazily<T: Scalar>() {
     let msg = "invalid Adam.beta1 = 1: must be in [0, 1)";
     assert_eq!(bad.validate().unwrap_err().to_string(), msg);
     assert_eq!(bad.step(&mut [&mut p]).unwrap_err().to_string(), msg);
-    bad.begin_step();
+    assert_eq!(bad.begin_step(1).unwrap_err().to_string(), msg);
     assert_eq!(bad.update(0, &mut p).unwrap_err().to_string(), msg);
     assert_eq!(bad.state().step, 0);
     // Every config converts, and so does an Algorithm.
@@ -318,6 +319,8 @@ fn bad_states_are_rejected<T: Scalar>() {
     let state = |names: &[(&str, &[usize])]| OptimizerState {
         step: 7,
         tensors: names.iter().map(|(n, s)| (n.to_string(), t(s))).collect(),
+        algorithm: good.algorithm.clone(),
+        params: vec![("weight".to_string(), vec![2])],
     };
     let cases: [(OptimizerState<T>, &str); 6] = [
         (
@@ -339,7 +342,7 @@ fn bad_states_are_rejected<T: Scalar>() {
         ),
         (
             state(&[("0.exp_avg", &[2]), ("0.exp_avg_sq", &[3])]),
-            "\"0.exp_avg_sq\" has shape 3, \"0.exp_avg\" has shape 2",
+            "\"0.exp_avg_sq\" has shape 3, its parameter \"weight\" 2",
         ),
     ];
     for (s, msg) in cases {
@@ -359,13 +362,99 @@ fn bad_states_are_rejected<T: Scalar>() {
     let err = opt
         .load_state(state(&[("99999999.exp_avg", &[1])]))
         .unwrap_err();
-    assert!(err.to_string().contains("too large"), "{err}");
-    // Loaded state of the wrong shape is caught on the next update.
-    opt.load_state(state(&[("0.exp_avg", &[3]), ("0.exp_avg_sq", &[3])]))
-        .unwrap();
+    assert!(
+        err.to_string().contains("lists no parameter 99999999"),
+        "{err}"
+    );
+    // State made by another algorithm or config is refused.
+    let mut other = state(&[("0.exp_avg", &[2]), ("0.exp_avg_sq", &[2])]);
+    other.algorithm = Algorithm::from(AdamW::default()).config();
+    let err = opt.load_state(other).unwrap_err();
+    assert!(err.to_string().contains("made by AdamW"), "{err}");
+    assert_eq!(opt.state(), good);
+    // State whose tensors do not have the recorded shape is refused; state
+    // of another shape than the parameter is caught on the next step,
+    // which then changes nothing.
+    let err = opt
+        .load_state(state(&[("0.exp_avg", &[3]), ("0.exp_avg_sq", &[3])]))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("its parameter \"weight\" 2"),
+        "{err}"
+    );
+    let mut wrong = state(&[("0.exp_avg", &[3]), ("0.exp_avg_sq", &[3])]);
+    wrong.params[0].1 = vec![3];
+    opt.load_state(wrong).unwrap();
     assert_eq!(opt.step_count(), 7);
+    let (before_p, before_s) = (p.clone(), opt.state());
     let err = opt.step(&mut [&mut p]).unwrap_err();
-    assert!(err.to_string().contains("has shape 2, but"), "{err}");
+    assert!(
+        err.to_string().contains("belongs to \"weight\" of shape 3"),
+        "{err}"
+    );
+    assert_eq!((p, opt.state()), (before_p, before_s));
+}
+
+/// State is tied to the parameters: their number, names and shapes.
+fn state_is_tied_to_the_parameters<T: Scalar>() {
+    let mut opt = GradientDescent::<T>::new(Adam::default()).unwrap();
+    let mut a = param::<T>(&[1.0, 2.0]);
+    let mut b = Param::new("bias", ParamKind::Bias, a.value.clone());
+    set_grad(&mut a, &[0.5, 0.5]);
+    set_grad(&mut b, &[0.5, 0.5]);
+    opt.step(&mut [&mut a, &mut b]).unwrap();
+    let good = opt.state();
+    assert_eq!(
+        good.params,
+        [
+            ("weight".to_string(), vec![2]),
+            ("bias".to_string(), vec![2])
+        ]
+    );
+    let (a0, b0) = (a.clone(), b.clone());
+    // Fewer, more, or swapped (same shapes, other names): errors, nothing changes.
+    let fewer = opt.step(&mut [&mut a]).unwrap_err();
+    assert!(
+        fewer.to_string().contains("made for 2 parameters"),
+        "{fewer}"
+    );
+    let mut c = a.clone();
+    let more = opt.step(&mut [&mut a, &mut b, &mut c]).unwrap_err();
+    assert!(more.to_string().contains("made for 2 parameters"), "{more}");
+    let swapped = opt.step(&mut [&mut b, &mut a]).unwrap_err();
+    assert!(
+        swapped.to_string().contains("belongs to \"weight\""),
+        "{swapped}"
+    );
+    assert_eq!((&a, &b, opt.state()), (&a0, &b0, good.clone()));
+    // reset forgets the tie.
+    opt.reset();
+    opt.step(&mut [&mut a]).unwrap();
+}
+
+/// An `eps` that is valid in f64 but 0 in f32 is refused for f32 at once.
+#[test]
+fn hyper_parameters_are_checked_in_t() {
+    let adam = Adam {
+        eps: 1e-50,
+        ..Default::default()
+    };
+    assert!(GradientDescent::<f64>::new(adam).is_ok());
+    let err = GradientDescent::<f32>::new(adam).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid Adam.eps = 1e-50: must be finite and > 0 in f32 too, where it rounds to 0"
+    );
+    let boxed: Box<dyn Optimizer<f32>> = adam.into();
+    assert_eq!(boxed.validate().unwrap_err().to_string(), err.to_string());
+    let beta = Adam {
+        beta2: 1.0 - 1e-12,
+        ..Default::default()
+    };
+    assert!(GradientDescent::<f32>::new(beta).is_err());
+    let mut opt = GradientDescent::<f32>::new(Sgd::default()).unwrap();
+    assert!(opt.set_learning_rate(1e39).is_err());
+    assert_eq!(opt.learning_rate(), Sgd::default().lr);
 }
 
 for_f32_and_f64!(
@@ -379,7 +468,8 @@ for_f32_and_f64!(
     update_before_begin_step_is_an_error,
     visitor_style_updates_by_index,
     boxed_configs_check_lazily,
-    bad_states_are_rejected
+    bad_states_are_rejected,
+    state_is_tied_to_the_parameters
 );
 
 #[test]
