@@ -50,8 +50,12 @@ impl Fans {
     /// The fans of a weight tensor in PyTorch's convention: for `[out, in]`,
     /// fan_in = `in`, fan_out = `out`; for higher ranks the trailing dimensions
     /// (a receptive field) multiply both; a 1-D tensor has fan_in = fan_out = its length.
-    pub fn of_shape(shape: &[usize]) -> Fans {
-        match shape {
+    ///
+    /// # Errors
+    /// [`Error::InvalidShape`] if a product of dimensions overflows `usize`.
+    pub fn of_shape(shape: &[usize]) -> Result<Fans> {
+        let overflow = || Error::invalid_shape("Fans::of_shape", shape, "the fan overflows usize");
+        Ok(match shape {
             [] => Fans {
                 fan_in: 1,
                 fan_out: 1,
@@ -61,13 +65,16 @@ impl Fans {
                 fan_out: *n,
             },
             [out, inp, rest @ ..] => {
-                let field: usize = rest.iter().product();
+                let field = rest
+                    .iter()
+                    .try_fold(1usize, |a, &d| a.checked_mul(d))
+                    .ok_or_else(overflow)?;
                 Fans {
-                    fan_in: inp * field,
-                    fan_out: out * field,
+                    fan_in: inp.checked_mul(field).ok_or_else(overflow)?,
+                    fan_out: out.checked_mul(field).ok_or_else(overflow)?,
                 }
             }
-        }
+        })
     }
 }
 
@@ -120,17 +127,29 @@ pub enum Nonlinearity {
 ///
 /// ```
 /// use weightwise::init::{gain, Nonlinearity};
-/// assert_eq!(gain(Nonlinearity::Relu), 2f64.sqrt());
-/// assert_eq!(gain(Nonlinearity::Tanh), 5.0 / 3.0);
+/// assert_eq!(gain(Nonlinearity::Relu)?, 2f64.sqrt());
+/// assert_eq!(gain(Nonlinearity::Tanh)?, 5.0 / 3.0);
+/// assert!(gain(Nonlinearity::LeakyRelu(f64::NAN)).is_err());
+/// # Ok::<(), weightwise::Error>(())
 /// ```
-pub fn gain(nonlinearity: Nonlinearity) -> f64 {
-    match nonlinearity {
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a leaky-ReLU slope that is not finite.
+pub fn gain(nonlinearity: Nonlinearity) -> Result<f64> {
+    Ok(match nonlinearity {
         Nonlinearity::Linear | Nonlinearity::Sigmoid => 1.0,
         Nonlinearity::Tanh => 5.0 / 3.0,
         Nonlinearity::Relu => 2f64.sqrt(),
-        Nonlinearity::LeakyRelu(a) => (2.0 / (1.0 + a * a)).sqrt(),
+        Nonlinearity::LeakyRelu(a) => {
+            let a = crate::scalar::checked_hyper::<f64>(
+                "leaky ReLU slope",
+                a,
+                crate::scalar::Rule::Finite,
+            )?;
+            (2.0 / (1.0 + a * a)).sqrt()
+        }
         Nonlinearity::Selu => 0.75,
-    }
+    })
 }
 
 /// Anything that can fill a weight tensor given its fans and the caller's `Rng`.
@@ -144,7 +163,7 @@ pub trait Initializer<T: Scalar>: Debug {
     /// use rand::{SeedableRng, rngs::StdRng};
     /// use weightwise::{Tensor, init::{Fans, Init, Initializer}};
     /// let mut w = Tensor::<f32>::zeros(&[64, 100]).unwrap(); // [out, in]
-    /// let fans = Fans::of_shape(w.shape()); // fan_in 100, fan_out 64
+    /// let fans = Fans::of_shape(w.shape()).unwrap(); // fan_in 100, fan_out 64
     /// Init::he_uniform().fill(&mut w, fans, &mut StdRng::seed_from_u64(0)).unwrap();
     /// let bound = (6.0f32 / 100.0).sqrt();
     /// assert!(w.as_slice().iter().all(|x| x.abs() <= bound));
@@ -424,13 +443,16 @@ impl Init {
             }
             Init::VarianceScaling { scale, mode, .. } => {
                 positive("scale", scale)?;
-                if fan(mode, fans) > 0.0 {
+                // Both fans, whatever the mode: a weight with no inputs or
+                // no outputs connects nothing, and an empty fill is no init.
+                if fans.fan_in > 0 && fans.fan_out > 0 && fan(mode, fans) > 0.0 {
                     Ok(())
                 } else {
                     Err(Error::invalid_arg(
                         "fans",
                         format!("in={} out={}", fans.fan_in, fans.fan_out),
-                        "variance scaling needs a non-zero fan",
+                        "variance scaling needs non-zero fans (a layer with no inputs or no \
+                         outputs)",
                     ))
                 }
             }
@@ -594,11 +616,11 @@ impl<T: Scalar> Initializer<T> for Init {
                 }
             }
             Init::Orthogonal { gain } => {
-                if w.ndim() < 2 {
+                if w.ndim() < 2 || n == 0 {
                     return Err(Error::invalid_shape(
                         "orthogonal init",
                         w.shape(),
-                        "needs at least 2 dimensions",
+                        "needs at least 2 dimensions and at least one element",
                     ));
                 }
                 // As PyTorch: the tensor is viewed as rows × (product of the rest).
@@ -663,20 +685,20 @@ mod tests {
     #[test]
     fn gain_table_matches_pytorch() {
         // torch.nn.init.calculate_gain
-        assert_eq!(gain(Nonlinearity::Linear), 1.0);
-        assert_eq!(gain(Nonlinearity::Sigmoid), 1.0);
-        assert_eq!(gain(Nonlinearity::Tanh), 5.0 / 3.0);
-        assert_eq!(gain(Nonlinearity::Relu), std::f64::consts::SQRT_2);
-        assert_eq!(gain(Nonlinearity::Selu), 0.75);
+        assert_eq!(gain(Nonlinearity::Linear).unwrap(), 1.0);
+        assert_eq!(gain(Nonlinearity::Sigmoid).unwrap(), 1.0);
+        assert_eq!(gain(Nonlinearity::Tanh).unwrap(), 5.0 / 3.0);
+        assert_eq!(gain(Nonlinearity::Relu).unwrap(), std::f64::consts::SQRT_2);
+        assert_eq!(gain(Nonlinearity::Selu).unwrap(), 0.75);
         // √(2/(1+0.01²)) = √(2/1.0001) = 1.4141428569978354 (PyTorch's default slope).
         assert!(close(
-            gain(Nonlinearity::LeakyRelu(0.01)),
+            gain(Nonlinearity::LeakyRelu(0.01)).unwrap(),
             1.414_142_856_997_835_4
         ));
         // Slope 0 is plain ReLU; slope √5 is nn.Linear's √(1/3).
-        assert_eq!(gain(Nonlinearity::LeakyRelu(0.0)), 2f64.sqrt());
+        assert_eq!(gain(Nonlinearity::LeakyRelu(0.0)).unwrap(), 2f64.sqrt());
         assert!(close(
-            gain(Nonlinearity::LeakyRelu(5f64.sqrt())),
+            gain(Nonlinearity::LeakyRelu(5f64.sqrt())).unwrap(),
             (1.0f64 / 3.0).sqrt()
         ));
     }
@@ -684,13 +706,13 @@ mod tests {
     #[test]
     fn fans_of_shape_follow_pytorch() {
         let f = |fan_in, fan_out| Fans { fan_in, fan_out };
-        assert_eq!(Fans::of_shape(&[]), f(1, 1));
-        assert_eq!(Fans::of_shape(&[7]), f(7, 7));
+        assert_eq!(Fans::of_shape(&[]).unwrap(), f(1, 1));
+        assert_eq!(Fans::of_shape(&[7]).unwrap(), f(7, 7));
         // Dense [out, in] = [10, 20].
-        assert_eq!(Fans::of_shape(&[10, 20]), f(20, 10));
+        assert_eq!(Fans::of_shape(&[10, 20]).unwrap(), f(20, 10));
         // Conv [out, in, kh, kw] = [8, 3, 5, 5]: receptive field 25, in 3·25, out 8·25.
-        assert_eq!(Fans::of_shape(&[8, 3, 5, 5]), f(75, 200));
-        assert_eq!(Fans::of_shape(&[0, 4]), f(4, 0));
+        assert_eq!(Fans::of_shape(&[8, 3, 5, 5]).unwrap(), f(75, 200));
+        assert_eq!(Fans::of_shape(&[0, 4]).unwrap(), f(4, 0));
     }
 
     #[test]
@@ -770,7 +792,7 @@ mod tests {
 
                 fn fill(init: Init, shape: &[usize]) -> Result<Tensor<T>> {
                     let mut w = Tensor::<T>::full(shape, 7.0)?;
-                    let fans = Fans::of_shape(shape);
+                    let fans = Fans::of_shape(shape).unwrap();
                     Initializer::<T>::fill(&init, &mut w, fans, &mut StdRng::seed_from_u64(3))?;
                     Ok(w)
                 }
@@ -898,7 +920,8 @@ mod tests {
                     assert_eq!(arg_name(&e), "fans");
                     assert_eq!(
                         e.to_string(),
-                        "invalid fans = in=0 out=5: variance scaling needs a non-zero fan"
+                        "invalid fans = in=0 out=5: variance scaling needs non-zero fans (a layer \
+                         with no inputs or no outputs)"
                     );
                     fill_err(
                         Init::kaiming_uniform(FanMode::FanOut, 1.0),
@@ -906,8 +929,9 @@ mod tests {
                         zero_out,
                     );
                     fill_err(Init::xavier_uniform(), &[0, 0], zero);
-                    // One zero fan is fine for fan_avg.
-                    assert!(Init::xavier_normal().spread(zero_in).is_ok());
+                    // Xavier (fan_avg) on a layer with no inputs is refused too.
+                    assert!(Init::xavier_normal().spread(zero_in).is_err());
+                    fill_err(Init::xavier_uniform(), &[5, 0], zero_in);
                     for scale in [0.0, -2.0, f64::NAN, f64::INFINITY] {
                         let init =
                             Init::variance_scaling(scale, FanMode::FanIn, Distribution::Normal);
@@ -930,7 +954,8 @@ mod tests {
                     );
                     assert_eq!(
                         e.to_string(),
-                        "orthogonal init: shape 6 is invalid: needs at least 2 dimensions"
+                        "orthogonal init: shape 6 is invalid: needs at least 2 dimensions and at \
+                         least one element"
                     );
                     fill_err(Init::orthogonal(1.0), &[], FANS);
                     for g in [0.0, -1.0, f64::NAN] {
@@ -968,9 +993,9 @@ mod tests {
                             }
                         }
                     }
-                    // Empty tensors are filled without error.
-                    assert!(fill(Init::orthogonal(1.0), &[0, 4]).unwrap().is_empty());
-                    assert!(fill(Init::orthogonal(1.0), &[4, 0]).unwrap().is_empty());
+                    // Empty matrices have no orthogonal basis: refused.
+                    assert!(fill(Init::orthogonal(1.0), &[0, 4]).is_err());
+                    assert!(fill(Init::orthogonal(1.0), &[4, 0]).is_err());
                 }
 
                 #[test]
@@ -987,7 +1012,7 @@ mod tests {
                         Initializer::<T>::fill(
                             &init,
                             &mut c,
-                            Fans::of_shape(&[6, 4]),
+                            Fans::of_shape(&[6, 4]).unwrap(),
                             &mut StdRng::seed_from_u64(4),
                         )
                         .unwrap();

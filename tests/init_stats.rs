@@ -124,7 +124,7 @@ fn fill<T: Scalar>(init: Init, seed: u64) -> Tensor<T> {
 
 fn fill_shape<T: Scalar>(init: Init, shape: &[usize], seed: u64) -> Tensor<T> {
     let mut w = Tensor::<T>::zeros(shape).unwrap();
-    let fans = Fans::of_shape(w.shape());
+    let fans = Fans::of_shape(w.shape()).unwrap();
     init.fill(&mut w, fans, &mut StdRng::seed_from_u64(seed))
         .unwrap();
     w
@@ -200,7 +200,7 @@ fn cases() -> Vec<(&'static str, Init, Expect)> {
     // fourth central moment is 3 − 8m² + 6m² − 3m⁴ = 3 − 2m² − 3m⁴.
     let m2 = half_normal_mean.powi(2);
     let half_normal_kurtosis = (3.0 - 2.0 * m2 - 3.0 * m2 * m2) / (1.0 - m2).powi(2);
-    let leaky = gain(Nonlinearity::LeakyRelu(0.2));
+    let leaky = gain(Nonlinearity::LeakyRelu(0.2)).unwrap();
     vec![
         (
             "he_normal",
@@ -249,7 +249,7 @@ fn cases() -> Vec<(&'static str, Init, Expect)> {
         ),
         (
             "kaiming_normal(fan_out, tanh)",
-            Init::kaiming_normal(FanMode::FanOut, gain(Nonlinearity::Tanh)),
+            Init::kaiming_normal(FanMode::FanOut, gain(Nonlinearity::Tanh).unwrap()),
             Expect::normal(0.0, 5.0 / 3.0 / fan_out.sqrt()),
         ),
         (
@@ -388,7 +388,7 @@ fn orthogonal_gram_is_gain_squared_identity() {
         ([200, 200], 1.0),
     ] {
         let init = Init::orthogonal(g);
-        let fans = Fans::of_shape(&shape);
+        let fans = Fans::of_shape(&shape).unwrap();
         let mut w64 = Tensor::<f64>::zeros(&shape).unwrap();
         init.fill(&mut w64, fans, &mut StdRng::seed_from_u64(SEED))
             .unwrap();

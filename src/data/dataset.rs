@@ -45,7 +45,7 @@ pub struct Dataset<T> {
 
 /// `Err` naming the first non-finite value of `t`, as `"{what} row r"`.
 fn check_finite<T: Scalar>(op: &str, what: &str, t: &Tensor<T>) -> Result<()> {
-    let width = t.shape().iter().skip(1).product::<usize>().max(1);
+    let width = crate::tensor::dims_product(t.shape().get(1..).unwrap_or(&[])).max(1);
     match t.as_slice().iter().position(|x| !x.is_finite()) {
         None => Ok(()),
         Some(p) => Err(Error::non_finite(format!(

@@ -326,7 +326,7 @@ fn optimizer_state<T: Scalar>(
                 shape_str(&e.shape),
                 shape_str(shape)
             )),
-            Some(_) => match decode::<T>(e, false) {
+            Some(_) => match decode::<T>(e, &LoadOptions::default()) {
                 Ok(t) => tensors.push((local.to_string(), t)),
                 Err(p) => problems.push(p),
             },

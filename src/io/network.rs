@@ -65,7 +65,7 @@ pub(crate) fn stage<T: Scalar>(
             ));
             continue;
         }
-        match decode::<T>(entry, opts.allow_dtype_conversion) {
+        match decode::<T>(entry, opts) {
             Ok(t) => {
                 staged.insert(name.clone(), t);
             }

@@ -40,7 +40,6 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 
-use ::safetensors::tensor::Metadata as TensorsMetadata;
 use ::safetensors::{Dtype, View};
 
 use crate::{Error, Result, Scalar, Tensor};
@@ -79,6 +78,12 @@ pub struct LoadOptions {
     /// current values and unknown ones are ignored; dtype and shape
     /// mismatches of the tensors that are loaded are still errors.
     pub strict: bool,
+    /// Accept NaN and infinite values in the file. Default `false`: a
+    /// non-finite value is an error naming the tensor, the element and the
+    /// value, since weights that are not finite are almost always a failed
+    /// run saved by mistake. (A finite value that overflows the network's
+    /// type on conversion, `1e300` into `f32`, is always an error.)
+    pub allow_non_finite: bool,
 }
 
 impl Default for LoadOptions {
@@ -86,6 +91,7 @@ impl Default for LoadOptions {
         LoadOptions {
             allow_dtype_conversion: false,
             strict: true,
+            allow_non_finite: false,
         }
     }
 }
@@ -142,57 +148,183 @@ pub(crate) fn parse<'a>(bytes: &'a [u8], source_name: &str) -> Result<(Vec<Entry
     let (header, buffer) = rest.split_at(n);
     let header = std::str::from_utf8(header)
         .map_err(|e| format_error(source_name, format!("the header is not UTF-8: {e}")))?;
-    // The crate's `Metadata` checks, with overflow checks, that the offsets
-    // run from 0 with no gap or overlap and that each tensor's byte length
-    // is its element count × dtype size. (Its `SafeTensors::read_metadata`
-    // then adds the last offset to the header length unchecked, which
-    // overflows — a panic in debug builds — for offsets near usize::MAX;
-    // hence this parse and the comparison below.)
-    let meta: TensorsMetadata = serde_json::from_str(header)
+    let value: serde_json::Value = serde_json::from_str(header)
         .map_err(|e| format_error(source_name, format!("invalid header: {e}")))?;
-    if meta.data_len() != buffer.len() {
+    // A JSON map keeps the last of two equal keys; the file is refused instead.
+    if let Some(key) = duplicate_key(header) {
+        return Err(format_error(
+            source_name,
+            format!("the header names '{key}' twice"),
+        ));
+    }
+    let serde_json::Value::Object(map) = value else {
+        return Err(format_error(source_name, "the header is not a JSON object"));
+    };
+    let mut metadata = Metadata::new();
+    let mut entries = Vec::with_capacity(map.len());
+    for (name, info) in map {
+        if name == "__metadata__" {
+            metadata = serde_json::from_value(info).map_err(|e| {
+                format_error(
+                    source_name,
+                    format!("__metadata__ must map strings to strings: {e}"),
+                )
+            })?;
+            continue;
+        }
+        let info = TensorInfo::from_json(info)
+            .map_err(|e| format_error(source_name, format!("tensor '{name}': {e}")))?;
+        entries.push((name, info));
+    }
+    // Consecutive tensors' bytes must touch, from 0 to the end of the data;
+    // every message names the tensor at fault.
+    entries.sort_by_key(|(_, i)| (i.data_offsets.0, i.data_offsets.1));
+    let mut at = 0usize;
+    let mut previous: Option<&str> = None;
+    for (name, info) in &entries {
+        let (begin, end) = info.data_offsets;
+        let bad = |reason: String| format_error(source_name, format!("tensor '{name}': {reason}"));
+        if end < begin {
+            return Err(bad(format!("data offsets [{begin}, {end}] run backwards")));
+        }
+        if begin > at {
+            return Err(bad(format!(
+                "its data starts at byte {begin}, but {} ends at byte {at} (a gap of {} bytes \
+                 that belongs to no tensor)",
+                previous.map_or("nothing".to_string(), |p| format!("tensor '{p}'")),
+                begin - at
+            )));
+        }
+        if begin < at {
+            return Err(bad(format!(
+                "its data [{begin}, {end}] overlaps tensor '{}', which ends at byte {at}",
+                previous.unwrap_or("")
+            )));
+        }
+        let bits = info.dtype.bitsize();
+        let needed = info
+            .shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .and_then(|n| n.checked_mul(bits))
+            .filter(|b| b % 8 == 0)
+            .map(|b| b / 8);
+        if needed != Some(end - begin) {
+            return Err(bad(format!(
+                "shape {} of {} needs {} bytes, its data offsets [{begin}, {end}] hold {}",
+                crate::error::shape_str(&info.shape),
+                info.dtype,
+                needed.map_or_else(|| "more than usize::MAX".to_string(), |n| n.to_string()),
+                end - begin
+            )));
+        }
+        at = end;
+        previous = Some(name);
+    }
+    if at != buffer.len() {
         return Err(format_error(
             source_name,
             format!(
-                "the header describes {} bytes of data, the file has {} after the header (truncated or corrupt)",
-                meta.data_len(),
+                "the header describes {at} bytes of data, the file has {} after the header \
+                 (truncated or corrupt)",
                 buffer.len()
             ),
         ));
     }
-    let names = meta.offset_keys();
-    let mut entries = Vec::with_capacity(names.len());
-    for name in names {
-        let info = meta.info(&name).ok_or_else(|| {
-            format_error(source_name, format!("tensor '{name}' has no header entry"))
-        })?;
+    let mut out = Vec::with_capacity(entries.len());
+    for (name, info) in entries {
         let (begin, end) = info.data_offsets;
+        // In range: the offsets were checked to tile [0, buffer.len()].
         let data = buffer.get(begin..end).ok_or_else(|| {
-            format_error(
-                source_name,
-                format!(
-                    "tensor '{name}': data offsets [{begin}, {end}] are outside the {}-byte buffer",
-                    buffer.len()
-                ),
-            )
+            format_error(source_name, format!("tensor '{name}': data out of range"))
         })?;
-        entries.push(Entry {
+        out.push(Entry {
             name,
             dtype: info.dtype,
-            shape: info.shape.clone(),
+            shape: info.shape,
             data,
         });
     }
-    let metadata = meta
-        .metadata()
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok((entries, metadata))
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((out, metadata))
 }
 
-/// `f32` or `f64`'s safetensors dtype.
+/// One tensor's header entry.
+struct TensorInfo {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data_offsets: (usize, usize),
+}
+
+impl TensorInfo {
+    /// Reads `{"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}`,
+    /// nothing more and nothing less.
+    fn from_json(v: serde_json::Value) -> std::result::Result<Self, String> {
+        let serde_json::Value::Object(mut m) = v else {
+            return Err("the entry is not a JSON object".into());
+        };
+        let mut take = |key: &str| {
+            m.remove(key)
+                .ok_or_else(|| format!("the entry has no \"{key}\""))
+        };
+        let dtype: Dtype =
+            serde_json::from_value(take("dtype")?).map_err(|e| format!("dtype: {e}"))?;
+        let shape: Vec<usize> =
+            serde_json::from_value(take("shape")?).map_err(|e| format!("shape: {e}"))?;
+        let offsets: [usize; 2] = serde_json::from_value(take("data_offsets")?)
+            .map_err(|e| format!("data_offsets: {e}"))?;
+        if let Some(k) = m.keys().next() {
+            return Err(format!("unknown field \"{k}\""));
+        }
+        Ok(TensorInfo {
+            dtype,
+            shape,
+            data_offsets: (offsets[0], offsets[1]),
+        })
+    }
+}
+
+/// The first key that appears twice in one JSON object of `json` (which
+/// must already be known to be valid JSON), decoded.
+fn duplicate_key(json: &str) -> Option<String> {
+    // One entry per open object (its keys so far) or array (`None`).
+    let mut stack: Vec<Option<std::collections::HashSet<String>>> = Vec::new();
+    let mut expect_key = false;
+    let bytes = json.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if expect_key && let Some(Some(keys)) = stack.last_mut() {
+                    let raw = json.get(start..=i.min(bytes.len() - 1))?;
+                    let key: String = serde_json::from_str(raw).ok()?;
+                    if !keys.insert(key.clone()) {
+                        return Some(key);
+                    }
+                }
+                expect_key = false;
+            }
+            b'{' => {
+                stack.push(Some(Default::default()));
+                expect_key = true;
+            }
+            b'[' => stack.push(None),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => expect_key = matches!(stack.last(), Some(Some(_))),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 fn dtype_of<T: Scalar>() -> Dtype {
     if T::DTYPE == "F32" {
         Dtype::F32
@@ -221,35 +353,61 @@ fn bf16_to_f64(b: u16) -> f64 {
     f64::from(f32::from_bits(u32::from(b) << 16))
 }
 
-fn read_as<T: Scalar, const W: usize>(data: &[u8], convert: impl Fn([u8; W]) -> f64) -> Vec<T> {
-    data.chunks_exact(W)
-        .map(|c| {
-            let mut a = [0u8; W];
-            a.copy_from_slice(c);
-            T::from_f64(convert(a))
-        })
-        .collect()
+/// Reads elements of `W` bytes, converting each through `f64` to `T`.
+/// A finite value that is not finite in `T` (an overflowing conversion,
+/// `1e300` into `f32`) is always an error; a NaN or infinity in the file is
+/// one unless `allow_non_finite`. Errors name the element and its value.
+fn read_as<T: Scalar, const W: usize>(
+    data: &[u8],
+    allow_non_finite: bool,
+    convert: impl Fn([u8; W]) -> f64,
+) -> std::result::Result<Vec<T>, String> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(data.len() / W)
+        .map_err(|_| format!("cannot allocate {} elements", data.len() / W))?;
+    for (i, c) in data.chunks_exact(W).enumerate() {
+        let mut a = [0u8; W];
+        a.copy_from_slice(c);
+        let v = convert(a);
+        let t = T::from_f64(v);
+        if v.is_finite() && !t.is_finite() {
+            return Err(format!(
+                "element {i} = {} overflows {} (its largest value is {:e})",
+                crate::error::num(v),
+                T::DTYPE,
+                T::max_value().as_f64()
+            ));
+        }
+        if !v.is_finite() && !allow_non_finite {
+            return Err(format!(
+                "element {i} is {v} (LoadOptions::allow_non_finite accepts non-finite values)"
+            ));
+        }
+        out.push(t);
+    }
+    Ok(out)
 }
 
-/// Decodes one entry as a `Tensor<T>`; the `Err` is the problem, described
-/// for a message that names the tensor.
+/// Decodes one tensor as `T`, by the rules of `opts` (dtype conversion,
+/// non-finite values). Errors name the tensor.
 pub(crate) fn decode<T: Scalar>(
     entry: &Entry<'_>,
-    allow_dtype_conversion: bool,
+    opts: &LoadOptions,
 ) -> std::result::Result<Tensor<T>, String> {
     let want = dtype_of::<T>();
-    if entry.dtype != want && !allow_dtype_conversion {
+    if entry.dtype != want && !opts.allow_dtype_conversion {
         return Err(format!(
             "'{}' is {} in the file, {} is wanted (allow_dtype_conversion converts floating-point dtypes)",
             entry.name, entry.dtype, want
         ));
     }
     let d = entry.data;
-    let values: Vec<T> = match entry.dtype {
-        Dtype::F32 => read_as::<T, 4>(d, |b| f64::from(f32::from_le_bytes(b))),
-        Dtype::F64 => read_as::<T, 8>(d, f64::from_le_bytes),
-        Dtype::F16 => read_as::<T, 2>(d, |b| f16_to_f64(u16::from_le_bytes(b))),
-        Dtype::BF16 => read_as::<T, 2>(d, |b| bf16_to_f64(u16::from_le_bytes(b))),
+    let ok = opts.allow_non_finite;
+    let values: std::result::Result<Vec<T>, String> = match entry.dtype {
+        Dtype::F32 => read_as::<T, 4>(d, ok, |b| f64::from(f32::from_le_bytes(b))),
+        Dtype::F64 => read_as::<T, 8>(d, ok, f64::from_le_bytes),
+        Dtype::F16 => read_as::<T, 2>(d, ok, |b| f16_to_f64(u16::from_le_bytes(b))),
+        Dtype::BF16 => read_as::<T, 2>(d, ok, |b| bf16_to_f64(u16::from_le_bytes(b))),
         other => {
             return Err(format!(
                 "'{}' is {other}, which is not a floating-point dtype weightwise can read as {want}",
@@ -257,10 +415,10 @@ pub(crate) fn decode<T: Scalar>(
             ));
         }
     };
+    let values = values.map_err(|e| format!("'{}': {e}", entry.name))?;
     Tensor::from_vec(values, &entry.shape).map_err(|e| format!("'{}': {e}", entry.name))
 }
 
-/// A tensor's bytes in the file's layout, as the `safetensors` crate wants them.
 struct Raw {
     dtype: Dtype,
     shape: Vec<usize>,
@@ -352,15 +510,31 @@ pub fn to_bytes<T: Scalar>(
 /// [`Error::Format`] (source `"safetensors bytes"`) for a truncated or
 /// corrupt file, or a tensor of another dtype.
 pub fn from_bytes<T: Scalar>(bytes: &[u8]) -> Result<(NamedTensors<T>, Metadata)> {
-    decode_all(bytes, "safetensors bytes")
+    decode_all(bytes, "safetensors bytes", &LoadOptions::default())
 }
 
-fn decode_all<T: Scalar>(bytes: &[u8], source_name: &str) -> Result<(NamedTensors<T>, Metadata)> {
+/// [`from_bytes`] with [`LoadOptions`]' dtype conversion and non-finite
+/// rules (`strict` does not apply: every tensor is returned).
+///
+/// # Errors
+/// As for [`from_bytes`].
+pub fn from_bytes_with<T: Scalar>(
+    bytes: &[u8],
+    opts: &LoadOptions,
+) -> Result<(NamedTensors<T>, Metadata)> {
+    decode_all(bytes, "safetensors bytes", opts)
+}
+
+fn decode_all<T: Scalar>(
+    bytes: &[u8],
+    source_name: &str,
+    opts: &LoadOptions,
+) -> Result<(NamedTensors<T>, Metadata)> {
     let (entries, metadata) = parse(bytes, source_name)?;
     let tensors = entries
         .iter()
         .map(|e| {
-            decode(e, false)
+            decode(e, opts)
                 .map(|t| (e.name.clone(), t))
                 .map_err(|reason| format_error(source_name, reason))
         })
@@ -430,7 +604,7 @@ pub fn save_tensors<T: Scalar>(
 pub fn load_tensors<T: Scalar>(path: impl AsRef<Path>) -> Result<(NamedTensors<T>, Metadata)> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
-    decode_all(&bytes, &path.display().to_string())
+    decode_all(&bytes, &path.display().to_string(), &LoadOptions::default())
 }
 
 #[cfg(test)]

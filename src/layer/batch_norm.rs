@@ -209,11 +209,11 @@ impl<T: Scalar> BatchNorm<T> {
     }
 
     /// Fills `mean` and the biased `var` with the batch statistics of `x`.
-    fn batch_stats(&mut self, x: &Tensor<T>, n: usize) {
+    fn batch_stats(&mut self, x: &Tensor<T>, n: usize) -> Result<()> {
         let f = self.features;
         let inv_n = T::one() / T::from_usize(n);
-        self.mean.resize_zeroed(&[f]);
-        self.var.resize_zeroed(&[f]);
+        self.mean.resize_zeroed(&[f])?;
+        self.var.resize_zeroed(&[f])?;
         let (mean, var) = (self.mean.as_mut_slice(), self.var.as_mut_slice());
         for row in x.as_slice().chunks_exact(f) {
             for (m, &v) in mean.iter_mut().zip(row) {
@@ -228,6 +228,7 @@ impl<T: Scalar> BatchNorm<T> {
             }
         }
         var.iter_mut().for_each(|s| *s *= inv_n);
+        Ok(())
     }
 
     /// `running ← (1 − momentum)·running + momentum·batch`, with the unbiased variance.
@@ -269,7 +270,7 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         let n = self.check(OP, x.shape())?;
         let f = self.features;
         let eps = T::from_f64(self.eps);
-        self.inv_std.resize_zeroed(&[f]);
+        self.inv_std.resize_zeroed(&[f])?;
         match mode {
             Mode::Train => {
                 if n < 2 {
@@ -279,7 +280,7 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
                         "expected more than 1 value per channel when training",
                     ));
                 }
-                self.batch_stats(x, n);
+                self.batch_stats(x, n)?;
                 self.update_running(n);
                 for (s, &v) in self
                     .inv_std
@@ -299,7 +300,7 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
             }
         }
         self.x_hat.assign(x);
-        self.output.resize_zeroed(x.shape());
+        self.output.resize_zeroed(x.shape())?;
         let (mean, inv_std) = (self.mean.as_slice(), self.inv_std.as_slice());
         let (gamma, beta) = (self.weight.value.as_slice(), self.bias.value.as_slice());
         for (xh_row, y_row) in self
@@ -325,8 +326,8 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         const OP: &str = "BatchNorm backward";
         check_backward(OP, self.last_mode.map(|_| &self.output), dy)?;
         let f = self.features;
-        self.sum_dy.resize_zeroed(&[f]);
-        self.sum_dy_xhat.resize_zeroed(&[f]);
+        self.sum_dy.resize_zeroed(&[f])?;
+        self.sum_dy_xhat.resize_zeroed(&[f])?;
         let (sum_dy, sum_dy_xhat) = (self.sum_dy.as_mut_slice(), self.sum_dy_xhat.as_mut_slice());
         for (g_row, xh_row) in dy
             .as_slice()
@@ -341,7 +342,7 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         self.weight.grad.axpy(T::one(), &self.sum_dy_xhat)?;
         self.bias.grad.axpy(T::one(), &self.sum_dy)?;
 
-        self.grad_input.resize_zeroed(dy.shape());
+        self.grad_input.resize_zeroed(dy.shape())?;
         let (gamma, inv_std) = (self.weight.value.as_slice(), self.inv_std.as_slice());
         let (sum_dy, sum_dy_xhat) = (self.sum_dy.as_slice(), self.sum_dy_xhat.as_slice());
         let train = self.last_mode == Some(Mode::Train);

@@ -107,7 +107,7 @@ impl<T: Scalar> Dense<T> {
         }
         let shape = [units, inputs];
         let mut weight = Tensor::zeros(&shape)?;
-        init.fill(&mut weight, Fans::of_shape(&shape), rng)?;
+        init.fill(&mut weight, Fans::of_shape(&shape)?, rng)?;
         let bias = Tensor::zeros(&[units])?;
         Ok(Self::assemble(weight, Some(bias)))
     }
@@ -138,7 +138,7 @@ impl<T: Scalar> Dense<T> {
     /// Whatever `init` returns.
     pub fn with_bias_init(mut self, init: &dyn Initializer<T>, rng: &mut dyn Rng) -> Result<Self> {
         let mut bias = Tensor::zeros(&[self.units])?;
-        init.fill(&mut bias, Fans::of_shape(&[self.units, self.inputs]), rng)?;
+        init.fill(&mut bias, Fans::of_shape(&[self.units, self.inputs])?, rng)?;
         self.bias = Some(Param::new("bias", ParamKind::Bias, bias));
         Ok(self)
     }

@@ -108,8 +108,8 @@ impl<T: Scalar> Dropout<T> {
         self.has_mask.then_some(&self.mask)
     }
 
-    fn draw_mask(&mut self, shape: &[usize]) {
-        self.mask.resize_zeroed(shape);
+    fn draw_mask(&mut self, shape: &[usize]) -> Result<()> {
+        self.mask.resize_zeroed(shape)?;
         // p = 1 would make the scale infinite; every element is dropped then anyway.
         let keep = if self.p < 1.0 {
             T::from_f64(1.0 / (1.0 - self.p))
@@ -122,6 +122,7 @@ impl<T: Scalar> Dropout<T> {
             *m = if u < self.p { T::zero() } else { keep };
         }
         self.has_mask = true;
+        Ok(())
     }
 }
 
@@ -140,7 +141,7 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
         self.output.assign(x);
         if mode == Mode::Train {
             if !(self.frozen && self.has_mask && self.mask.shape() == x.shape()) {
-                self.draw_mask(x.shape());
+                self.draw_mask(x.shape())?;
             }
             self.output.zip_apply(&self.mask, |v, m| v * m)?;
         }

@@ -65,8 +65,7 @@ pub struct Param<T> {
 impl<T: Scalar> Param<T> {
     /// A parameter with the given value and a zero gradient of the same shape.
     pub fn new(name: &'static str, kind: ParamKind, value: Tensor<T>) -> Self {
-        let mut grad = Tensor::default();
-        grad.resize_zeroed(value.shape());
+        let grad = value.zeros_like();
         Param {
             name,
             kind,

@@ -314,7 +314,7 @@ fn elementwise<T: Scalar>(
     if n == 0 {
         return Err(empty_batch(name, pred.shape()));
     }
-    grad.resize_zeroed(pred.shape());
+    grad.resize_zeroed(pred.shape())?;
     let inv_n = T::one() / T::from_usize(n);
     let mut total = 0.0f64;
     let pairs = pred.as_slice().iter().zip(target.as_slice());
@@ -372,7 +372,7 @@ mod tests {
             _: &Tensor<f64>,
             g: &mut Tensor<f64>,
         ) -> Result<f64> {
-            g.resize_zeroed(p.shape());
+            g.resize_zeroed(p.shape())?;
             g.fill(1.0);
             Ok(p.sum())
         }

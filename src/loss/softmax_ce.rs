@@ -168,7 +168,7 @@ pub(super) fn softmax_cross_entropy<T: Scalar>(
             ));
         }
     };
-    grad.resize_zeroed(pred.shape());
+    grad.resize_zeroed(pred.shape())?;
     let inv_n = T::one() / T::from_usize(n);
     let mut total = 0.0f64;
     let rows = pred.as_slice().chunks_exact(c);

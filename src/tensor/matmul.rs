@@ -55,7 +55,7 @@ impl<T: Scalar> Tensor<T> {
         }
         if beta == T::zero() {
             if c.shape() != [m, n] {
-                c.resize_zeroed(&[m, n]);
+                c.resize_zeroed(&[m, n])?;
             }
         } else if c.shape() != [m, n] {
             return Err(Error::shape_mismatch(

@@ -40,14 +40,49 @@ pub struct Tensor<T> {
     shape: Vec<usize>,
 }
 
-/// Number of elements of a shape, or `None` if it overflows `usize`.
-fn checked_numel(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+/// Number of elements of a shape, or `None` if the shape is not valid.
+///
+/// The one rule every tensor's shape obeys: the product of its **non-zero**
+/// dimensions, counted in bytes of `f64`, fits in `isize::MAX` (the largest
+/// allocation Rust allows). So the element count, and the product of any
+/// subset of the dimensions (a row's width, the size of the axes before
+/// one), never overflows, even for a tensor with a zero dimension.
+pub(crate) fn checked_numel(shape: &[usize]) -> Option<usize> {
+    let nonzero = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))?;
+    if nonzero.checked_mul(std::mem::size_of::<f64>())? > isize::MAX as usize {
+        return None;
+    }
+    Some(if shape.contains(&0) { 0 } else { nonzero })
+}
+
+/// The product of some dimensions of a valid shape (see [`checked_numel`]),
+/// which cannot overflow.
+pub(crate) fn dims_product(dims: &[usize]) -> usize {
+    dims.iter().fold(1usize, |acc, &d| acc.saturating_mul(d))
 }
 
 fn numel(op: &'static str, shape: &[usize]) -> Result<usize> {
-    checked_numel(shape)
-        .ok_or_else(|| Error::invalid_shape(op, shape, "element count overflows usize"))
+    checked_numel(shape).ok_or_else(|| {
+        Error::invalid_shape(
+            op,
+            shape,
+            "the element count overflows (the product of the non-zero dimensions must fit in \
+             isize::MAX bytes of f64)",
+        )
+    })
+}
+
+/// A `Vec` of `n` copies of `value`, or an error instead of an allocation
+/// failure.
+fn filled<T: Clone>(op: &'static str, shape: &[usize], n: usize, value: T) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::invalid_shape(op, shape, format!("cannot allocate {n} elements")))?;
+    v.resize(n, value);
+    Ok(v)
 }
 
 impl<T: Scalar> Tensor<T> {
@@ -58,7 +93,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn full(shape: &[usize], value: T) -> Result<Self> {
         let n = numel("full", shape)?;
         Ok(Tensor {
-            data: vec![value; n],
+            data: filled("full", shape, n, value)?,
             shape: shape.to_vec(),
         })
     }
@@ -165,7 +200,11 @@ impl<T: Scalar> Tensor<T> {
         R: Rng + ?Sized,
     {
         let n = numel("random", shape)?;
-        let data = (0..n).map(|_| dist.sample(rng)).collect();
+        let mut data = filled("random", shape, 0, T::zero())?;
+        data.try_reserve_exact(n).map_err(|_| {
+            Error::invalid_shape("random", shape, format!("cannot allocate {n} elements"))
+        })?;
+        data.extend((0..n).map(|_| dist.sample(rng)));
         Ok(Tensor {
             data,
             shape: shape.to_vec(),
@@ -370,7 +409,7 @@ impl<T: Scalar> Tensor<T> {
                 "needs at least one dimension",
             ));
         };
-        let width: usize = rest.iter().product();
+        let width = dims_product(rest);
         if let Some(&bad) = indices.iter().find(|&&i| i >= rows) {
             return Err(Error::IndexOutOfBounds {
                 op: "select_rows",
@@ -413,13 +452,37 @@ impl<T: Scalar> Tensor<T> {
 
     /// Gives `self` the shape `shape` filled with zeros, reusing its memory.
     /// Used by layers to keep their buffers across steps without allocating.
-    pub fn resize_zeroed(&mut self, shape: &[usize]) {
-        let n: usize = shape.iter().product();
+    ///
+    /// # Errors
+    /// [`Error::InvalidShape`] if the element count overflows or cannot be
+    /// allocated; `self` is then unchanged.
+    pub fn resize_zeroed(&mut self, shape: &[usize]) -> Result<()> {
+        let n = numel("resize_zeroed", shape)?;
+        if n > self.data.len() {
+            self.data
+                .try_reserve_exact(n - self.data.len())
+                .map_err(|_| {
+                    Error::invalid_shape(
+                        "resize_zeroed",
+                        shape,
+                        format!("cannot allocate {n} elements"),
+                    )
+                })?;
+        }
         self.data.clear();
         self.data.resize(n, T::zero());
         if self.shape != shape {
             self.shape.clear();
             self.shape.extend_from_slice(shape);
+        }
+        Ok(())
+    }
+
+    /// A tensor of zeros with `self`'s shape (which is valid, so this cannot fail).
+    pub(crate) fn zeros_like(&self) -> Self {
+        Tensor {
+            data: vec![T::zero(); self.data.len()],
+            shape: self.shape.clone(),
         }
     }
 }
@@ -610,7 +673,7 @@ mod tests {
         let b = Tensor::ones(&[2, 2]).unwrap();
         a.assign(&b);
         assert_eq!(a, b);
-        a.resize_zeroed(&[3]);
+        a.resize_zeroed(&[3]).unwrap();
         assert_eq!(a.shape(), &[3]);
         assert_eq!(a.as_slice(), &[0.0; 3]);
         let c: Tensor<f64> = b.cast();

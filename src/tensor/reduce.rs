@@ -23,9 +23,9 @@ impl<T: Scalar> Tensor<T> {
         }
         let s = self.shape();
         Ok((
-            s[..axis].iter().product(),
+            super::dims_product(&s[..axis]),
             s[axis],
-            s[axis + 1..].iter().product(),
+            super::dims_product(&s[axis + 1..]),
         ))
     }
 

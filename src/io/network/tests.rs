@@ -102,7 +102,7 @@ macro_rules! network_tests {
                 let r = load_error::<$t>(&bytes, &LoadOptions::default());
                 assert_eq!(r, "'0.weight' has shape 3×4 in the file, 4×3 in the network");
                 // Strict or not, a wrong shape is an error.
-                let opts = LoadOptions { strict: false, allow_dtype_conversion: true };
+                let opts = LoadOptions { strict: false, allow_dtype_conversion: true, ..Default::default() };
                 assert_eq!(load_error::<$t>(&bytes, &opts), r);
             }
 

@@ -156,12 +156,12 @@ fn half_precision_and_bfloat16_convert_exactly() {
     );
     let (entries, _) = parse(&file, "x").unwrap();
     assert!(
-        decode::<f32>(&entries[0], false)
+        decode::<f32>(&entries[0], &LoadOptions::default())
             .unwrap_err()
             .contains("is F16 in the file")
     );
     assert_eq!(
-        decode::<f32>(&entries[0], true).unwrap().as_slice(),
+        decode::<f32>(&entries[0], &conv()).unwrap().as_slice(),
         &[1.0, -2.0]
     );
     let data = 0x3F80u16.to_le_bytes();
@@ -170,7 +170,10 @@ fn half_precision_and_bfloat16_convert_exactly() {
         &data,
     );
     let (entries, _) = parse(&file, "x").unwrap();
-    assert_eq!(decode::<f64>(&entries[0], true).unwrap().as_slice(), &[1.0]);
+    assert_eq!(
+        decode::<f64>(&entries[0], &conv()).unwrap().as_slice(),
+        &[1.0]
+    );
 }
 
 #[test]
@@ -180,7 +183,7 @@ fn integer_dtypes_are_never_converted() {
         &7i64.to_le_bytes(),
     );
     let (entries, _) = parse(&file, "x").unwrap();
-    let e = decode::<f64>(&entries[0], true).unwrap_err();
+    let e = decode::<f64>(&entries[0], &conv()).unwrap_err();
     assert!(
         e.contains("'n' is I64, which is not a floating-point dtype"),
         "{e}"
@@ -258,7 +261,7 @@ fn corrupt_headers_are_errors() {
         (
             r#"{"a":{"dtype":"F32","shape":[1]}}"#,
             &four,
-            "missing field `data_offsets`",
+            "tensor 'a': the entry has no \"data_offsets\"",
         ),
         (
             r#"{"a":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}}"#,
@@ -275,23 +278,23 @@ fn corrupt_headers_are_errors() {
         (
             r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#,
             &[0; 6],
-            "invalid offset",
+            "tensor 'b': its data [2, 6] overlaps tensor 'a', which ends at byte 4",
         ),
         (
             r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
             &[0; 8],
-            "invalid offset",
+            "tensor 'a': its data starts at byte 4, but nothing ends at byte 0",
         ),
         (
             r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#,
             &four,
-            "invalid shape",
+            "tensor 'a': shape 2 of F32 needs 8 bytes, its data offsets [0, 4] hold 4",
         ),
         // A shape whose element count overflows is caught before any allocation.
         (
             r#"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,4]}}"#,
             &four,
-            "overflow",
+            "needs more than usize::MAX bytes",
         ),
     ];
     for (header, data, want) in cases {
@@ -382,4 +385,65 @@ fn a_header_over_the_format_limit_is_an_error() {
         r.contains("exceeds the format's limit of 100000000 bytes"),
         "{r}"
     );
+}
+
+/// Dtype conversion allowed, nothing else changed.
+fn conv() -> LoadOptions {
+    LoadOptions {
+        allow_dtype_conversion: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn duplicate_names_in_a_header_are_refused() {
+    // serde_json keeps the last of two equal keys; the file is refused.
+    let f = |x: f32| x.to_le_bytes();
+    let data: Vec<u8> = [f(1.0), f(2.0)].concat();
+    let header = r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#;
+    let r = format_reason(from_bytes::<f32>(&raw_file(header, &data)));
+    assert_eq!(r, "the header names 'w' twice");
+    // Equal after JSON unescaping, and inside __metadata__ too.
+    let header = r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\u0077":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#;
+    let r = format_reason(from_bytes::<f32>(&raw_file(header, &data)));
+    assert_eq!(r, "the header names 'w' twice");
+    let header = r#"{"__metadata__":{"k":"a","k":"b"}}"#;
+    let r = format_reason(from_bytes::<f32>(&raw_file(header, &[])));
+    assert_eq!(r, "the header names 'k' twice");
+    // A key equal to a string value elsewhere is no duplicate.
+    let header =
+        r#"{"__metadata__":{"k":"w"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+    assert!(from_bytes::<f32>(&raw_file(header, &f(1.0))).is_ok());
+}
+
+#[test]
+fn overflowing_conversions_and_non_finite_values_are_refused() {
+    let wide = Tensor::from_slice(&[1.0f64, 1e300]);
+    let bytes = to_bytes(&[("w".to_string(), &wide)], None).unwrap();
+    let (entries, _) = parse(&bytes, "test").unwrap();
+    let e = decode::<f32>(&entries[0], &conv()).unwrap_err();
+    assert_eq!(
+        e,
+        "'w': element 1 = 1e300 overflows F32 (its largest value is 3.4028234663852886e38)"
+    );
+    // Even with non-finite values allowed: 1e300 is finite, its f32 is not.
+    let all = LoadOptions {
+        allow_non_finite: true,
+        ..conv()
+    };
+    assert!(decode::<f32>(&entries[0], &all).is_err());
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let t = Tensor::from_slice(&[0.5f64, bad]);
+        let bytes = to_bytes(&[("w".to_string(), &t)], None).unwrap();
+        let r = format!("{}", from_bytes::<f64>(&bytes).unwrap_err());
+        assert!(
+            r.contains(&format!(
+                "'w': element 1 is {bad} (LoadOptions::allow_non_finite"
+            )),
+            "{r}"
+        );
+        let (got, _) = from_bytes_with::<f64>(&bytes, &all).unwrap();
+        assert_eq!(got[0].1.as_slice()[0], 0.5);
+        assert_eq!(got[0].1.as_slice()[1].is_nan(), bad.is_nan());
+    }
 }
