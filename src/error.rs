@@ -34,6 +34,16 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// `"1 layer"`, `"3 layers"`: a count with its noun, singular or plural
+/// (the plural adds `s`).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A printed value, with long decimal numbers rewritten by [`num`].
 fn value_str(value: impl std::fmt::Display) -> String {
     let s = value.to_string();

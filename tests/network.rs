@@ -197,7 +197,7 @@ fn bad_input_is_an_error_not_a_panic() {
         .unwrap_err();
     assert!(
         err.to_string()
-            .starts_with("Network forward: left is 4×5, right is 3"),
+            .starts_with("Network forward: shape 4×5 is invalid: the network takes a batch [n, 3]"),
         "{err}"
     );
     assert!(

@@ -146,12 +146,12 @@ pub(super) fn check_batch<T: Scalar>(
 ) -> Result<usize> {
     match *x.shape() {
         [n, c] if c == net.inputs() && n > 0 => Ok(n),
-        _ => Err(Error::shape_mismatch(
+        [0, c] if c == net.inputs() => Err(Error::invalid_shape(
             op,
             x.shape(),
-            &[net.inputs()],
-            "the batch must be [n ≥ 1, inputs]",
+            "the batch is empty: it needs at least one row",
         )),
+        _ => Err(net.input_error(op, x.shape())),
     }
 }
 
@@ -443,7 +443,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "activation_report: left is 2×3, right is 2 (the batch must be [n ≥ 1, inputs])"
+            "activation_report: shape 2×3 is invalid: the network takes a batch [n, 2]: one \
+             sample of 2 features per row"
         );
         assert!(
             n.activation_report(&Tensor::zeros(&[0, 2]).unwrap(), 4)

@@ -275,8 +275,8 @@ fn check_param_names<T: Scalar>(
         return Err(format_error(
             source,
             format!(
-                "the optimizer's state is for {} parameters, the network has {}",
-                params.len(),
+                "the optimizer's state is for {}, the network has {}",
+                crate::error::count(params.len(), "parameter"),
                 names.len()
             ),
         ));

@@ -162,10 +162,17 @@ impl<T: Scalar> NetworkBuilder<T> {
     /// # Errors
     /// The first invalid setting: zero inputs or units, an invalid
     /// initializer or activation parameter, a dropout probability outside
-    /// [0, 1], a custom layer that does not fit.
+    /// [0, 1], a custom layer that does not fit;
+    /// [`Error::InvalidState`] for a network without layers.
     pub fn build(self, rng: &mut dyn Rng) -> Result<Network<T>> {
         if let Some(e) = self.error {
             return Err(e);
+        }
+        if self.specs.is_empty() {
+            return Err(Error::invalid_state(
+                "NetworkBuilder::build",
+                "the network has no layers: add at least one (e.g. .dense(units, init))",
+            ));
         }
         let mut net = Network::new(self.inputs)?;
         for spec in self.specs {

@@ -113,18 +113,11 @@ impl<T: Scalar> Network<T> {
     /// result lives in the last layer's buffer.
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] if `x` is not `[n, inputs]`; any layer error.
+    /// [`Error::InvalidShape`] if `x` is not `[n, inputs]`; any layer error.
     pub fn forward<'a>(&'a mut self, x: &'a Tensor<T>, mode: Mode) -> Result<&'a Tensor<T>> {
         match *x.shape() {
             [_, c] if c == self.inputs => {}
-            _ => {
-                return Err(Error::shape_mismatch(
-                    "Network forward",
-                    x.shape(),
-                    &[self.inputs],
-                    "the input must be a batch of rows as wide as the network's input",
-                ));
-            }
+            _ => return Err(self.input_error("Network forward", x.shape())),
         }
         let mut y = x;
         for layer in self.layers.iter_mut() {
@@ -297,6 +290,21 @@ impl<T: Scalar> Network<T> {
             });
         }
         found.unwrap_or_else(|| Err(self.unknown(name)))
+    }
+
+    /// The error for an input of the wrong shape: it says what the network
+    /// takes (`a batch [n, 3]`), rather than comparing two shapes that may
+    /// print alike (a 1-D input of 3 values against 3 inputs).
+    pub(crate) fn input_error(&self, op: &'static str, shape: &[usize]) -> Error {
+        Error::invalid_shape(
+            op,
+            shape,
+            format!(
+                "the network takes a batch [n, {}]: one sample of {} per row",
+                self.inputs,
+                crate::error::count(self.inputs, "feature")
+            ),
+        )
     }
 
     fn unknown(&self, name: &str) -> Error {

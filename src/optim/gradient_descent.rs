@@ -207,9 +207,10 @@ impl<T: Scalar> Optimizer<T> for GradientDescent<T> {
                     "number of parameters",
                     params,
                     format!(
-                        "{}: the optimizer's state was made for {n} parameters; a step must \
-                         update the same parameters every time (reset the optimizer to start over)",
-                        self.algorithm.op()
+                        "{}: the optimizer's state was made for {}; a step must update the \
+                         same parameters every time (reset the optimizer to start over)",
+                        self.algorithm.op(),
+                        crate::error::count(n, "parameter")
                     ),
                 ));
             }
@@ -236,7 +237,10 @@ impl<T: Scalar> Optimizer<T> for GradientDescent<T> {
             return Err(Error::invalid_arg(
                 "parameter index",
                 index,
-                format!("{op}: the optimizer's state was made for {n} parameters"),
+                format!(
+                    "{op}: the optimizer's state was made for {}",
+                    crate::error::count(n, "parameter")
+                ),
             ));
         }
         if let Some(Some(s)) = self.slots.get(index)

@@ -26,7 +26,7 @@ fn dense_weight<'a, T: Scalar>(
         Error::invalid_arg(
             "layer index",
             layer,
-            format!("{op}: the network has {n} layers"),
+            format!("{op}: the network has {}", crate::error::count(n, "layer")),
         )
     })?;
     let mut weight = None;

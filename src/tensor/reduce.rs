@@ -35,7 +35,12 @@ impl<T: Scalar> Tensor<T> {
     /// # Errors
     /// [`Error::InvalidShape`] if `axis ≥ ndim`.
     pub fn sum_axis(&self, axis: usize) -> Result<Self> {
-        let (outer, len, inner) = self.axis_split(axis, "sum_axis")?;
+        self.sum_axis_named(axis, "sum_axis")
+    }
+
+    /// `sum_axis`, its errors naming the public call `op`.
+    fn sum_axis_named(&self, axis: usize, op: &'static str) -> Result<Self> {
+        let (outer, len, inner) = self.axis_split(axis, op)?;
         let mut out = vec![T::zero(); outer * inner];
         let x = self.as_slice();
         for o in 0..outer {
@@ -58,7 +63,7 @@ impl<T: Scalar> Tensor<T> {
     /// [`Error::InvalidShape`] if `axis ≥ ndim`.
     pub fn mean_axis(&self, axis: usize) -> Result<Self> {
         let n = T::from_usize(self.shape().get(axis).copied().unwrap_or(0));
-        Ok(self.sum_axis(axis)?.map(|s| s / n))
+        Ok(self.sum_axis_named(axis, "mean_axis")?.map(|s| s / n))
     }
 
     /// Adds the column sums of a 2-D tensor into `out` (`out[j] += Σᵢ self[i, j]`),

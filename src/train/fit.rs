@@ -182,15 +182,13 @@ impl<T: Scalar> Fit<'_, T> {
             if let Some(d) = d
                 && d.num_features() != net.inputs()
             {
-                return Err(Error::shape_mismatch(
+                return Err(net.input_error(
                     if what == "training" {
                         "fit (training data)"
                     } else {
                         "fit (validation data)"
                     },
                     d.features().shape(),
-                    &[net.inputs()],
-                    "each row needs one feature per network input",
                 ));
             }
         }

@@ -337,7 +337,7 @@ fn errors() {
     assert!(matches!(
         net.audit_init(&Tensor::zeros(&[2, 3]).unwrap())
             .unwrap_err(),
-        Error::ShapeMismatch { .. }
+        Error::InvalidShape { .. }
     ));
     assert!(net.audit_init(&Tensor::zeros(&[0, 2]).unwrap()).is_err());
     let nan = Tensor::from_rows(&[[1.0, f64::NAN], [3.0, 4.0]]).unwrap();

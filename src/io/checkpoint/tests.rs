@@ -313,7 +313,7 @@ fn every_checkpoint_error_leaves_both_unchanged() {
     let r = load_error(&edited(|_, m| {
         m.insert("optimizer_params".into(), "[[\"weight\",[4,3]]]".into());
     }));
-    assert!(r.contains("is for 1 parameters, the network has 6"), "{r}");
+    assert!(r.contains("is for 1 parameter, the network has 6"), "{r}");
     let r = load_error(&edited(|_, m| {
         m.insert("optimizer_params".into(), "{".into());
     }));
