@@ -73,6 +73,35 @@
 //!   A NaN or infinite loss or gradient stops training with an error that says
 //!   where.
 //!
+//! ## Guarantees
+//! - **A call that returns `Err` changes nothing.** The network's parameters
+//!   and buffers, every layer's random stream (dropout's masks) and the
+//!   optimizer's state are exactly as they were before the call. A training
+//!   step saves them first and puts them back on any error, including the
+//!   check after the update that every weight is still finite: `fit`
+//!   and `train_on_batch` then return [`Error::NonFinite`] naming the
+//!   parameter, its layer, the epoch and the step, and the network keeps
+//!   the weights of the last completed step. Diagnostic probes
+//!   ([`Network::audit_init`]) leave the network and its streams as they
+//!   were. (Gradients and per-layer caches are scratch, not state.)
+//! - **No input makes safe code panic**, except the documented `Index`
+//!   implementation of [`Tensor`] (use [`Tensor::get`]). Shape arithmetic is
+//!   checked: a tensor's shape is valid when the product of its non-zero
+//!   dimensions fits in `isize::MAX` bytes of `f64`, and sizes that cannot be
+//!   allocated are errors.
+//! - **Hyper-parameters are checked where they are built, in `T`**: a value
+//!   valid in `f64` but not after rounding to `f32` (`eps = 1e-50` becomes 0)
+//!   is an error. Optimizer configs converted with `.into()` are checked
+//!   before their first use, with nothing changed
+//!   ([`GradientDescent::new`](optim::GradientDescent::new) checks at once).
+//! - **State belongs to what made it**: an optimizer's state is tied to the
+//!   number, names and shapes of its parameters, and a checkpoint records the
+//!   algorithm and its hyper-parameters and refuses to load into another.
+//! - **Files are untrusted**: weight files and checkpoints with duplicate
+//!   names, inconsistent offsets, values that overflow the network's type or
+//!   (unless [`LoadOptions::allow_non_finite`](io::LoadOptions::allow_non_finite))
+//!   NaN or infinite values are refused with an error naming the tensor.
+//!
 //! ## Feature flags
 //! - `safetensors` (default): reading and writing weights and checkpoints in
 //!   the safetensors format (adds the `safetensors` and `serde_json` crates).

@@ -61,7 +61,7 @@ impl<T: Scalar> Dropout<T> {
     /// stream for the same seed) seeded with `seed`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `0 ≤ p ≤ 1`.
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) unless `0 ≤ p ≤ 1` (in `f64` and in `T`).
     pub fn new(p: f64, seed: u64) -> Result<Self> {
         checked_hyper::<T>("dropout probability", p, Rule::Closed01)?;
         Ok(Dropout {

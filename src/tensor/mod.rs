@@ -91,9 +91,14 @@ impl<T: Scalar> Tensor<T> {
     /// # Errors
     /// [`Error::InvalidShape`] if the element count overflows `usize`.
     pub fn full(shape: &[usize], value: T) -> Result<Self> {
-        let n = numel("full", shape)?;
+        Self::full_named("full", shape, value)
+    }
+
+    /// `full`, its errors naming the public call `op`.
+    fn full_named(op: &'static str, shape: &[usize], value: T) -> Result<Self> {
+        let n = numel(op, shape)?;
         Ok(Tensor {
-            data: filled("full", shape, n, value)?,
+            data: filled(op, shape, n, value)?,
             shape: shape.to_vec(),
         })
     }
@@ -103,7 +108,7 @@ impl<T: Scalar> Tensor<T> {
     /// # Errors
     /// [`Error::InvalidShape`] if the element count overflows `usize`.
     pub fn zeros(shape: &[usize]) -> Result<Self> {
-        Self::full(shape, T::zero())
+        Self::full_named("zeros", shape, T::zero())
     }
 
     /// A tensor of ones.
@@ -111,7 +116,7 @@ impl<T: Scalar> Tensor<T> {
     /// # Errors
     /// [`Error::InvalidShape`] if the element count overflows `usize`.
     pub fn ones(shape: &[usize]) -> Result<Self> {
-        Self::full(shape, T::one())
+        Self::full_named("ones", shape, T::one())
     }
 
     /// A 0-dimensional tensor holding one value.

@@ -23,7 +23,13 @@
 //!    AdamW's decoupled decay inside it);
 //! 7. **proximal L1**: the soft-threshold `w ← sign(w)·max(|w| − lr·λ, 0)` that
 //!    makes weights exactly zero;
-//! 8. **constraints** ([`Constraints`](crate::Constraints)): max-norm, unit-norm, non-negative.
+//! 8. **constraints** ([`Constraints`](crate::Constraints)): max-norm, unit-norm, non-negative;
+//! 9. **finite check**: every parameter and buffer must still be finite.
+//!
+//! A step is all or nothing: before step 1 the network's parameters, buffers
+//! and random streams and the optimizer's state are saved (into buffers kept
+//! across steps), and any error, at any point above, puts them back before
+//! it is returned.
 //!
 //! Nothing in a step allocates once the first batch has been seen: the batch,
 //! the loss gradient and every layer's buffers are kept and reused.
