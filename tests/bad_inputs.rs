@@ -8,9 +8,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::data::Dataset;
 use weightwise::init::{Fans, Nonlinearity, gain};
+#[cfg(feature = "safetensors")]
 use weightwise::io::checkpoint::{checkpoint_to_bytes, load_checkpoint_bytes};
+#[cfg(feature = "safetensors")]
 use weightwise::io::safetensors::to_bytes;
-use weightwise::optim::{GradientDescent, OptimizerState};
+use weightwise::optim::GradientDescent;
+#[cfg(feature = "safetensors")]
+use weightwise::optim::OptimizerState;
 use weightwise::prelude::*;
 
 /// Runs `f` under `catch_unwind`: it must not panic and must fail; returns
@@ -214,6 +218,7 @@ fn class3_hyper_parameters_checked_in_t() {
     err(&["learning rate", "1e39"], || opt.set_learning_rate(1e39));
 }
 
+#[cfg(feature = "safetensors")]
 /// Class 4: optimizer state is tied to the parameters; checkpoints to the algorithm.
 #[test]
 fn class4_optimizer_state_is_tied() {
@@ -249,6 +254,7 @@ fn class4_optimizer_state_is_tied() {
     err(&["made by Adam { beta1: 0.9 }"], || opt.load_state(empty));
 }
 
+#[cfg(feature = "safetensors")]
 /// Class 5: weight files with duplicates, overflow or non-finite values.
 #[test]
 fn class5_weight_files() {

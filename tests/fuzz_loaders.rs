@@ -6,6 +6,8 @@
 //! and, when it returns `Err`, leave the network and the optimizer bitwise
 //! unchanged. Runs for about two seconds; set `WW_FUZZ_SECS` for longer.
 
+#![cfg(feature = "safetensors")]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
