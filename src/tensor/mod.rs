@@ -568,7 +568,7 @@ mod tests {
         let huge = [usize::MAX, 2];
         assert!(matches!(
             Tensor::<f32>::zeros(&huge),
-            Err(Error::InvalidShape { op: "full", .. })
+            Err(Error::InvalidShape { op: "zeros", .. })
         ));
         assert!(Tensor::<f32>::from_vec(vec![], &huge).is_err());
     }
