@@ -104,6 +104,14 @@ pub mod svg;
 pub mod tensor;
 pub mod train;
 
+/// The `rand` this crate's API takes (`&mut dyn rand::Rng`, version 0.10),
+/// re-exported so that `use weightwise::rand::…` always matches it, whatever
+/// `rand` your own project depends on.
+pub use rand;
+/// The `rand_distr` this crate uses (version 0.6), re-exported for
+/// [`Tensor::random`] and the initializers' distributions.
+pub use rand_distr;
+
 pub use constraint::{Constraint, Constraints};
 pub use data::{Dataset, datasets};
 pub use error::{Error, Result};
@@ -120,8 +128,9 @@ pub use layer::dense::Dense;
 pub use layer::dropout::Dropout;
 pub use layer::softmax::Softmax;
 pub use layer::{Layer, Mode, Param, ParamKind};
+pub use layer::{LayerConfig, LayerRegistry};
 pub use loss::{Loss, LossFn};
-pub use network::{Network, NetworkBuilder};
+pub use network::{Network, NetworkBuilder, Workspace};
 pub use optim::{
     AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LrSchedule, Optimizer, OptimizerState,
     RmsProp, Schedule, Sgd, Warmup,
@@ -135,12 +144,12 @@ pub use train::{Clip, EarlyStopping, EpochRecord, Evaluation, Fit, History};
 pub mod prelude {
     pub use crate::data::{Standardizer, one_hot};
     #[cfg(feature = "safetensors")]
-    pub use crate::io::LoadOptions;
+    pub use crate::io::{LoadOptions, load_checkpoint, save_checkpoint};
     pub use crate::{
         Activation, ActivationKind, AdaGrad, Adam, AdamW, BatchNorm, Clip, Constraint, Constraints,
         Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error, Evaluation, Fit,
         History, Init, InitAudit, Initializer, L1, L2, Layer, Loss, LossFn, LrSchedule, Mode,
         Network, NetworkBuilder, Optimizer, Param, ParamKind, Regularization, Regularizer, Result,
-        RmsProp, Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, WeightReport, datasets,
+        RmsProp, Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, WeightReport, Workspace, datasets,
     };
 }
