@@ -20,14 +20,14 @@
 //!   a file of a newer schema rather than guess.
 //! - `dtype`: `"F32"` or `"F64"`, the type the network was saved from.
 //! - `input_shape`: one sample's shape, without the batch dimension.
-//! - `layers`: in order, each a [`LayerConfig`](crate::layer::LayerConfig):
+//! - `layers`: in order, each a [`LayerConfig`]:
 //!   `type` is PyTorch's class name for the built-ins and `config` holds
 //!   PyTorch's constructor arguments, so `getattr(torch.nn, type)(**config)`
 //!   rebuilds each layer in Python (keys are sorted; floats round-trip exactly).
 //!
 //! A user layer is saved when it implements [`Layer::config`](crate::Layer::config),
 //! and loads when its type is registered in the
-//! [`LayerRegistry`](crate::layer::LayerRegistry) given to
+//! [`LayerRegistry`] given to
 //! [`Network::load_model_with`].
 
 use std::path::Path;
