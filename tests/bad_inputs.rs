@@ -378,9 +378,9 @@ fn class7_shape_products() {
 fn class9_messages() {
     let t = Tensor::<f64>::zeros(&[2, 3]).unwrap();
     err(&["mean_axis"], || t.mean_axis(5));
-    let mut n = net::<f64>(10);
+    let n = net::<f64>(10);
     let e = err(
-        &["Network forward", "the network takes a batch [n, 3]"],
+        &["Network predict", "the network takes a batch [n, 3]"],
         || n.predict(&Tensor::from_slice(&[1.0, 2.0, 3.0])),
     );
     assert!(!e.contains("left is 3, right is 3"), "{e}");

@@ -444,7 +444,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "activation_report: shape 2×3 is invalid: the network takes a batch [n, 2]: one \
-             sample of 2 features per row"
+             sample of shape 2 per row"
         );
         assert!(
             n.activation_report(&Tensor::zeros(&[0, 2]).unwrap(), 4)

@@ -10,11 +10,11 @@
 //! needs rescaling at inference. `p = 1` zeroes everything, as in PyTorch.
 //! Keras' `Dropout(rate)` is the same computation with `rate = p`.
 
-use crate::scalar::{Rule, checked_hyper};
 use rand::rngs::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 
-use crate::layer::{Layer, Mode, check_backward};
+use crate::layer::{Layer, LayerConfig, Mode, check_backward};
+use crate::scalar::{Rule, checked_hyper};
 use crate::{Result, Scalar, Tensor};
 
 /// Inverted dropout with drop probability `p`, holding its own seeded random
@@ -41,7 +41,8 @@ use crate::{Result, Scalar, Tensor};
 pub struct Dropout<T> {
     p: f64,
     /// The mask stream: `StdRng`'s generator (ChaCha12) under its own name,
-    /// which can report and set its position, so a failed call can rewind it.
+    /// which can report and set its position, so a clone can copy it and a
+    /// failed call can rewind it.
     rng: ChaCha12Rng,
     /// The stream's position as [`Layer::save_stream`] last saw it.
     saved_pos: u128,
@@ -55,10 +56,29 @@ pub struct Dropout<T> {
     last_mode: Option<Mode>,
 }
 
+impl<T: Scalar> Clone for Dropout<T> {
+    /// A copy whose mask stream continues from the same point, independently.
+    fn clone(&self) -> Self {
+        let mut rng = ChaCha12Rng::from_seed(self.rng.get_seed());
+        rng.set_stream(self.rng.get_stream());
+        rng.set_word_pos(self.rng.get_word_pos());
+        Dropout {
+            p: self.p,
+            rng,
+            saved_pos: self.saved_pos,
+            frozen: self.frozen,
+            mask: self.mask.clone(),
+            has_mask: self.has_mask,
+            output: self.output.clone(),
+            grad_input: self.grad_input.clone(),
+            last_mode: self.last_mode,
+        }
+    }
+}
+
 impl<T: Scalar> Dropout<T> {
     /// Dropout with drop probability `p`, its masks drawn from a
-    /// ChaCha12 generator (the one behind `rand`'s `StdRng`, giving the same
-    /// stream for the same seed) seeded with `seed`.
+    /// [`StdRng`](rand::rngs::StdRng)-identical stream seeded with `seed`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) unless `0 ≤ p ≤ 1` (in `f64` and in `T`).
@@ -75,6 +95,16 @@ impl<T: Scalar> Dropout<T> {
             grad_input: Tensor::default(),
             last_mode: None,
         })
+    }
+
+    /// Rebuilds a layer from its model-file description `Dropout(p)`. The
+    /// mask stream is seeded with 0 (a model file keeps no random state):
+    /// training the loaded network is reproducible run to run.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a missing `p` or one outside [0, 1].
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        Ok(Box::new(Dropout::new(config.f64("p")?, 0)?))
     }
 
     /// The drop probability `p`.
@@ -134,6 +164,17 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
     /// The input's shape, whatever it is.
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         Ok(input.to_vec())
+    }
+
+    /// The identity, as an Eval `forward`.
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        out.assign(x);
+        Ok(())
+    }
+
+    /// `Dropout(p)`.
+    fn config(&self) -> Option<LayerConfig> {
+        Some(LayerConfig::new("Dropout").with("p", self.p))
     }
 
     /// Train: `y = x ⊙ m/(1 − p)` with a fresh mask (unless frozen); Eval: `y = x`.
