@@ -206,20 +206,21 @@ fn check_extents(
         ("gemm operand B", k, n, rsb, csb, b_len),
     ];
     for (name, rows, cols, rs, cs, len) in operands {
-        let shape = format!("{rows}×{cols} with strides ({rs}, {cs})");
+        // Formatted on the error path only: a call allocates nothing.
+        let shape = || format!("{rows}×{cols} with strides ({rs}, {cs})");
         match extent(rows, cols, rs, cs) {
             Some(need) if need <= len => {}
             Some(need) => {
                 return Err(crate::Error::invalid_arg(
                     name,
-                    shape,
+                    shape(),
                     format!("spans {need} values but the slice holds {len}"),
                 ));
             }
             None => {
                 return Err(crate::Error::invalid_arg(
                     name,
-                    shape,
+                    shape(),
                     "its extent overflows usize",
                 ));
             }
