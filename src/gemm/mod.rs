@@ -813,6 +813,13 @@ pub mod __bench {
         super::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc)
     }
 
+    /// `(parallel jobs, seconds)`: how many jobs the worker pool has run and
+    /// how long their callers waited for the workers after finishing their
+    /// own parts, since the process started (for `examples/bench.rs --profile`).
+    pub fn pool_join_stats() -> (u64, f64) {
+        super::pool::join_stats()
+    }
+
     /// Forces the portable kernel (see the crate-internal `set_force_portable`).
     pub fn set_force_portable(on: bool) {
         super::set_force_portable(on);

@@ -14,7 +14,7 @@
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -92,6 +92,20 @@ static PENDING: AtomicUsize = AtomicUsize::new(0);
 /// state lock when a worker claims a part; decremented (release) by the
 /// worker once it has finished with the job.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Parallel jobs run so far, and nanoseconds their callers spent waiting for
+/// the workers after finishing their own parts (for `bench --profile`).
+static JOINS: AtomicU64 = AtomicU64::new(0);
+/// See [`JOINS`].
+static JOIN_WAIT_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// `(parallel jobs, seconds callers waited for workers)` since the start.
+pub(super) fn join_stats() -> (u64, f64) {
+    (
+        JOINS.load(Ordering::Relaxed),
+        JOIN_WAIT_NANOS.load(Ordering::Relaxed) as f64 * 1e-9,
+    )
+}
 
 /// Locks the shared state. Jobs never panic while it is held (parts run
 /// under `catch_unwind` outside the lock), so poisoning is impossible in
@@ -190,6 +204,7 @@ struct JoinGuard;
 
 impl Drop for JoinGuard {
     fn drop(&mut self) {
+        let start = Instant::now();
         {
             let mut st = lock();
             st.next = st.parts;
@@ -205,6 +220,10 @@ impl Drop for JoinGuard {
         }
         st.caller_waiting = false;
         st.job = None;
+        drop(st);
+        let waited = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        JOINS.fetch_add(1, Ordering::Relaxed);
+        JOIN_WAIT_NANOS.fetch_add(waited, Ordering::Relaxed);
     }
 }
 
