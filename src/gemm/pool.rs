@@ -86,12 +86,25 @@ static POOL: Pool = Pool {
 /// Parts of the current job not yet claimed (`parts - next` while a job is
 /// published, else 0). Written under the state lock; read without it by
 /// polling workers, as a hint only.
-static PENDING: AtomicUsize = AtomicUsize::new(0);
+static PENDING: Padded = Padded(AtomicUsize::new(0));
 
 /// Parts claimed by workers and not finished yet. Incremented under the
 /// state lock when a worker claims a part; decremented (release) by the
 /// worker once it has finished with the job.
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static RUNNING: Padded = Padded(AtomicUsize::new(0));
+
+/// A counter alone on its cache line (128 bytes: two 64-byte lines, as the
+/// adjacent-line prefetcher pairs them), so that polling one counter does
+/// not contend with writes to the other or to the pool's lock (false sharing).
+#[repr(align(128))]
+struct Padded(AtomicUsize);
+
+impl std::ops::Deref for Padded {
+    type Target = AtomicUsize;
+    fn deref(&self) -> &AtomicUsize {
+        &self.0
+    }
+}
 
 /// Parallel jobs run so far, and nanoseconds their callers spent waiting for
 /// the workers after finishing their own parts (for `bench --profile`).

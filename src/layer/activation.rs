@@ -591,7 +591,9 @@ impl<T: Scalar> Layer<T> for Activation<T> {
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {
         self.output.assign(x);
-        with_kind!(self.kind, |kind| self.output.map_in_place(|v| kind.apply(v)));
+        with_kind!(self.kind, |kind| self
+            .output
+            .map_in_place(|v| kind.apply(v)));
         let kind = self.kind;
         if !kind.derivative_uses_output() {
             self.input.assign(x);
