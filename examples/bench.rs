@@ -295,14 +295,18 @@ fn w2_profile(threads: usize) -> weightwise::Result<()> {
         .collect::<weightwise::Result<Vec<_>>>()?;
     let (jobs1, wait1) = weightwise::__bench::pool_join_stats();
     println!("# W2 profile threads={threads}: per step (median of 5 epochs of 60 steps)");
-    for (k, (name, _)) in runs[0].0.iter().enumerate() {
+    let median = |k: usize| {
         let mut v: Vec<f64> = runs.iter().map(|r| r.0[k].1 / steps).collect();
         v.sort_by(f64::total_cmp);
-        let total = runs[0].0.last().map_or(1.0, |x| x.1 / steps);
+        v[2]
+    };
+    let total = median(runs[0].0.len() - 1);
+    for (k, (name, _)) in runs[0].0.iter().enumerate() {
+        let v = median(k);
         println!(
             "#   {name:<32} {:>8.1} µs {:>5.1} %",
-            v[2] * 1e6,
-            100.0 * v[2] / total
+            v * 1e6,
+            100.0 * v / total
         );
     }
     // The pool counters cover both the phase-by-phase and the whole steps.
