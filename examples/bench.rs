@@ -11,11 +11,12 @@
 //! Extra detail (medians, correctness checks, last losses) goes on `#` lines.
 //!
 //! Run with `cargo run --release --example bench -- [--threads N] [--profile]
-//! [--seed S | --seeds N] [W1|W2|W3]`; without `--threads` every workload runs
+//! [--avx2] [--seed S | --seeds N] [W1|W2|W3]`; without `--threads` every workload runs
 //! with 1 and with 2 threads. `--profile` adds, after W2, where the time of a
 //! step goes (per layer and phase, and the waits for pool workers). W3 trains
 //! with seed `S` (default 0; the split is fixed), or with each of the seeds
-//! `0..N` and then prints the median test accuracy.
+//! `0..N` and then prints the median test accuracy. `--avx2` uses the AVX2+FMA
+//! kernels even on a processor with AVX-512F.
 
 use std::time::Instant;
 
@@ -365,7 +366,8 @@ fn count_arg(args: &[String], i: usize, flag: &'static str) -> weightwise::Resul
         .ok_or_else(|| weightwise::Error::invalid_arg(flag, "missing", "give a whole number"))
 }
 
-const USAGE: &str = "usage: bench [--threads N] [--profile] [--seed S | --seeds N] [W1|W2|W3]";
+const USAGE: &str =
+    "usage: bench [--threads N] [--profile] [--avx2] [--seed S | --seeds N] [W1|W2|W3]";
 
 fn main() -> weightwise::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -397,6 +399,9 @@ fn main() -> weightwise::Result<()> {
                 i += 1;
             }
             "--profile" => profile = true,
+            // The AVX2+FMA kernels even where AVX-512F is available (what an
+            // AVX2-only processor such as AMD Zen 3 runs).
+            "--avx2" => weightwise::__bench::set_force_avx2(true),
             w @ ("W1" | "W2" | "W3") => only = Some(w.to_string()),
             other => return Err(weightwise::Error::invalid_arg("argument", other, USAGE)),
         }
