@@ -34,14 +34,14 @@
 //!
 //! // 4. Train: a loss, an optimizer, a penalty, shuffled mini-batches.
 //! let history = net.fit(&train, &mut Fit {
-//!     loss: Loss::softmax_cross_entropy(),
+//!     loss: Loss::softmax_cross_entropy().into(),
 //!     optimizer: Adam { lr: 3e-3, ..Default::default() }.into(),
 //!     regularizer: Some(L2::new(1e-4)?.into()),  // (λ/2)·‖W‖², weights only
 //!     epochs: 5,
 //!     validation: Some(&test),
 //!     ..Default::default()
 //! }, &mut rng)?;
-//! let accuracy = net.evaluate(&test, Loss::softmax_cross_entropy())?.accuracy.unwrap();
+//! let accuracy = net.evaluate(&test, &Loss::softmax_cross_entropy())?.accuracy.unwrap();
 //! assert!(accuracy > 0.9);
 //!
 //! // 5. See the weights: statistics per parameter, pictures as SVG.
@@ -65,7 +65,10 @@
 //! - Tensors are row-major; a batch is a 2-D tensor with one sample per row.
 //! - A dense weight has PyTorch's layout `[out, in]`, and `y = x·Wᵀ + b`.
 //! - L2 is `(λ/2)·‖w‖²` with gradient `λ·w`: `λ` equals PyTorch's `weight_decay`
-//!   and twice Keras' `l2` factor. Losses are means, as PyTorch's `reduction='mean'`.
+//!   and twice Keras' `l2` factor.
+//! - Losses are means by default (PyTorch's `reduction='mean'`); sums and
+//!   unreduced per-sample losses on request ([`loss::Reduction`],
+//!   [`LossFn::unreduced`]).
 //! - Randomness always comes from a caller's [`rand::Rng`] or a seed: the same
 //!   seed gives the same weights and the same training run.
 //! - Fallible operations return [`Result`]; errors name the operation and the
@@ -120,16 +123,16 @@ pub use layer::dense::Dense;
 pub use layer::dropout::Dropout;
 pub use layer::softmax::Softmax;
 pub use layer::{Layer, Mode, Param, ParamKind};
-pub use loss::{Loss, LossFn};
+pub use loss::{Loss, LossFn, Reduction};
 pub use network::{Network, NetworkBuilder};
 pub use optim::{
-    AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LrSchedule, Optimizer, OptimizerState,
-    RmsProp, Schedule, Sgd, Warmup,
+    AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LambdaSchedule, LrSchedule, Optimizer,
+    OptimizerState, Plateau, ReduceLrOnPlateau, RmsProp, Schedule, ScheduleFn, Sgd, Warmup,
 };
 pub use regularize::{ElasticNet, L1, L2, Regularization, Regularizer};
 pub use scalar::Scalar;
 pub use tensor::Tensor;
-pub use train::{Clip, EarlyStopping, EpochRecord, Evaluation, Fit, History};
+pub use train::{Clip, Control, EarlyStopping, EpochRecord, Evaluation, Fit, History};
 
 /// The names most programs need, in one `use weightwise::prelude::*`.
 pub mod prelude {
@@ -138,9 +141,10 @@ pub mod prelude {
     pub use crate::io::LoadOptions;
     pub use crate::{
         Activation, ActivationKind, AdaGrad, Adam, AdamW, BatchNorm, Clip, Constraint, Constraints,
-        Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error, Evaluation, Fit,
-        History, Init, InitAudit, Initializer, L1, L2, Layer, Loss, LossFn, LrSchedule, Mode,
-        Network, NetworkBuilder, Optimizer, Param, ParamKind, Regularization, Regularizer, Result,
-        RmsProp, Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, WeightReport, datasets,
+        Control, Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error,
+        Evaluation, Fit, History, Init, InitAudit, Initializer, L1, L2, LambdaSchedule, Layer,
+        Loss, LossFn, LrSchedule, Mode, Network, NetworkBuilder, Optimizer, Param, ParamKind,
+        Plateau, ReduceLrOnPlateau, Reduction, Regularization, Regularizer, Result, RmsProp,
+        Scalar, Schedule, ScheduleFn, Sgd, Softmax, Tensor, Warmup, WeightReport, datasets,
     };
 }

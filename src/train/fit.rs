@@ -6,12 +6,11 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use super::history::{EpochRecord, GradientRecord, History};
-use super::metrics::count_correct;
 use super::step::{At, StepBuffers, StepConfig, train_step};
 use crate::data::Dataset;
 use crate::layer::Mode;
 use crate::loss::{Loss, LossFn};
-use crate::optim::{Adam, LrSchedule, Optimizer};
+use crate::optim::{Adam, Optimizer, ScheduleContext, ScheduleFn};
 use crate::{Constraints, Error, Network, Regularization, Result, Scalar, Tensor};
 
 /// Gradient clipping, applied after the backward pass and before the update.
@@ -49,23 +48,76 @@ impl Default for EarlyStopping {
     }
 }
 
+/// What the epoch callback ([`Fit::on_epoch`]) returns: whether to stop, and
+/// optionally a new learning rate for the optimizer.
+///
+/// The callback reads the rate from its [`EpochRecord`]
+/// (`learning_rate` during the epoch, `next_learning_rate` after the
+/// schedule's end-of-epoch update). A rate it sets holds until a schedule
+/// sets another: [`Schedule`](crate::Schedule) and
+/// [`LambdaSchedule`](crate::optim::LambdaSchedule) set one before every
+/// step, [`ReduceLrOnPlateau`](crate::optim::ReduceLrOnPlateau) only after
+/// an epoch (and then reduces the rate the callback set).
+///
+/// ```
+/// use weightwise::train::Control;
+/// let halve = |lr: f64| Control::set_learning_rate(lr / 2.0);
+/// assert_eq!(halve(0.1).learning_rate, Some(0.05));
+/// assert!(Control::STOP.stop && !Control::CONTINUE.stop);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Control {
+    /// Stop training after this epoch.
+    pub stop: bool,
+    /// Set the optimizer's learning rate to this (checked as
+    /// [`Optimizer::set_learning_rate`] checks it).
+    pub learning_rate: Option<f64>,
+}
+
+impl Control {
+    /// Go on unchanged.
+    pub const CONTINUE: Control = Control {
+        stop: false,
+        learning_rate: None,
+    };
+    /// Stop after this epoch.
+    pub const STOP: Control = Control {
+        stop: true,
+        learning_rate: None,
+    };
+
+    /// Go on with the learning rate `lr`.
+    pub fn set_learning_rate(lr: f64) -> Control {
+        Control {
+            stop: false,
+            learning_rate: Some(lr),
+        }
+    }
+}
+
 /// Everything `fit` needs besides the data: a plain struct whose fields have
 /// documented defaults, used as `Fit { epochs: 20, ..Default::default() }`.
 ///
 /// The optimizer lives here and keeps its state (moments, step count) after
 /// `fit` returns, so calling `fit` again continues the same run.
 pub struct Fit<'a, T: Scalar> {
-    /// The loss. Defaults to [`Loss::softmax_cross_entropy`].
-    pub loss: Loss,
+    /// The loss: a built-in (`Loss::mse().into()`) or any [`LossFn`]
+    /// (`Box::new(MyLoss)`). Defaults to [`Loss::softmax_cross_entropy`].
+    pub loss: Box<dyn LossFn<T>>,
     /// The optimizer. Defaults to [`Adam`] with PyTorch's defaults (lr 1e-3).
     pub optimizer: Box<dyn Optimizer<T>>,
     /// Weight penalty, e.g. `Some(L2::new(1e-4)?.into())`. Defaults to none.
     pub regularizer: Option<Regularization<T>>,
     /// Constraints applied after each update. Defaults to none.
     pub constraints: Constraints,
-    /// Learning-rate schedule, applied at the start of each epoch to the
-    /// optimizer's learning rate as it was when `fit` began. Defaults to none.
-    pub schedule: Option<LrSchedule>,
+    /// Learning-rate schedule: a built-in (`Schedule::Cosine { .. }.into()`,
+    /// `ReduceLrOnPlateau::new(..)?.into()`, `LambdaSchedule::new(f).into()`)
+    /// or any [`ScheduleFn`]. It is asked for a rate before every step (from
+    /// the optimizer's rate when `fit` began) and told the monitored loss
+    /// after every epoch; see [`ScheduleFn`]. When `fit` returns, the
+    /// optimizer's rate is put back to what it was when `fit` began.
+    /// Defaults to none.
+    pub schedule: Option<Box<dyn ScheduleFn>>,
     /// Gradient clipping. Defaults to none.
     pub clip: Option<Clip>,
     /// The epoch to stop before (Keras' `epochs`). Defaults to 10.
@@ -78,20 +130,27 @@ pub struct Fit<'a, T: Scalar> {
     pub shuffle: bool,
     /// Data scored after every epoch in inference mode. Defaults to none.
     pub validation: Option<&'a Dataset<T>>,
+    /// One weight per training sample (`[n]`, finite and `≥ 0`), Keras'
+    /// `sample_weight`: each batch's loss is the weighted reduction of
+    /// [`weighted_loss_and_grad`](crate::loss::weighted_loss_and_grad)
+    /// (needs [`LossFn::unreduced`]). The validation loss is not weighted.
+    /// Defaults to none (every sample counts once).
+    pub sample_weights: Option<&'a Tensor<T>>,
     /// Early stopping. Defaults to none.
     pub early_stopping: Option<EarlyStopping>,
     /// Record per-parameter gradient norms and update ratios in the
     /// [`History`]. Defaults to false.
     pub record_gradients: bool,
-    /// Called after every epoch with its record; return `false` to stop.
-    /// Defaults to none (the library prints nothing).
-    pub on_epoch: Option<&'a mut dyn FnMut(&EpochRecord) -> bool>,
+    /// Called after every epoch with its record; returns a [`Control`] that
+    /// can stop training or set the learning rate. Defaults to none (the
+    /// library prints nothing).
+    pub on_epoch: Option<&'a mut dyn FnMut(&EpochRecord) -> Control>,
 }
 
 impl<T: Scalar> Default for Fit<'_, T> {
     fn default() -> Self {
         Fit {
-            loss: Loss::softmax_cross_entropy(),
+            loss: Loss::softmax_cross_entropy().into(),
             optimizer: Adam::default().into(),
             regularizer: None,
             constraints: Constraints::default(),
@@ -102,6 +161,7 @@ impl<T: Scalar> Default for Fit<'_, T> {
             batch_size: 32,
             shuffle: true,
             validation: None,
+            sample_weights: None,
             early_stopping: None,
             record_gradients: false,
             on_epoch: None,
@@ -144,6 +204,28 @@ impl<T: Scalar> Fit<'_, T> {
         self.optimizer.validate()?;
         if let Some(s) = &self.schedule {
             s.validate()?;
+        }
+        if let Some(w) = self.sample_weights {
+            if w.shape() != [train.len()] {
+                return Err(Error::shape_mismatch(
+                    "fit (sample weights)",
+                    w.shape(),
+                    &[train.len()],
+                    "one weight per training sample",
+                ));
+            }
+            if let Some((i, &v)) = w
+                .as_slice()
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= T::zero()))
+            {
+                return Err(Error::invalid_arg(
+                    "fit sample weight",
+                    v,
+                    format!("sample {i}: weights must be finite and ≥ 0"),
+                ));
+            }
         }
         match self.clip {
             Some(Clip::Norm(v) | Clip::Value(v)) if !(v > 0.0 && v.is_finite()) => {
@@ -218,7 +300,7 @@ impl<T: Scalar> Network<T> {
     /// let data = Dataset::new(x, y)?;
     /// let mut net = Network::<f64>::builder(1).dense(1, Init::zeros()).build(&mut rng)?;
     /// let history = net.fit(&data, &mut Fit {
-    ///     loss: Loss::mse(),
+    ///     loss: Loss::mse().into(),
     ///     optimizer: Sgd { lr: 0.1, ..Default::default() }.into(),
     ///     epochs: 50,
     ///     batch_size: 8,
@@ -262,16 +344,13 @@ impl<T: Scalar> Network<T> {
     ) -> Result<History> {
         let mut history = History::default();
         let mut order: Vec<usize> = (0..train.len()).collect();
-        let (mut x, mut y) = (Tensor::default(), Tensor::default());
+        let (mut x, mut y, mut w) = (Tensor::default(), Tensor::default(), Tensor::default());
         let mut best: Option<Best<T>> = None;
         let param_names: Vec<String> = self.named_params().into_iter().map(|(n, _)| n).collect();
 
         for epoch in fit.initial_epoch..fit.epochs {
             let start = Instant::now();
-            if let Some(s) = &fit.schedule {
-                fit.optimizer.set_learning_rate(s.lr_at(base_lr, epoch))?;
-            }
-            let lr = fit.optimizer.learning_rate();
+            let mut lr = fit.optimizer.learning_rate();
             if fit.shuffle {
                 // A fresh permutation of 0..n each epoch, so an epoch's order
                 // depends only on the rng (resuming reproduces it exactly).
@@ -282,7 +361,7 @@ impl<T: Scalar> Network<T> {
             let (mut loss_sum, mut objective_sum, mut seen) = (0.0, 0.0, 0usize);
             let (mut correct, mut counted, mut steps) = (0usize, 0usize, 0usize);
             let mut cfg = StepConfig {
-                loss: fit.loss,
+                loss: fit.loss.as_ref(),
                 optimizer: fit.optimizer.as_mut(),
                 regularizer: fit.regularizer.as_ref(),
                 constraints: &fit.constraints,
@@ -290,9 +369,33 @@ impl<T: Scalar> Network<T> {
                 record_gradients: fit.record_gradients,
             };
             for (step, indices) in order.chunks(fit.batch_size).enumerate() {
+                if let Some(s) = fit.schedule.as_mut() {
+                    let at = ScheduleContext {
+                        epoch,
+                        step,
+                        base_lr,
+                        lr: cfg.optimizer.learning_rate(),
+                    };
+                    if let Some(new) = s.lr(&at) {
+                        cfg.optimizer.set_learning_rate(new)?;
+                    }
+                }
+                if step == 0 {
+                    lr = cfg.optimizer.learning_rate();
+                }
                 train.batch_into(indices, &mut x, &mut y)?;
+                let weights = match fit.sample_weights {
+                    Some(all) => {
+                        w.resize_zeroed(&[indices.len()]);
+                        for (o, &i) in w.as_mut_slice().iter_mut().zip(indices) {
+                            *o = all.as_slice()[i];
+                        }
+                        Some(&w)
+                    }
+                    None => None,
+                };
                 let at = At::Fit { epoch, step };
-                let out = train_step(self, &x, &y, buf, &mut cfg, at)?;
+                let out = train_step(self, &x, &y, weights, buf, &mut cfg, at)?;
                 let n = indices.len() as f64;
                 loss_sum += out.loss * n;
                 objective_sum += (out.loss + out.penalty) * n;
@@ -304,7 +407,7 @@ impl<T: Scalar> Network<T> {
                 steps += 1;
             }
             let val = match fit.validation {
-                Some(v) => Some(self.evaluate(v, fit.loss)?),
+                Some(v) => Some(self.evaluate(v, fit.loss.as_ref())?),
                 None => None,
             };
             let gradients = if fit.record_gradients {
@@ -328,11 +431,20 @@ impl<T: Scalar> Network<T> {
                 val_loss: val.map(|v| v.loss),
                 val_accuracy: val.and_then(|v| v.accuracy),
                 learning_rate: lr,
+                next_learning_rate: lr,
                 seconds: start.elapsed().as_secs_f64(),
                 gradients,
             };
 
             let monitored = record.val_loss.unwrap_or(record.train_loss);
+            let mut record = record;
+            if let Some(s) = fit.schedule.as_mut() {
+                let current = fit.optimizer.learning_rate();
+                if let Some(new) = s.end_epoch(monitored, current) {
+                    fit.optimizer.set_learning_rate(new)?;
+                }
+            }
+            record.next_learning_rate = fit.optimizer.learning_rate();
             let min_delta = fit.early_stopping.map_or(0.0, |e| e.min_delta);
             let improved = best.as_ref().is_none_or(|b| monitored < b.loss - min_delta);
             if improved {
@@ -350,10 +462,15 @@ impl<T: Scalar> Network<T> {
                     snapshot,
                 });
             }
-            let keep_going = match fit.on_epoch.as_mut() {
+            let control = match fit.on_epoch.as_mut() {
                 Some(f) => f(&record),
-                None => true,
+                None => Control::CONTINUE,
             };
+            if let Some(new) = control.learning_rate {
+                fit.optimizer.set_learning_rate(new)?;
+                record.next_learning_rate = fit.optimizer.learning_rate();
+            }
+            let keep_going = !control.stop;
             history.epochs.push(record);
             let patience_out = match (fit.early_stopping, &best) {
                 (Some(e), Some(b)) => epoch - b.epoch > e.patience,
@@ -377,7 +494,8 @@ impl<T: Scalar> Network<T> {
     /// loss, backward, then the gradient processing in the order of the
     /// [module docs](crate::train)), using `fit`'s loss, optimizer,
     /// regularizer, clipping and constraints; `fit.epochs`, the data settings
-    /// and the schedule are not used. Returns the batch's data loss.
+    /// (sample weights included) and the schedule are not used. Returns the
+    /// batch's data loss.
     ///
     /// After the first call with a given batch shape, a step allocates no memory.
     ///
@@ -391,23 +509,27 @@ impl<T: Scalar> Network<T> {
     ) -> Result<f64> {
         let mut buf = std::mem::take(&mut self.scratch);
         let mut cfg = StepConfig {
-            loss: fit.loss,
+            loss: fit.loss.as_ref(),
             optimizer: fit.optimizer.as_mut(),
             regularizer: fit.regularizer.as_ref(),
             constraints: &fit.constraints,
             clip: fit.clip,
             record_gradients: false,
         };
-        let out = train_step(self, x, y, &mut buf, &mut cfg, At::Batch);
+        let out = train_step(self, x, y, None, &mut buf, &mut cfg, At::Batch);
         self.scratch = buf;
         out.map(|o| o.loss)
     }
 
-    /// Mean loss and accuracy on `data` in inference mode, in batches of 256 rows.
+    /// Mean loss and accuracy on `data` in inference mode, in batches of 256
+    /// rows, with any [`LossFn`]: `net.evaluate(&test, &Loss::mse())`. The
+    /// accuracy is the loss's own ([`LossFn::accuracy`]), `None` for a
+    /// regression loss. The loss is each batch's loss weighted by its rows
+    /// (the mean over samples for a mean-reduced loss).
     ///
     /// # Errors
     /// Data that does not fit the network or the loss.
-    pub fn evaluate(&mut self, data: &Dataset<T>, loss: Loss) -> Result<Evaluation> {
+    pub fn evaluate(&mut self, data: &Dataset<T>, loss: &dyn LossFn<T>) -> Result<Evaluation> {
         let (mut x, mut y, mut classes) = (Tensor::default(), Tensor::default(), Vec::new());
         let (mut loss_sum, mut correct, mut counted) = (0.0, 0usize, 0usize);
         let mut grad = Tensor::default();
@@ -419,7 +541,7 @@ impl<T: Scalar> Network<T> {
             data.batch_into(&indices, &mut x, &mut y)?;
             let out = self.forward(&x, Mode::Eval)?;
             loss_sum += loss.loss_and_grad(out, &y, &mut grad)?.as_f64() * indices.len() as f64;
-            if let Some((c, t)) = count_correct(out, &y, loss, &mut classes)? {
+            if let Some((c, t)) = loss.accuracy(out, &y, &mut classes)? {
                 correct += c;
                 counted += t;
             }

@@ -30,10 +30,8 @@
 
 mod fit;
 mod history;
-mod metrics;
 mod step;
 
-pub use fit::{Clip, EarlyStopping, Evaluation, Fit};
+pub use fit::{Clip, Control, EarlyStopping, Evaluation, Fit};
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
-pub use metrics::count_correct;
 pub(crate) use step::StepBuffers;
