@@ -49,7 +49,7 @@ fn digits_are_learned_well_above_chance() {
 
 #[test]
 fn iris_with_standardized_features_and_a_held_out_split() {
-    let data = datasets::iris::<f64>().unwrap();
+    let data = datasets::iris_all::<f64>().unwrap();
     let mut rng = StdRng::seed_from_u64(5);
     let (train, val) = data.split(0.3, &mut rng).unwrap();
     let scaler = Standardizer::fit(train.features()).unwrap();
@@ -476,7 +476,7 @@ fn bad_settings_and_bad_data_are_errors_before_any_step() {
         })
         .contains("min_delta")
     );
-    let iris = datasets::iris::<f32>().unwrap();
+    let iris = datasets::iris_all::<f32>().unwrap();
     assert!(
         try_fit(Fit {
             validation: Some(&iris),

@@ -70,12 +70,18 @@
 
 mod accuracy;
 mod binary;
+mod elementwise;
 mod regression;
 mod softmax_ce;
 #[cfg(test)]
 mod tests;
+mod weighted;
 
 pub use softmax_ce::{class_index, class_indices, class_indices_into};
+pub use weighted::weighted_loss_and_grad;
+
+use elementwise::Out;
+pub(crate) use elementwise::{elementwise, empty_batch, position, same_elements};
 
 use crate::{Error, Result, Scalar, Tensor};
 
@@ -531,196 +537,4 @@ impl<T: Scalar> LossFn<T> for Loss {
     fn name(&self) -> &'static str {
         Loss::name(self)
     }
-}
-
-/// Multi-index of flat offset `i` in `shape`, for messages: `[1, 0]`.
-fn position(mut i: usize, shape: &[usize]) -> String {
-    let mut idx = vec![0; shape.len()];
-    for (d, &n) in shape.iter().enumerate().rev() {
-        if n > 0 {
-            idx[d] = i % n;
-            i /= n;
-        }
-    }
-    format!("{idx:?}")
-}
-
-/// The `[n]`-element mean an empty prediction cannot have.
-fn empty_batch(name: &'static str, shape: &[usize]) -> Error {
-    Error::invalid_shape(
-        name,
-        shape,
-        "empty batch: a mean over zero elements is undefined",
-    )
-}
-
-/// Where a built-in loss puts its result: reduced by mean or sum, or
-/// unreduced into a tensor (the returned value is then the sum).
-pub(crate) enum Out<'a, T> {
-    Mean,
-    Sum,
-    None(&'a mut Tensor<T>),
-}
-
-/// Whether `target` holds exactly `pred`'s elements in order: the same
-/// shape, or `[n, 1]` against `[n]` (a one-output network's column).
-pub(crate) fn same_elements(pred: &[usize], target: &[usize]) -> bool {
-    pred == target || matches!((pred, target), ([n, 1], [m]) | ([m], [n, 1]) if n == m)
-}
-
-/// The message for a target that does not fit an element-wise loss.
-fn target_hint(pred: &[usize]) -> &'static str {
-    match pred {
-        [_, 1] => {
-            "the target must have the prediction's shape, or be a plain column [n] for a one-output network"
-        }
-        [_, _] => {
-            "the target must have the prediction's shape: one column per network output \
-             (Dataset::from_csv_targets reads several target columns)"
-        }
-        _ => "the target must have the prediction's shape",
-    }
-}
-
-/// The driver of every element-wise loss: checks that `pred` and `target`
-/// hold the same non-empty elements, resizes `grad`, and for each element
-/// calls `f(pred_i, target_i, i)`, which returns `(ℓ_i, ∂ℓ_i/∂pred_i)`.
-/// Returns the mean (or sum) of `ℓ` (summed in `f64`) and writes `∂ℓ_i/∂pred_i`
-/// (divided by `N` for the mean) into `grad`; unreduced, writes `ℓ` into the
-/// output tensor (the prediction's shape) and returns the sum.
-fn elementwise<T: Scalar>(
-    name: &'static str,
-    pred: &Tensor<T>,
-    target: &Tensor<T>,
-    grad: &mut Tensor<T>,
-    out: Out<'_, T>,
-    mut f: impl FnMut(T, T, usize) -> Result<(T, T)>,
-) -> Result<T> {
-    if !same_elements(pred.shape(), target.shape()) {
-        return Err(Error::shape_mismatch(
-            name,
-            pred.shape(),
-            target.shape(),
-            target_hint(pred.shape()),
-        ));
-    }
-    let n = pred.len();
-    if n == 0 {
-        return Err(empty_batch(name, pred.shape()));
-    }
-    grad.resize_zeroed(pred.shape());
-    let mean = matches!(out, Out::Mean);
-    let scale = if mean {
-        T::one() / T::from_usize(n)
-    } else {
-        T::one()
-    };
-    let mut losses = match out {
-        Out::None(l) => {
-            l.resize_zeroed(pred.shape());
-            Some(l)
-        }
-        _ => None,
-    };
-    let mut total = 0.0f64;
-    let pairs = pred.as_slice().iter().zip(target.as_slice());
-    for (i, (g, (&x, &y))) in grad.as_mut_slice().iter_mut().zip(pairs).enumerate() {
-        let (value, d) = f(x, y, i)?;
-        total += value.as_f64();
-        *g = d * scale;
-        if let Some(l) = losses.as_deref_mut() {
-            l.as_mut_slice()[i] = value;
-        }
-    }
-    Ok(T::from_f64(if mean { total / n as f64 } else { total }))
-}
-
-/// A loss over a batch whose samples carry weights `w` (shape `[n]`, one
-/// per row of `pred`), from the loss's [`LossFn::unreduced`] form and
-/// reduced as the loss reduces ([`LossFn::reduction`]):
-///
-/// ```text
-/// Mean: Σ_i w_i·Σ_j ℓ_ij / (m·Σ_i w_i)       Sum: Σ_i w_i·Σ_j ℓ_ij
-/// ```
-///
-/// where `ℓ_ij` are sample `i`'s `m` unreduced losses (one for
-/// cross-entropy, one per output for the element-wise losses). With equal
-/// weights this is the loss itself; the mean is PyTorch's weighted mean (as
-/// `CrossEntropyLoss(weight=…)` divides by the weights' sum). A batch whose
-/// weights sum to 0 has loss 0 and a zero gradient under `Mean`. `losses` is
-/// scratch memory the caller keeps.
-///
-/// ```
-/// use weightwise::{loss::{Loss, weighted_loss_and_grad}, Tensor};
-/// # fn main() -> weightwise::Result<()> {
-/// let pred = Tensor::from_rows(&[[1.0], [3.0]])?;
-/// let target = Tensor::from_slice(&[0.0, 0.0]);
-/// let w = Tensor::from_slice(&[3.0, 1.0]);
-/// let (mut losses, mut grad) = (Tensor::default(), Tensor::default());
-/// let l = weighted_loss_and_grad(&Loss::mse(), &pred, &target, &w, &mut losses, &mut grad)?;
-/// assert_eq!(l, (3.0 * 1.0 + 1.0 * 9.0) / 4.0);
-/// # Ok(()) }
-/// ```
-///
-/// # Errors
-/// As for [`LossFn::unreduced`]; [`Error::ShapeMismatch`] when `w` is not
-/// `[n]` or the unreduced losses do not have `n` rows.
-pub fn weighted_loss_and_grad<T: Scalar>(
-    loss: &dyn LossFn<T>,
-    pred: &Tensor<T>,
-    target: &Tensor<T>,
-    weights: &Tensor<T>,
-    losses: &mut Tensor<T>,
-    grad: &mut Tensor<T>,
-) -> Result<T> {
-    const OP: &str = "weighted loss";
-    let n = pred.shape().first().copied().unwrap_or(0);
-    if weights.shape() != [n] {
-        return Err(Error::shape_mismatch(
-            OP,
-            pred.shape(),
-            weights.shape(),
-            "one sample weight per row of the prediction: weights [n]",
-        ));
-    }
-    loss.unreduced(pred, target, losses, grad)?;
-    if losses.shape().first() != Some(&n) || grad.shape() != pred.shape() {
-        return Err(Error::shape_mismatch(
-            OP,
-            pred.shape(),
-            losses.shape(),
-            "LossFn::unreduced must give n rows of losses and a gradient of the prediction's shape",
-        ));
-    }
-    let per_loss = losses.len() / n.max(1);
-    let per_grad = grad.len() / n.max(1);
-    let mut total = 0.0f64;
-    for (row, &w) in losses
-        .as_slice()
-        .chunks(per_loss.max(1))
-        .zip(weights.as_slice())
-    {
-        total += w.as_f64() * row.iter().map(|v| v.as_f64()).sum::<f64>();
-    }
-    let (value, scale) = match loss.reduction() {
-        Reduction::Sum => (total, 1.0),
-        Reduction::Mean => {
-            let w_sum: f64 = weights.as_slice().iter().map(|w| w.as_f64()).sum();
-            if w_sum == 0.0 {
-                grad.fill(T::zero());
-                return Ok(T::zero());
-            }
-            let denom = w_sum * per_loss as f64;
-            (total / denom, 1.0 / denom)
-        }
-    };
-    for (row, &w) in grad
-        .as_mut_slice()
-        .chunks_mut(per_grad.max(1))
-        .zip(weights.as_slice())
-    {
-        let s = w * T::from_f64(scale);
-        row.iter_mut().for_each(|g| *g *= s);
-    }
-    Ok(T::from_f64(value))
 }

@@ -28,10 +28,12 @@
 //! Nothing in a step allocates once the first batch has been seen: the batch,
 //! the loss gradient and every layer's buffers are kept and reused.
 
+mod config;
 mod fit;
 mod history;
 mod step;
 
-pub use fit::{Clip, Control, EarlyStopping, Evaluation, Fit};
+pub use config::{Clip, Control, EarlyStopping, Fit};
+pub use fit::Evaluation;
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
 pub(crate) use step::StepBuffers;

@@ -5,7 +5,7 @@ use crate::layer::Mode;
 use crate::loss::LossFn;
 use crate::loss::weighted_loss_and_grad;
 use crate::optim::clip::{clip_grad_norm_with, clip_grad_value_with};
-use crate::train::fit::Clip;
+use crate::train::config::Clip;
 use crate::{Constraints, Error, Network, Optimizer, Regularization, Result, Scalar, Tensor};
 
 /// Buffers a network keeps across training steps, so a step allocates nothing.
