@@ -113,7 +113,7 @@ pub use error::{Error, Result};
 #[doc(hidden)]
 pub use gemm::__bench;
 pub use gemm::{num_threads, set_num_threads};
-pub use init::{Init, Initializer};
+pub use init::{Init, InitFn, Initializer};
 pub use inspect::{ActivationReport, AuditThresholds, Flag, InitAudit, TensorStats, WeightReport};
 #[cfg(feature = "safetensors")]
 pub use io::{LoadOptions, load_checkpoint, save_checkpoint};
@@ -129,7 +129,7 @@ pub use optim::{
     AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LambdaSchedule, LrSchedule, Optimizer,
     OptimizerState, Plateau, ReduceLrOnPlateau, RmsProp, Schedule, ScheduleFn, Sgd, Warmup,
 };
-pub use regularize::{ElasticNet, L1, L2, Regularization, Regularizer};
+pub use regularize::{ElasticNet, L1, L2, Penalty, PenaltyFn, Regularization, Regularizer};
 pub use scalar::Scalar;
 pub use tensor::Tensor;
 pub use train::{Clip, Control, EarlyStopping, EpochRecord, Evaluation, Fit, History};
@@ -142,9 +142,10 @@ pub mod prelude {
     pub use crate::{
         Activation, ActivationKind, AdaGrad, Adam, AdamW, BatchNorm, Clip, Constraint, Constraints,
         Control, Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error,
-        Evaluation, Fit, History, Init, InitAudit, Initializer, L1, L2, LambdaSchedule, Layer,
-        Loss, LossFn, LrSchedule, Mode, Network, NetworkBuilder, Optimizer, Param, ParamKind,
-        Plateau, ReduceLrOnPlateau, Reduction, Regularization, Regularizer, Result, RmsProp,
-        Scalar, Schedule, ScheduleFn, Sgd, Softmax, Tensor, Warmup, WeightReport, datasets,
+        Evaluation, Fit, History, Init, InitAudit, InitFn, Initializer, L1, L2, LambdaSchedule,
+        Layer, Loss, LossFn, LrSchedule, Mode, Network, NetworkBuilder, Optimizer, Param,
+        ParamKind, Penalty, PenaltyFn, Plateau, ReduceLrOnPlateau, Reduction, Regularization,
+        Regularizer, Result, RmsProp, Scalar, Schedule, ScheduleFn, Sgd, Softmax, Tensor, Warmup,
+        WeightReport, datasets,
     };
 }
