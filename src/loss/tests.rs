@@ -389,3 +389,80 @@ fn a_user_loss_without_unreduced_says_so() {
     let boxed: Box<dyn LossFn<f32>> = Loss::mse().into();
     assert_eq!(boxed.name(), "mse");
 }
+
+/// A loss with fixed per-sample weights, to check `weighted_loss_and_grad`.
+#[derive(Debug)]
+struct Weighted(Loss, Tensor<f64>);
+
+impl LossFn<f64> for Weighted {
+    fn loss_and_grad(
+        &self,
+        pred: &Tensor<f64>,
+        target: &Tensor<f64>,
+        grad: &mut Tensor<f64>,
+    ) -> Result<f64> {
+        let mut losses = Tensor::default();
+        weighted_loss_and_grad(&self.0, pred, target, &self.1, &mut losses, grad)
+    }
+}
+
+#[test]
+fn sample_weights_give_pytorchs_weighted_mean_and_gradcheck() {
+    let pred = t(&[0.3, -1.7, 2.2, 0.45, -0.6, 1.35], &[2, 3]);
+    let values = t(&[0.0, 0.5, 1.0, -2.0, 0.1, 1.0], &[2, 3]);
+    let w = t(&[3.0, 0.5], &[2]);
+    // MSE: Σ_i w_i Σ_j ℓ_ij / (3·Σw), ℓ by the naive formula.
+    let row = |i: usize| -> f64 {
+        (0..3)
+            .map(|j| naive_element(&Loss::mse(), pred[[i, j]], values[[i, j]]))
+            .sum()
+    };
+    let want = (3.0 * row(0) + 0.5 * row(1)) / (3.0 * 3.5);
+    let got = Weighted(Loss::mse(), w.clone())
+        .loss(&pred, &values)
+        .unwrap();
+    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    let sum = Weighted(Loss::mse().with_reduction(Reduction::Sum), w.clone())
+        .loss(&pred, &values)
+        .unwrap();
+    assert!((sum - (3.0 * row(0) + 0.5 * row(1))).abs() < 1e-12);
+    // Cross-entropy: Σ w_i ℓ_i / Σ w_i, as CrossEntropyLoss(weight=…) divides.
+    let indices = t(&[2.0, 0.0], &[2]);
+    let rows = [
+        naive_ce_row(&[0.3, -1.7, 2.2], &[0.0, 0.0, 1.0], 0.1),
+        naive_ce_row(&[0.45, -0.6, 1.35], &[1.0, 0.0, 0.0], 0.1),
+    ];
+    let ce = Loss::softmax_cross_entropy()
+        .with_label_smoothing(0.1)
+        .unwrap();
+    let got = Weighted(ce, w.clone()).loss(&pred, &indices).unwrap();
+    assert!((got - (3.0 * rows[0] + 0.5 * rows[1]) / 3.5).abs() < 1e-12);
+    // Equal weights are the plain loss.
+    let ones = t(&[2.0, 2.0], &[2]);
+    let plain = Loss::mse().loss(&pred, &values).unwrap();
+    assert!((Weighted(Loss::mse(), ones).loss(&pred, &values).unwrap() - plain).abs() < 1e-15);
+    let probs = t(&[1.0, 0.0, 1.0, 0.0, 0.25, 1.0], &[2, 3]);
+    let cases = [
+        (Loss::mse(), &values),
+        (Loss::huber(0.5).with_reduction(Reduction::Sum), &values),
+        (Loss::binary_cross_entropy(), &probs),
+        (ce, &indices),
+        (ce.with_reduction(Reduction::Sum), &indices),
+    ];
+    for (loss, target) in cases {
+        let report = gradcheck::loss(&Weighted(loss, w.clone()), &pred, target).unwrap();
+        assert!(report.max_rel_error < 1e-6, "{}: {report}", loss.name());
+    }
+    // Zero total weight: loss 0, gradient 0; wrong weight shape: an error.
+    let zero = t(&[0.0, 0.0], &[2]);
+    let mut g = Tensor::default();
+    let l = Weighted(Loss::mse(), zero)
+        .loss_and_grad(&pred, &values, &mut g)
+        .unwrap();
+    assert_eq!(l, 0.0);
+    assert!(g.as_slice().iter().all(|&v| v == 0.0));
+    let err = Weighted(Loss::mse(), t(&[1.0; 3], &[3]))
+        .loss(&pred, &values)
+        .unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+}
