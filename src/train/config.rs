@@ -133,7 +133,7 @@ pub struct Fit<'a, T: Scalar> {
     /// Early stopping. Defaults to none.
     pub early_stopping: Option<EarlyStopping>,
     /// Record per-parameter gradient norms and update ratios in the
-    /// [`History`]. Defaults to false.
+    /// [`History`](super::History). Defaults to false.
     pub record_gradients: bool,
     /// Called after every epoch with its record; returns a [`Control`] that
     /// can stop training or set the learning rate. Defaults to none (the

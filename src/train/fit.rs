@@ -65,10 +65,13 @@ impl<T: Scalar> Network<T> {
     ///
     /// # Errors
     /// Invalid settings (zero batch size, no epoch to run, invalid optimizer,
-    /// schedule or clipping values) and data that does not fit the network,
-    /// before any step; a non-finite loss or gradient during training, naming
-    /// the epoch, the step and the layer. On an error the network keeps the
-    /// weights of the last completed step.
+    /// schedule or clipping values, sample weights that are not `[n]`,
+    /// finite and `≥ 0`) and data that does not fit the network, before any
+    /// step; a non-finite loss or gradient during training, naming the epoch,
+    /// the step and the layer; a learning rate the optimizer refuses from the
+    /// schedule or the callback; a loss without [`LossFn::unreduced`] when
+    /// samples are weighted. On an error the network keeps the weights of the
+    /// last completed step.
     pub fn fit(
         &mut self,
         train: &Dataset<T>,
