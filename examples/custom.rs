@@ -110,7 +110,7 @@ impl LossFn<f64> for FocalLoss {
 
 /// PReLU (He et al. 2015; PyTorch `nn.PReLU(num_parameters=features)`):
 /// `y = x` if `x > 0`, else `a_j·x`, with a learned slope `a_j` per feature.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct PRelu {
     slope: Param<f64>,
     x: Tensor<f64>,
@@ -151,20 +151,27 @@ impl Layer<f64> for PRelu {
         }
     }
 
-    fn forward(&mut self, x: &Tensor<f64>, _: Mode) -> Result<&Tensor<f64>> {
+    fn infer(&self, x: &Tensor<f64>, out: &mut Tensor<f64>) -> Result<()> {
         self.output_shape(x.shape())?;
-        self.x.assign(x);
-        self.y.assign(x);
+        out.assign(x);
         let f = self.slope.value.len();
         let a = self.slope.value.as_slice();
-        for row in self.y.as_mut_slice().chunks_mut(f) {
+        for row in out.as_mut_slice().chunks_mut(f) {
             for (v, &aj) in row.iter_mut().zip(a) {
                 if *v <= 0.0 {
                     *v *= aj;
                 }
             }
         }
-        Ok(&self.y)
+        Ok(())
+    }
+
+    fn forward(&mut self, x: &Tensor<f64>, _: Mode) -> Result<&Tensor<f64>> {
+        self.x.assign(x);
+        let mut y = std::mem::take(&mut self.y);
+        let result = self.infer(x, &mut y);
+        self.y = y;
+        result.map(|()| &self.y)
     }
 
     fn backward(&mut self, dy: &Tensor<f64>) -> Result<&Tensor<f64>> {

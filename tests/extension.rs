@@ -352,7 +352,7 @@ fn the_callback_reads_and_sets_the_rate_and_stops() {
 }
 
 /// A user's linear layer without bias, `y = x·Wᵀ`, declaring its weight matrix.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct NoBias {
     w: Param<f64>,
     x: Tensor<f64>,
@@ -377,6 +377,10 @@ impl Layer<f64> for NoBias {
     }
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         Ok(vec![input[0], self.w.value.shape()[0]])
+    }
+    fn infer(&self, x: &Tensor<f64>, out: &mut Tensor<f64>) -> Result<()> {
+        out.assign(&x.matmul(&self.w.value.transpose()?)?);
+        Ok(())
     }
     fn forward(&mut self, x: &Tensor<f64>, _: Mode) -> Result<&Tensor<f64>> {
         self.x.assign(x);

@@ -2,6 +2,7 @@
 //! [`EarlyStopping`] and the epoch callback's [`Control`].
 
 use super::history::EpochRecord;
+use super::step::StepBuffers;
 use crate::data::Dataset;
 use crate::loss::{Loss, LossFn};
 use crate::optim::{Adam, Optimizer, ScheduleFn};
@@ -139,6 +140,9 @@ pub struct Fit<'a, T: Scalar> {
     /// can stop training or set the learning rate. Defaults to none (the
     /// library prints nothing).
     pub on_epoch: Option<&'a mut dyn FnMut(&EpochRecord) -> Control>,
+    /// Scratch reused by every step, so a step allocates nothing after the
+    /// first batch (see [`StepBuffers`]). Defaults to empty buffers.
+    pub buffers: StepBuffers<T>,
 }
 
 impl<T: Scalar> Default for Fit<'_, T> {
@@ -159,6 +163,7 @@ impl<T: Scalar> Default for Fit<'_, T> {
             early_stopping: None,
             record_gradients: false,
             on_epoch: None,
+            buffers: StepBuffers::default(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `Network::fit`, `train_on_batch`, `evaluate` and `predict_batched`.
+//! `Network::fit`, `train_on_batch` and `evaluate`.
 
 use std::time::Instant;
 
@@ -80,9 +80,9 @@ impl<T: Scalar> Network<T> {
     ) -> Result<History> {
         fit.validate(self, train)?;
         let base_lr = fit.optimizer.learning_rate();
-        let mut buf = std::mem::take(&mut self.scratch);
+        let mut buf = std::mem::take(&mut fit.buffers);
         let result = self.fit_epochs(train, fit, base_lr, rng, &mut buf);
-        self.scratch = buf;
+        fit.buffers = buf;
         if fit.schedule.is_some() {
             fit.optimizer.set_learning_rate(base_lr)?;
         }
@@ -262,7 +262,7 @@ impl<T: Scalar> Network<T> {
         y: &Tensor<T>,
         fit: &mut Fit<'_, T>,
     ) -> Result<f64> {
-        let mut buf = std::mem::take(&mut self.scratch);
+        let buf = &mut fit.buffers;
         let mut cfg = StepConfig {
             loss: fit.loss.as_ref(),
             optimizer: fit.optimizer.as_mut(),
@@ -271,9 +271,7 @@ impl<T: Scalar> Network<T> {
             clip: fit.clip,
             record_gradients: false,
         };
-        let out = train_step(self, x, y, None, &mut buf, &mut cfg, At::Batch);
-        self.scratch = buf;
-        out.map(|o| o.loss)
+        train_step(self, x, y, None, buf, &mut cfg, At::Batch).map(|o| o.loss)
     }
 
     /// Mean loss and accuracy on `data` in inference mode, in batches of 256
@@ -306,27 +304,5 @@ impl<T: Scalar> Network<T> {
             accuracy: (counted > 0).then(|| correct as f64 / counted as f64),
             samples: n,
         })
-    }
-
-    /// The outputs for every row of `x` in inference mode, computed in batches
-    /// of 256 rows so memory stays bounded on large inputs.
-    ///
-    /// # Errors
-    /// As for [`Network::forward`].
-    pub fn predict_batched(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let (n, _) = x.dims2("predict_batched")?;
-        let mut rows = Vec::new();
-        let mut chunk = Tensor::default();
-        let mut width = self.outputs();
-        let mut indices = Vec::with_capacity(EVAL_BATCH);
-        for start in (0..n).step_by(EVAL_BATCH) {
-            indices.clear();
-            indices.extend(start..(start + EVAL_BATCH).min(n));
-            x.select_rows_into(&indices, &mut chunk)?;
-            let out = self.forward(&chunk, Mode::Eval)?;
-            width = out.shape()[1];
-            rows.extend_from_slice(out.as_slice());
-        }
-        Tensor::from_vec(rows, &[n, width])
     }
 }

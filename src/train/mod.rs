@@ -30,10 +30,11 @@
 
 mod config;
 mod fit;
+mod gradients;
 mod history;
 mod step;
 
 pub use config::{Clip, Control, EarlyStopping, Fit};
 pub use fit::Evaluation;
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
-pub(crate) use step::StepBuffers;
+pub use step::StepBuffers;

@@ -8,9 +8,12 @@ use crate::optim::clip::{clip_grad_norm_with, clip_grad_value_with};
 use crate::train::config::Clip;
 use crate::{Constraints, Error, Network, Optimizer, Regularization, Result, Scalar, Tensor};
 
-/// Buffers a network keeps across training steps, so a step allocates nothing.
+/// The scratch a training step reuses (the loss gradient, decoded class
+/// labels, gradient-record sums), so that after the first batch a step
+/// allocates nothing. It lives in [`Fit::buffers`](super::Fit::buffers), with
+/// the rest of the training state; leave it at its default.
 #[derive(Debug, Default)]
-pub(crate) struct StepBuffers<T> {
+pub struct StepBuffers<T> {
     pub(crate) dy: Tensor<T>,
     classes: Vec<usize>,
     /// Per-sample losses, for weighted batches.
