@@ -159,7 +159,7 @@ fn w2_setup() -> weightwise::Result<W2Setup> {
         .dense(10, Init::he_normal())
         .build(&mut rng)?;
     let fit = Fit {
-        loss: Loss::softmax_cross_entropy(),
+        loss: Loss::softmax_cross_entropy().into(),
         optimizer: Sgd {
             lr: 0.01,
             ..Default::default()
@@ -331,7 +331,7 @@ fn w3(threads: usize, seed: u64) -> weightwise::Result<f64> {
         .dense(10, Init::he_normal())
         .build(&mut rng)?;
     let mut fit = Fit {
-        loss: Loss::softmax_cross_entropy(),
+        loss: Loss::softmax_cross_entropy().into(),
         optimizer: Adam {
             lr: 1e-3,
             ..Default::default()
@@ -347,7 +347,7 @@ fn w3(threads: usize, seed: u64) -> weightwise::Result<f64> {
     let history = net.fit(&train, &mut fit, &mut rng)?;
     let seconds = t.elapsed().as_secs_f64();
     let acc = net
-        .evaluate(&test, Loss::softmax_cross_entropy())?
+        .evaluate(&test, &Loss::softmax_cross_entropy())?
         .accuracy
         .unwrap_or(f64::NAN);
     println!("W3 threads={threads} seed={seed} test_accuracy={acc:.4} train_seconds={seconds:.2}");
