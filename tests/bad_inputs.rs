@@ -67,7 +67,7 @@ fn data<T: Scalar>() -> (Tensor<T>, Tensor<T>) {
 
 fn fit_with<'a, T: Scalar>(opt: Box<dyn Optimizer<T>>) -> Fit<'a, T> {
     Fit {
-        loss: Loss::mse(),
+        loss: Box::new(Loss::mse()),
         optimizer: opt,
         epochs: 3,
         batch_size: 4,
