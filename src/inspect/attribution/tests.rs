@@ -1,3 +1,5 @@
+#![allow(clippy::needless_range_loop)] // index arithmetic mirrors the formulas
+
 use rand::{SeedableRng, rngs::StdRng};
 use rand_distr::Uniform;
 
