@@ -97,6 +97,7 @@ pub mod layer;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod prune;
 pub mod regularize;
 pub mod scalar;
 pub(crate) mod special;

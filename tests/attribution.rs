@@ -51,7 +51,10 @@ fn completeness_within_one_percent_at_default_steps_on_digits() {
     )
     .unwrap();
     let worst = ig.max_relative_residual();
-    println!("default IG on the {} test digits: max |residual|/|f(x)−f(x')| = {worst:.3e}", x.shape()[0]);
+    println!(
+        "default IG on the {} test digits: max |residual|/|f(x)−f(x')| = {worst:.3e}",
+        x.shape()[0]
+    );
     assert!(worst <= 0.01, "{worst}");
 }
 

@@ -19,7 +19,8 @@
 use crate::{Error, Network, Result, Scalar, Tensor};
 
 /// The `"weight"` parameter of every dense layer, in order, with its index.
-fn dense_weights<T: Scalar>(net: &Network<T>) -> Vec<(usize, &Tensor<T>)> {
+/// (The one place that recognises a dense layer; pruning uses it too.)
+pub(crate) fn dense_weights<T: Scalar>(net: &Network<T>) -> Vec<(usize, &Tensor<T>)> {
     let mut out = Vec::new();
     net.visit_params(&mut |i, p| {
         if p.name == "weight" && net.layers()[i].kind() == "Dense" {

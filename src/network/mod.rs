@@ -41,6 +41,8 @@ pub struct Network<T: Scalar> {
     layers: Vec<Box<dyn Layer<T>>>,
     /// Buffers reused by every training step (the loss gradient, decoded labels).
     pub(crate) scratch: crate::train::StepBuffers<T>,
+    /// Pruning masks (see [`crate::prune`]), applied by every training step.
+    pub(crate) masks: crate::prune::Masks<T>,
 }
 
 impl<T: Scalar> Network<T> {
@@ -65,6 +67,7 @@ impl<T: Scalar> Network<T> {
             inputs,
             layers: Vec::new(),
             scratch: Default::default(),
+            masks: Default::default(),
         })
     }
 
