@@ -51,7 +51,8 @@
 //! let (train, _) = datasets::digits::<f32>()?;
 //! let mut net = Network::<f32>::builder(64).dense(32, Init::he_normal()).relu()
 //!     .dense(10, Init::xavier_uniform()).build(&mut rng)?;
-//! prune::global_unstructured(&mut net, &prune::weight_names(&net), Amount::Fraction(0.8))?;
+//! let weights = prune::weight_names(&net); // ["0.weight", "2.weight"]
+//! prune::global_unstructured(&mut net, &weights, Amount::Fraction(0.8))?;
 //! net.fit(&train, &mut Fit { epochs: 1, ..Default::default() }, &mut rng)?;
 //! let report = prune::sparsity_report(&net);
 //! assert!((report.weight_sparsity() - 0.8).abs() < 1e-3); // still 80 % zeros after training

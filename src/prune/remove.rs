@@ -101,7 +101,7 @@ fn pick<T: Scalar>(v: &Tensor<T>, idx: &[usize]) -> Tensor<T> {
 /// let before = net.predict(&x)?;
 /// let done = prune::remove_pruned_units(&mut net)?;
 /// assert_eq!(done.removed, vec![(0, vec![1])]);
-/// assert_eq!((done.params_before, done.params_after), (13, 10));
+/// assert_eq!((done.params_before, done.params_after), (13, 9));
 /// assert_eq!(net.tensor("2.bias")?.as_slice(), &[3.0]); // 1 + 4·0.5
 /// assert_eq!(net.predict(&x)?, before);
 /// # Ok(()) }
