@@ -318,7 +318,14 @@ impl Riemann {
 /// Settings of [`integrated_gradients`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IntegratedGradients {
-    /// Number of gradients along the path. Defaults to 50 (Captum's `n_steps`).
+    /// Number of gradients along the path. Defaults to 100.
+    ///
+    /// On a ReLU network the gradient jumps wherever a unit switches along
+    /// the path, so every rule converges only as `1/steps`. On the digits
+    /// model of `examples/digits.rs` (64-128-64-10, 360 test images, black
+    /// baseline, midpoint rule) the worst image's completeness residual was
+    /// 1.0–1.1 % of `|f(x) − f(x')|` at Captum's 50 steps and 0.34–0.39 % at
+    /// 100 (f64–f32; median 0.04 %), hence 100.
     pub steps: usize,
     /// The quadrature rule. Defaults to [`Riemann::Midpoint`].
     pub rule: Riemann,
@@ -327,7 +334,7 @@ pub struct IntegratedGradients {
 impl Default for IntegratedGradients {
     fn default() -> Self {
         IntegratedGradients {
-            steps: 50,
+            steps: 100,
             rule: Riemann::Midpoint,
         }
     }
