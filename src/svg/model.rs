@@ -227,7 +227,7 @@ pub fn activation_histograms(report: &ActivationReport, bins: usize) -> Result<S
 /// ```
 /// use weightwise::svg;
 /// # fn main() -> weightwise::Result<()> {
-/// let legend = "share of all |weight| paths that start at the pixel";
+/// let legend = "share of all |W| paths from the pixel";
 /// let s = svg::importance_image(&[0.1, 0.4, 0.2, 0.3], (2, 2), "importance", legend)?.to_string();
 /// assert_eq!(s.matches("<rect class=\"cell\"").count(), 4);
 /// assert!(s.contains(legend));
