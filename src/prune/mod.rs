@@ -15,21 +15,21 @@
 //!
 //! An [`Amount`] is a fraction of the entries not yet pruned, rounded as
 //! Python's `round` does, or a count. Each call multiplies into the
-//! parameter's mask ([`Network::mask`]): pruning accumulates as PyTorch's
+//! parameter's mask ([`Network::mask`](crate::Network::mask)): pruning accumulates as PyTorch's
 //! `PruningContainer` does.
 //!
 //! ## Masks hold during training
-//! The network keeps its masks. Every training step ([`Network::fit`],
+//! The network keeps its masks. Every training step ([`Network::fit`](crate::Network::fit),
 //! `train_on_batch`) zeroes the gradients of pruned weights right after the
-//! backward pass ([`Network::mask_gradients`]) and zeroes the pruned
+//! backward pass ([`Network::mask_gradients`](crate::Network::mask_gradients)) and zeroes the pruned
 //! weights after the update, the proximal step and the constraints
-//! ([`Network::apply_masks`]). So, whatever the optimizer (momentum, Adam's
+//! ([`Network::apply_masks`](crate::Network::apply_masks)). So, whatever the optimizer (momentum, Adam's
 //! moments, weight decay), regularizer or constraint, a pruned weight is
 //! exactly `0.0` after every step; clipping sees only live gradients. This
 //! is PyTorch's `weight = weight_orig · mask` reparametrization, stored the
 //! other way round: the weight itself is masked, so saving, inspecting and
 //! running need nothing special. In a loop of your own, call
-//! [`Network::mask_gradients`] before and [`Network::apply_masks`] after
+//! [`Network::mask_gradients`](crate::Network::mask_gradients) before and [`Network::apply_masks`](crate::Network::apply_masks) after
 //! the optimizer step.
 //!
 //! Checkpoints ([`save_checkpoint`](crate::io::save_checkpoint)) keep the
