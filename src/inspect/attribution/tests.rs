@@ -584,3 +584,86 @@ fn dense_layer_gradcheck_through_public_checker() {
     assert!(r.max_rel_error < 1e-6, "{r}");
     let _ = d.num_params();
 }
+
+#[test]
+fn integrated_gradients_through_the_public_gradcheck() {
+    // With every node αₖ > 0, IG/(x − x') is the gradient of
+    // g(z) = Σₖ (wₖ/αₖ)·f(x' + αₖ(z − x')) at z = x, a scalar function the
+    // public checker can difference.
+    let mut net = smooth(8);
+    let x = random(&[2, 4], 3);
+    let b = random(&[2, 4], 4);
+    let targets = [1, 2];
+    for rule in [Riemann::Midpoint, Riemann::Right] {
+        let settings = IntegratedGradients { steps: 6, rule };
+        let ig = integrated_gradients(&mut net, &x, &b, &targets[..], &settings).unwrap();
+        let per_unit = Tensor::from_vec(
+            (0..8)
+                .map(|j| ig.values.as_slice()[j] / (x.as_slice()[j] - b.as_slice()[j]))
+                .collect(),
+            &[2, 4],
+        )
+        .unwrap();
+        let nodes = rule.nodes(6).unwrap();
+        let g = |z: &Tensor<f64>| -> Result<f64> {
+            let mut total = 0.0;
+            for &(a, w) in &nodes {
+                let p = Tensor::from_vec(
+                    (0..8)
+                        .map(|j| b.as_slice()[j] + a * (z.as_slice()[j] - b.as_slice()[j]))
+                        .collect(),
+                    &[2, 4],
+                )?;
+                total += w / a * summed_target(&mut net, &p, &targets)?;
+            }
+            Ok(total)
+        };
+        let r = GradCheck::default().function(g, &x, &per_unit).unwrap();
+        assert!(r.max_rel_error < 1e-6, "{rule:?}: {r}");
+    }
+}
+
+#[test]
+fn smooth_grad_through_the_public_gradcheck() {
+    // SmoothGrad is the gradient of the mean of f over the same noisy copies.
+    let mut net = smooth(9);
+    let x = random(&[2, 4], 5);
+    let settings = SmoothGrad {
+        samples: 4,
+        noise_level: 0.2,
+        seed: 3,
+    };
+    let sg = smooth_grad(&mut net, &x, 0, &settings).unwrap();
+    let mut rng = StdRng::seed_from_u64(3);
+    let sigma: Vec<f64> = x
+        .as_slice()
+        .chunks(4)
+        .map(|r| {
+            0.2 * (r.iter().cloned().fold(f64::MIN, f64::max)
+                - r.iter().cloned().fold(f64::MAX, f64::min))
+        })
+        .collect();
+    let noise: Vec<Vec<f64>> = (0..4)
+        .map(|_| {
+            (0..8)
+                .map(|j| {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    sigma[j / 4] * z
+                })
+                .collect()
+        })
+        .collect();
+    let f = |z: &Tensor<f64>| -> Result<f64> {
+        let mut total = 0.0;
+        for eps in &noise {
+            let p = Tensor::from_vec(
+                z.as_slice().iter().zip(eps).map(|(v, e)| v + e).collect(),
+                &[2, 4],
+            )?;
+            total += summed_target(&mut net, &p, &[0, 0])? / 4.0;
+        }
+        Ok(total)
+    };
+    let r = GradCheck::default().function(f, &x, &sg).unwrap();
+    assert!(r.max_rel_error < 1e-6, "{r}");
+}
