@@ -166,7 +166,8 @@ impl<T: Scalar> Network<T> {
 
     /// One forward pass in training mode, the loss, and the backward pass:
     /// afterwards every parameter's gradient holds `∂loss/∂param` (gradients
-    /// are zeroed first). Returns the loss.
+    /// are zeroed first), except that pruned weights get a zero gradient
+    /// ([`Network::mask_gradients`]). Returns the loss.
     ///
     /// # Errors
     /// Shape errors from the layers or the loss.
@@ -184,6 +185,7 @@ impl<T: Scalar> Network<T> {
         };
         let result = value.and_then(|v| self.backward_params(&g).map(|_| v));
         self.scratch.dy = g;
+        self.mask_gradients();
         result
     }
 

@@ -28,9 +28,11 @@
 //! exactly `0.0` after every step; clipping sees only live gradients. This
 //! is PyTorch's `weight = weight_orig · mask` reparametrization, stored the
 //! other way round: the weight itself is masked, so saving, inspecting and
-//! running need nothing special. In a loop of your own, call
-//! [`Network::mask_gradients`](crate::Network::mask_gradients) before and [`Network::apply_masks`](crate::Network::apply_masks) after
-//! the optimizer step.
+//! running need nothing special. In a loop of your own,
+//! [`Network::compute_gradients`](crate::Network::compute_gradients) masks
+//! the gradients (or call [`Network::mask_gradients`](crate::Network::mask_gradients)
+//! after your own backward pass); call [`Network::apply_masks`](crate::Network::apply_masks)
+//! after the optimizer step.
 //!
 //! Checkpoints ([`save_checkpoint`](crate::io::save_checkpoint)) keep the
 //! masks (as `"mask.0.weight"` tensors), so a resumed run is the same run.

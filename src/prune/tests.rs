@@ -486,3 +486,38 @@ fn iterative_schedule() {
     assert_eq!(r[0].pruned, 2 + 1);
     assert!(net.mask("5.weight").is_none());
 }
+
+#[test]
+fn a_loop_of_your_own_holds_the_masks_with_compute_gradients_and_apply_masks() {
+    use crate::optim::{GradientDescent, Optimizer};
+    let (x, y) = batch(3);
+    let mut net = mlp(7);
+    let mut opt = GradientDescent::new(Adam {
+        lr: 0.01,
+        ..Default::default()
+    })
+    .unwrap();
+    for _ in 0..5 {
+        net.compute_gradients(&x, &y, &Loss::softmax_cross_entropy())
+            .unwrap();
+        opt.step(&mut net.params_mut()).unwrap();
+    }
+    l1_unstructured(&mut net, "0.weight", Amount::Fraction(0.5)).unwrap();
+    for _ in 0..20 {
+        net.compute_gradients(&x, &y, &Loss::softmax_cross_entropy())
+            .unwrap();
+        // The gradients of pruned weights are zero before the step …
+        let m = net.mask("0.weight").unwrap().clone();
+        let g = net.params_mut()[0].grad.clone();
+        assert!(
+            m.as_slice()
+                .iter()
+                .zip(g.as_slice())
+                .all(|(m, g)| *m == 1.0 || *g == 0.0)
+        );
+        opt.step(&mut net.params_mut()).unwrap();
+        // … but Adam's momentum still moves them; apply_masks puts them back.
+        net.apply_masks();
+        assert_masks_hold(&net);
+    }
+}
