@@ -24,15 +24,6 @@ fn build(seed: u64) -> Result<Network<f32>> {
         .build(&mut StdRng::seed_from_u64(seed))
 }
 
-/// A copy of `src` (same architecture, same tensors).
-fn copy(src: &Network<f32>) -> Result<Network<f32>> {
-    let mut net = build(0)?;
-    for (name, t) in src.named_tensors() {
-        net.set_tensor(&name, t)?;
-    }
-    Ok(net)
-}
-
 fn adam<'a>(epochs: usize) -> Fit<'a, f32> {
     Fit {
         optimizer: Adam {
@@ -73,7 +64,7 @@ fn main() -> Result<()> {
     // sparsities set the points at which the pruning methods are compared.
     let mut l1_points = Vec::new();
     for lambda in [0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4] {
-        let mut net = copy(&base)?;
+        let mut net = base.clone();
         let mut fit = adam(FINE_TUNE_EPOCHS);
         fit.regularizer = Some(L1::new(lambda)?.into());
         net.fit(&train, &mut fit, &mut StdRng::seed_from_u64(1))?;
@@ -104,7 +95,7 @@ fn main() -> Result<()> {
             continue;
         }
         // One-shot: prune to the sparsity, then (b) fine-tune with the masks held.
-        let mut net = copy(&base)?;
+        let mut net = base.clone();
         let names = prune::weight_names(&net);
         prune::global_unstructured(&mut net, &names, Amount::Fraction(sparsity))?;
         let one_shot = accuracy(&mut net, &test)?;
@@ -115,7 +106,7 @@ fn main() -> Result<()> {
         )?;
         let one_shot_ft = accuracy(&mut net, &test)?;
         // Iterative: 5 rounds of pruning 1 − (1 − s)^(1/5) of what is left, 2 epochs each.
-        let mut net = copy(&base)?;
+        let mut net = base.clone();
         let schedule = IterativePruning::to_sparsity(Method::Global, sparsity, 5, 2)?;
         schedule.run(
             &mut net,
@@ -167,7 +158,7 @@ fn main() -> Result<()> {
     println!(
         "\nstructured pruning: half the units of each hidden layer (L2 norm of incoming weights)"
     );
-    let mut net = copy(&base)?;
+    let mut net = base.clone();
     prune::ln_structured(&mut net, "0.weight", Amount::Fraction(0.5), 2.0, 0)?;
     prune::ln_structured(&mut net, "2.weight", Amount::Fraction(0.5), 2.0, 0)?;
     let pruned_acc = accuracy(&mut net, &test)?;

@@ -234,11 +234,9 @@ pub fn remove_pruned_units<T: Scalar>(net: &mut Network<T>) -> Result<UnitRemova
     }
 
     let dist = Uniform::new(-1.0, 1.0).map_err(|e| Error::invalid_state(OP, e.to_string()))?;
-    let probe: Tensor<f64> = Tensor::random(
-        &[16, net.inputs()],
-        &dist,
-        &mut StdRng::seed_from_u64(0x7072),
-    )?;
+    let mut shape = vec![16];
+    shape.extend_from_slice(net.input_shape());
+    let probe: Tensor<f64> = Tensor::random(&shape, &dist, &mut StdRng::seed_from_u64(0x7072))?;
     let probe: Tensor<T> = probe.cast();
     let before = net.predict(&probe)?;
     let old_masks = net.replace_masks(masks);

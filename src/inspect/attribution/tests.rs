@@ -667,3 +667,84 @@ fn smooth_grad_through_the_public_gradcheck() {
     let r = GradCheck::default().function(f, &x, &sg).unwrap();
     assert!(r.max_rel_error < 1e-6, "{r}");
 }
+
+/// A user's layer: `[n, c, h, w]` → `[n, c·h·w]` (until a built-in exists).
+#[derive(Clone, Debug, Default)]
+struct Flatten {
+    shape: Vec<usize>,
+    out: Tensor<f64>,
+    dx: Tensor<f64>,
+}
+
+impl Layer<f64> for Flatten {
+    fn kind(&self) -> &'static str {
+        "Flatten"
+    }
+    fn infer(&self, x: &Tensor<f64>, out: &mut Tensor<f64>) -> Result<()> {
+        let n = x.shape()[0];
+        *out = x.clone().reshape(&[n, x.len() / n])?;
+        Ok(())
+    }
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        Ok(vec![input[0], input[1..].iter().product()])
+    }
+    fn forward(&mut self, x: &Tensor<f64>, _mode: Mode) -> Result<&Tensor<f64>> {
+        self.shape = x.shape().to_vec();
+        let n = x.shape()[0];
+        self.out = x.clone().reshape(&[n, x.len() / n])?;
+        Ok(&self.out)
+    }
+    fn backward(&mut self, dy: &Tensor<f64>) -> Result<&Tensor<f64>> {
+        self.dx = dy.clone().reshape(&self.shape)?;
+        Ok(&self.dx)
+    }
+}
+
+#[test]
+fn image_shaped_inputs_flow_through_every_method() {
+    // [n, 2, 3, 3] images → Flatten → 18 → tanh → 4.
+    let mut net = Network::<f64>::builder_shape(&[2, 3, 3])
+        .layer(Box::new(Flatten::default()))
+        .dense(5, Init::xavier_normal())
+        .tanh()
+        .dense(4, Init::xavier_normal())
+        .build(&mut StdRng::seed_from_u64(2))
+        .unwrap();
+    let x = random(&[3, 2, 3, 3], 4);
+    let s = saliency(&mut net, &x, 1).unwrap();
+    assert_eq!(s.shape(), x.shape());
+    let r = GradCheck::default()
+        .function(|xp| summed_target(&mut net, xp, &[1; 3]), &x, &s)
+        .unwrap();
+    assert!(r.max_rel_error < 1e-6, "{r}");
+    let black = Tensor::zeros(&[1, 2, 3, 3]).unwrap();
+    let ig = integrated_gradients(&mut net, &x, &black, 3, &Default::default()).unwrap();
+    assert_eq!(ig.values.shape(), x.shape());
+    assert!(ig.max_relative_residual() < 1e-3, "{:?}", ig.residual);
+    assert_eq!(
+        smooth_grad(&mut net, &x, 0, &Default::default())
+            .unwrap()
+            .shape(),
+        x.shape()
+    );
+    // Occlusion reads [c, h, w] from the input; each patch covers both channels.
+    let o = occlusion(
+        &mut net,
+        &x,
+        2,
+        &Occlusion {
+            patch: (1, 1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(o.shape(), x.shape());
+    let y = net.predict(&x).unwrap();
+    let mut covered = x.clone();
+    for ch in 0..2 {
+        covered.as_mut_slice()[ch * 9 + 4] = 0.0; // sample 0, pixel (1, 1)
+    }
+    let drop = y.as_slice()[2] - net.predict(&covered).unwrap().as_slice()[2];
+    assert!((o.as_slice()[4] - drop).abs() < 1e-12);
+    assert!((o.as_slice()[9 + 4] - drop).abs() < 1e-12);
+}
