@@ -36,8 +36,9 @@
 //!
 //! Checkpoints ([`save_checkpoint`](crate::io::save_checkpoint)) keep the
 //! masks (as `"mask.0.weight"` tensors), so a resumed run is the same run.
-//! Plain weight files (`save_safetensors`) hold the masked weights only, as
-//! PyTorch's `prune.remove` leaves them.
+//! Model and weight files (`save_model`, `save_safetensors`) hold the
+//! masked weights only, as PyTorch's `prune.remove` leaves them: a network
+//! loaded from one has its zeros but no masks.
 //!
 //! ## Schedules, removal, reports
 //! [`IterativePruning`] prunes a fraction and fine-tunes, round after
