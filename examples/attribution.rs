@@ -90,7 +90,7 @@ fn main() -> weightwise::Result<()> {
         &mut rng,
     )?;
     let accuracy = net
-        .evaluate(&test, Loss::softmax_cross_entropy())?
+        .evaluate(&test, &Loss::softmax_cross_entropy())?
         .accuracy
         .unwrap_or(f64::NAN);
     println!(

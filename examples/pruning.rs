@@ -38,7 +38,7 @@ fn adam<'a>(epochs: usize) -> Fit<'a, f32> {
 
 fn accuracy(net: &mut Network<f32>, test: &Dataset<f32>) -> Result<f64> {
     Ok(net
-        .evaluate(test, Loss::softmax_cross_entropy())?
+        .evaluate(test, &Loss::softmax_cross_entropy())?
         .accuracy
         .unwrap_or(f64::NAN))
 }

@@ -24,27 +24,34 @@ pub struct UnitRemoval {
     pub max_output_change: f64,
 }
 
-/// A dense layer's weight and bias, copied.
+/// A linear layer's weight and bias, copied.
 struct DenseParts<T> {
     layer: usize,
     weight: Tensor<T>,
     bias: Option<Tensor<T>>,
+    /// Whether the layer is exactly `y = x·Wᵀ (+ b)`: its parameters are its
+    /// weight matrix and at most a `"bias"` of one entry per row, so a
+    /// [`Dense`] can take its place.
+    rebuildable: bool,
 }
 
 fn parts<T: Scalar>(net: &Network<T>) -> Vec<DenseParts<T>> {
     dense_weights(net)
         .into_iter()
         .map(|(layer, w)| {
-            let mut bias = None;
+            let (mut bias, mut others) = (None, 0);
             net.layers()[layer].visit_params(&mut |p| {
-                if p.name == "bias" {
+                if p.name == "bias" && p.value.shape() == [w.shape()[0]] {
                     bias = Some(p.value.clone());
+                } else if !std::ptr::eq(&p.value, w) {
+                    others += 1;
                 }
             });
             DenseParts {
                 layer,
                 weight: w.clone(),
                 bias,
+                rebuildable: others == 0,
             }
         })
         .collect()
@@ -64,7 +71,9 @@ fn pick<T: Scalar>(v: &Tensor<T>, idx: &[usize]) -> Tensor<T> {
     Tensor::from_slice(&idx.iter().map(|&i| v.as_slice()[i]).collect::<Vec<_>>())
 }
 
-/// Removes the units of every dense layer (but the last) that cannot
+/// Removes the units of every linear layer (one that declares its
+/// [`weight_matrix`](crate::Layer::weight_matrix), such as [`Dense`]; all
+/// but the last) that cannot
 /// influence the output, and returns what changed: a unit whose incoming
 /// weights (its row) are all zero, as [`ln_structured`](super::ln_structured)
 /// with `dim = 0` leaves it, or whose outgoing weights (its column in the
@@ -142,6 +151,20 @@ pub fn remove_pruned_units<T: Scalar>(net: &mut Network<T>) -> Result<UnitRemova
         }
         if gone.is_empty() {
             continue;
+        }
+        if let Some(d) = [&dense[a], &dense[a + 1]]
+            .into_iter()
+            .find(|d| !d.rebuildable)
+        {
+            return Err(Error::invalid_state(
+                OP,
+                format!(
+                    "layer {} ({}) has parameters besides its weight matrix and bias: it cannot \
+                     be rebuilt with fewer units",
+                    d.layer,
+                    net.layers()[d.layer].kind()
+                ),
+            ));
         }
         let between = dense[a].layer + 1..dense[a + 1].layer;
         for i in between.clone() {

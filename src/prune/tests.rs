@@ -290,7 +290,7 @@ fn masks_hold_exactly_through_100_steps_of_every_optimizer() {
         let name = format!("{alg:?}");
         let mut net = mlp(2);
         let mut fit = Fit::<f64> {
-            loss: Loss::softmax_cross_entropy(),
+            loss: Loss::softmax_cross_entropy().into(),
             optimizer: alg.into(),
             regularizer: Some(L2::new(1e-2).unwrap().into()),
             constraints: Constraints::new().layer(2, Constraint::max_norm(0.8).unwrap()),
