@@ -521,3 +521,74 @@ fn a_loop_of_your_own_holds_the_masks_with_compute_gradients_and_apply_masks() {
         assert_masks_hold(&net);
     }
 }
+
+/// A user's linear layer with one more parameter: `y = g·x·Wᵀ`.
+#[derive(Clone, Debug)]
+struct Gated {
+    weight: crate::Param<f64>,
+    gate: crate::Param<f64>,
+    out: Tensor<f64>,
+}
+
+impl crate::Layer<f64> for Gated {
+    fn kind(&self) -> &'static str {
+        "Gated"
+    }
+    fn infer(&self, x: &Tensor<f64>, out: &mut Tensor<f64>) -> crate::Result<()> {
+        *out = x
+            .matmul_t(&self.weight.value)?
+            .scale(self.gate.value.as_slice()[0]);
+        Ok(())
+    }
+    fn output_shape(&self, input: &[usize]) -> crate::Result<Vec<usize>> {
+        Ok(vec![input[0], self.weight.value.shape()[0]])
+    }
+    fn forward(&mut self, x: &Tensor<f64>, _mode: crate::Mode) -> crate::Result<&Tensor<f64>> {
+        let mut out = Tensor::default();
+        self.infer(x, &mut out)?;
+        self.out = out;
+        Ok(&self.out)
+    }
+    fn backward(&mut self, _dy: &Tensor<f64>) -> crate::Result<&Tensor<f64>> {
+        Err(Error::invalid_state("Gated backward", "not needed here"))
+    }
+    fn weight_matrix(&self) -> Option<&crate::Param<f64>> {
+        Some(&self.weight)
+    }
+    fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a crate::Param<f64>)) {
+        f(&self.weight);
+        f(&self.gate);
+    }
+    fn visit_params_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut crate::Param<f64>)) {
+        f(&mut self.weight);
+        f(&mut self.gate);
+    }
+}
+
+#[test]
+fn a_linear_layer_with_more_parameters_is_not_rebuilt() {
+    use crate::{Param, ParamKind};
+    let mut net = Network::<f64>::new(3).unwrap();
+    let w = Tensor::from_rows(&[[1.0, 2.0, 0.0], [0.5, -1.0, 1.0]]).unwrap();
+    net.push(Box::new(Gated {
+        weight: Param::new("weight", ParamKind::Weight, w),
+        gate: Param::new("gate", ParamKind::Scale, Tensor::from_slice(&[2.0])),
+        out: Tensor::default(),
+    }))
+    .unwrap();
+    net.push(Box::new(Activation::relu())).unwrap();
+    net.push(Box::new(
+        Dense::from_weights(Tensor::from_rows(&[[1.0, 1.0]]).unwrap(), None).unwrap(),
+    ))
+    .unwrap();
+    // Its units are prunable like any weight matrix's …
+    ln_structured(&mut net, "0.weight", Amount::Count(1), 2.0, 0).unwrap();
+    assert_eq!(
+        net.tensor("0.weight").unwrap().as_slice()[3..],
+        [0.0, 0.0, 0.0]
+    );
+    // … but it cannot be rebuilt smaller: an error, and nothing changes.
+    let e = remove_pruned_units(&mut net).unwrap_err();
+    assert!(e.to_string().contains("layer 0 (Gated)"), "{e}");
+    assert_eq!(net.tensor("0.weight").unwrap().shape(), &[2, 3]);
+}
