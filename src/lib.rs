@@ -87,6 +87,7 @@
 pub mod constraint;
 pub mod data;
 pub mod error;
+mod fsio;
 mod gemm;
 pub mod gradcheck;
 pub mod init;
