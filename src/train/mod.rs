@@ -30,10 +30,12 @@
 
 mod fit;
 mod history;
+mod history_csv;
 mod metrics;
 mod step;
 
 pub use fit::{Clip, EarlyStopping, Evaluation, Fit};
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
+pub use history_csv::{EPOCH_COLUMNS, GRADIENT_COLUMNS};
 pub use metrics::count_correct;
 pub(crate) use step::StepBuffers;
