@@ -76,6 +76,14 @@
 //! ## Feature flags
 //! - `safetensors` (default): reading and writing weights and checkpoints in
 //!   the safetensors format (adds the `safetensors` and `serde_json` crates).
+//! - `ndarray` (off by default): [`interop::ndarray`](interop/ndarray/index.html), conversions between
+//!   [`Tensor`] and `ndarray` arrays of any dimension (borrowing or moving
+//!   where the layout allows) and [`Dataset`]s from `(Array2, Array1/Array2)`
+//!   pairs (adds the `ndarray` crate, 0.16 or 0.17).
+//!
+//! Items that need a feature say so in their first lines. Without a
+//! feature, the crate still reads and writes numpy's `.npy` files
+//! ([`data::npy`]) and writes training logs as CSV ([`History::to_csv`]).
 //!
 //! ## Minimum supported Rust version
 //! Rust 1.89 (edition 2024, let-chains; AVX-512 intrinsics in the GEMM kernels).
@@ -92,6 +100,8 @@ mod gemm;
 pub mod gradcheck;
 pub mod init;
 pub mod inspect;
+#[cfg(feature = "ndarray")]
+pub mod interop;
 #[cfg(feature = "safetensors")]
 pub mod io;
 pub mod layer;
