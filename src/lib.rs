@@ -86,7 +86,11 @@
 //! ([`data::npy`]) and writes training logs as CSV ([`History::to_csv`]).
 //!
 //! ## Minimum supported Rust version
-//! Rust 1.89 (edition 2024, let-chains; AVX-512 intrinsics in the GEMM kernels).
+//! Rust 1.89 (edition 2024, let-chains; AVX-512 intrinsics in the GEMM
+//! kernels). Derived rather than tested, since CI has a single toolchain:
+//! those language features set the floor, no dependency asks for more than
+//! 1.85, and clippy's `incompatible_msrv` lint (on in CI) rejects any
+//! standard-library API newer than 1.89.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
