@@ -287,6 +287,3 @@ dataset_from! {
     ArrayView2<'a, T>, ArrayView2<'a, T>;
     ArrayView2<'a, T>, ArrayView1<'a, usize>;
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,5 +1,10 @@
-use super::*;
+//! The `ndarray` feature: conversions between `Tensor` and ndarray arrays,
+//! and `Dataset`s from array pairs (src/interop/ndarray.rs).
+#![cfg(feature = "ndarray")]
+
 use ::ndarray::{Array3, ArrayView2, Axis, Ix2, Ix3, ShapeBuilder, arr0, array, s};
+use ndarray::{Array, Array2, ArrayView, ArrayViewMut};
+use weightwise::{Dataset, Error, Tensor};
 
 fn t234() -> Tensor<f64> {
     Tensor::from_vec((0..24).map(f64::from).collect(), &[2, 3, 4]).unwrap()
