@@ -30,7 +30,7 @@
 //!
 //! In eval mode the running statistics are constants, so `dx = γ·dy / √(running_var + ε)`.
 
-use crate::layer::{Layer, Mode, Param, ParamKind, check_backward};
+use crate::layer::{Layer, LayerConfig, Mode, Param, ParamKind, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// Batch normalization of the columns of a `[n, features]` batch, PyTorch's
@@ -116,6 +116,19 @@ impl<T: Scalar> BatchNorm<T> {
             grad_input: Tensor::default(),
             last_mode: None,
         })
+    }
+
+    /// Rebuilds a layer from its model-file description
+    /// `BatchNorm1d(num_features, eps, momentum)`; γ, β and the running
+    /// statistics start at their defaults (the file's tensors replace them).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a missing or invalid argument.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        let layer = BatchNorm::new(config.usize("num_features")?)?
+            .with_eps(config.f64("eps")?)?
+            .with_momentum(config.f64("momentum")?)?;
+        Ok(Box::new(layer))
     }
 
     /// Sets ε, added to the variance inside the square root (PyTorch's `eps`).
@@ -265,6 +278,47 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         self.check("BatchNorm output_shape", input)?;
         Ok(input.to_vec())
+    }
+
+    /// `y = γ·(x − running_mean)/√(running_var + ε) + β`, computed exactly as
+    /// an Eval `forward` computes it (`1/√(v + ε)` first, once per feature).
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        let n = self.check("BatchNorm infer", x.shape())?;
+        let f = self.features;
+        let eps = T::from_f64(self.eps);
+        out.resize_zeroed(x.shape());
+        if n == 0 {
+            return Ok(());
+        }
+        let (rm, rv) = (self.running_mean.as_slice(), self.running_var.as_slice());
+        let (gamma, beta) = (self.weight.value.as_slice(), self.bias.value.as_slice());
+        // The first output row holds 1/√(v + ε) until it is itself computed, last.
+        let (first, rest) = out.as_mut_slice().split_at_mut(f);
+        for (s, &v) in first.iter_mut().zip(rv) {
+            *s = (v + eps).sqrt().recip();
+        }
+        let rows = x.as_slice().chunks_exact(f);
+        for (x_row, y_row) in rows.clone().skip(1).zip(rest.chunks_exact_mut(f)) {
+            for j in 0..f {
+                y_row[j] = gamma[j] * ((x_row[j] - rm[j]) * first[j]) + beta[j];
+            }
+        }
+        if let Some(x_row) = rows.take(1).next() {
+            for j in 0..f {
+                first[j] = gamma[j] * ((x_row[j] - rm[j]) * first[j]) + beta[j];
+            }
+        }
+        Ok(())
+    }
+
+    /// `BatchNorm1d(num_features, eps, momentum)`.
+    fn config(&self) -> Option<LayerConfig> {
+        Some(
+            LayerConfig::new("BatchNorm1d")
+                .with("num_features", self.features)
+                .with("eps", self.eps)
+                .with("momentum", self.momentum),
+        )
     }
 
     /// Train: normalize with the batch statistics and update the running ones;

@@ -29,6 +29,7 @@
 //! the loss gradient and every layer's buffers are kept and reused.
 
 mod fit;
+mod gradients;
 mod history;
 mod history_csv;
 mod metrics;
@@ -38,4 +39,4 @@ pub use fit::{Clip, EarlyStopping, Evaluation, Fit};
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
 pub use history_csv::{EPOCH_COLUMNS, GRADIENT_COLUMNS};
 pub use metrics::count_correct;
-pub(crate) use step::StepBuffers;
+pub use step::StepBuffers;
