@@ -48,7 +48,7 @@ fn a_numpy_written_pair_trains_the_digits_network() {
         .dense(10, Init::xavier_uniform())
         .build(&mut rng)
         .unwrap();
-    let before = net.evaluate(&test, Loss::softmax_cross_entropy()).unwrap();
+    let before = net.evaluate(&test, &Loss::softmax_cross_entropy()).unwrap();
     net.fit(
         &train,
         &mut Fit {
@@ -63,7 +63,7 @@ fn a_numpy_written_pair_trains_the_digits_network() {
         &mut rng,
     )
     .unwrap();
-    let after = net.evaluate(&test, Loss::softmax_cross_entropy()).unwrap();
+    let after = net.evaluate(&test, &Loss::softmax_cross_entropy()).unwrap();
     // Chance is 0.1; 500 numpy-written digits teach the 360 unseen ones.
     let (b, a) = (before.accuracy.unwrap(), after.accuracy.unwrap());
     eprintln!("digits from numpy: test accuracy {b:.3} before, {a:.3} after 20 epochs");

@@ -9,8 +9,7 @@ use super::History;
 use crate::Result;
 
 /// The header of [`History::csv`].
-pub const EPOCH_COLUMNS: &str =
-    "epoch,train_loss,train_objective,train_accuracy,val_loss,val_accuracy,learning_rate,seconds";
+pub const EPOCH_COLUMNS: &str = "epoch,train_loss,train_objective,train_accuracy,val_loss,val_accuracy,learning_rate,next_learning_rate,seconds";
 
 /// The header of [`History::gradients_csv`].
 pub const GRADIENT_COLUMNS: &str = "epoch,parameter,grad_norm,update_ratio";
@@ -53,7 +52,8 @@ impl History {
     /// | `train_accuracy` | training accuracy; empty for a loss without classes |
     /// | `val_loss` | validation loss after the epoch; empty without validation data |
     /// | `val_accuracy` | validation accuracy; empty where it does not apply |
-    /// | `learning_rate` | the learning rate used during the epoch |
+    /// | `learning_rate` | the learning rate of the epoch's first step |
+    /// | `next_learning_rate` | the rate after the epoch (after the schedule's end-of-epoch update and the callback) |
     /// | `seconds` | wall-clock seconds the epoch took |
     ///
     /// Numbers are the shortest decimals that read back to the same `f64`
@@ -66,14 +66,15 @@ impl History {
     /// use weightwise::{EpochRecord, History};
     /// let epoch = EpochRecord {
     ///     epoch: 0, train_loss: 0.5, train_objective: 0.625, train_accuracy: Some(0.75),
-    ///     val_loss: None, val_accuracy: None, learning_rate: 1e-3, seconds: 0.25,
-    ///     gradients: Vec::new(),
+    ///     val_loss: None, val_accuracy: None, learning_rate: 1e-3, next_learning_rate: 5e-4,
+    ///     seconds: 0.25, gradients: Vec::new(),
     /// };
     /// let history = History { epochs: vec![epoch], ..Default::default() };
     /// assert_eq!(
     ///     history.csv(),
-    ///     "epoch,train_loss,train_objective,train_accuracy,val_loss,val_accuracy,learning_rate,seconds\n\
-    ///      0,0.5,0.625,0.75,,,0.001,0.25\n"
+    ///     "epoch,train_loss,train_objective,train_accuracy,val_loss,val_accuracy,\
+    ///      learning_rate,next_learning_rate,seconds\n\
+    ///      0,0.5,0.625,0.75,,,0.001,0.0005,0.25\n"
     /// );
     /// ```
     pub fn csv(&self) -> String {
@@ -91,6 +92,8 @@ impl History {
             optional(&mut out, e.val_accuracy);
             out.push(',');
             number(&mut out, e.learning_rate);
+            out.push(',');
+            number(&mut out, e.next_learning_rate);
             out.push(',');
             number(&mut out, e.seconds);
             out.push('\n');
@@ -185,6 +188,7 @@ mod tests {
             val_loss: val,
             val_accuracy: val.map(|v| 1.0 - v),
             learning_rate: 3e-4,
+            next_learning_rate: 1.5e-4,
             seconds: 1e-7,
             gradients: grads(e as f64 + 0.5),
         };
@@ -203,8 +207,8 @@ mod tests {
             text,
             format!(
                 "{EPOCH_COLUMNS}\n\
-                 3,0.3333333333333333,0.5,,0.25,0.75,0.0003,1e-7\n\
-                 4,0.3333333333333333,0.5,,,,0.0003,1e-7\n"
+                 3,0.3333333333333333,0.5,,0.25,0.75,0.0003,0.00015,1e-7\n\
+                 4,0.3333333333333333,0.5,,,,0.0003,0.00015,1e-7\n"
             )
         );
         // Every number reads back to the same f64.
@@ -216,7 +220,7 @@ mod tests {
             .filter(|f| !f.is_empty())
             .map(|f| f.parse().unwrap())
             .collect();
-        assert_eq!(row, [3.0, 1.0 / 3.0, 0.5, 0.25, 0.75, 3e-4, 1e-7]);
+        assert_eq!(row, [3.0, 1.0 / 3.0, 0.5, 0.25, 0.75, 3e-4, 1.5e-4, 1e-7]);
         assert_eq!(History::default().csv(), format!("{EPOCH_COLUMNS}\n"));
     }
 
