@@ -95,6 +95,18 @@
 //!   [`Tensor`] and `ndarray` arrays of any dimension (borrowing or moving
 //!   where the layout allows) and [`Dataset`]s from `(Array2, Array1/Array2)`
 //!   pairs (adds the `ndarray` crate, 0.16 or 0.17).
+//! - `serde` (off by default): `Serialize` and `Deserialize` for the
+//!   configurations and records a user logs or stores — the optimizer
+//!   configs ([`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`], [`AdaGrad`],
+//!   [`Algorithm`]; missing fields take the defaults), [`Schedule`],
+//!   [`LrSchedule`], [`Warmup`], [`optim::Plateau`], [`L1`], [`L2`],
+//!   [`ElasticNet`] (validated again when read), [`Constraint`],
+//!   [`Constraints`], [`Clip`], [`EarlyStopping`], [`History`] and
+//!   [`EpochRecord`], [`WeightReport`], [`ActivationReport`], [`InitAudit`]
+//!   and [`TensorStats`] (adds the `serde` crate, which the default
+//!   `safetensors` feature already builds). In text formats a NaN or
+//!   infinite figure is written as `"NaN"`, `"inf"` or `"-inf"`, since JSON
+//!   has no such numbers.
 //!
 //! Items that need a feature say so in their first lines. Without a
 //! feature, the crate still reads and writes numpy's `.npy` files
@@ -129,6 +141,10 @@ pub mod network;
 pub mod optim;
 pub mod regularize;
 pub mod scalar;
+#[cfg(feature = "serde")]
+mod serde_float;
+#[cfg(feature = "serde")]
+mod serde_validated;
 pub(crate) mod special;
 pub mod svg;
 pub mod tensor;

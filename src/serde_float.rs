@@ -8,8 +8,9 @@
 //! binary formats get the `f64` itself. Reading accepts a number, one of
 //! those strings, or `null` (as NaN, for JSON that another tool wrote).
 //!
-//! Use as `#[serde(with = "crate::serde_float")]` on an `f64` field and
-//! `#[serde(with = "crate::serde_float::option")]` on an `Option<f64>`.
+//! Use as `#[serde(with = "crate::serde_float")]` on an `f64` field, and
+//! `…::option`, `…::vec`, `…::named` on `Option<f64>`, `Vec<f64>` and
+//! `Vec<(String, f64)>`.
 
 use std::fmt;
 
@@ -94,40 +95,34 @@ pub(crate) mod option {
     }
 }
 
-#[cfg(test)]
-mod tests {
+/// `Vec<f64>`, each element as [`serialize`] writes it.
+pub(crate) mod vec {
     use super::*;
 
-    #[derive(Debug, Serialize, Deserialize)]
-    struct R {
-        #[serde(with = "super")]
-        x: f64,
-        #[serde(with = "super::option")]
-        y: Option<f64>,
+    pub(crate) fn serialize<S: Serializer>(x: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(x.iter().map(|&v| Float(v)))
     }
 
-    fn same(a: f64, b: f64) -> bool {
-        a == b || (a.is_nan() && b.is_nan())
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<Float>::deserialize(d)?
+            .into_iter()
+            .map(|f| f.0)
+            .collect())
+    }
+}
+
+/// `Vec<(String, f64)>`, each number as [`serialize`] writes it.
+pub(crate) mod named {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(x: &[(String, f64)], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(x.iter().map(|(n, v)| (n, Float(*v))))
     }
 
-    #[test]
-    fn non_finite_values_round_trip_through_json() {
-        for x in [0.0, -1.5, 1e-300, f64::MAX, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-            for y in [None, Some(x), Some(0.25)] {
-                let json = serde_json::to_string(&R { x, y }).unwrap();
-                let back: R = serde_json::from_str(&json).unwrap();
-                assert!(same(back.x, x), "{json}");
-                assert_eq!(back.y.is_some(), y.is_some(), "{json}");
-                if let (Some(a), Some(b)) = (back.y, y) {
-                    assert!(same(a, b), "{json}");
-                }
-            }
-        }
-        let json = serde_json::to_string(&R { x: f64::NAN, y: Some(f64::NEG_INFINITY) }).unwrap();
-        assert_eq!(json, r#"{"x":"NaN","y":"-inf"}"#);
-        let r: R = serde_json::from_str(r#"{"x":null,"y":3}"#).unwrap();
-        assert!(r.x.is_nan() && r.y == Some(3.0));
-        let e = serde_json::from_str::<R>(r#"{"x":"big","y":null}"#).unwrap_err();
-        assert!(e.to_string().contains(r#"a number, "NaN", "inf" or "-inf""#), "{e}");
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, f64)>, D::Error> {
+        let v = Vec::<(String, Float)>::deserialize(d)?;
+        Ok(v.into_iter().map(|(n, f)| (n, f.0)).collect())
     }
 }
