@@ -35,9 +35,11 @@ mod config;
 mod fit;
 mod gradients;
 mod history;
+mod history_csv;
 mod step;
 
 pub use config::{Clip, Control, EarlyStopping, Fit};
 pub use fit::Evaluation;
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
+pub use history_csv::{EPOCH_COLUMNS, GRADIENT_COLUMNS};
 pub use step::StepBuffers;
