@@ -58,6 +58,7 @@ pub const EPSILON: f64 = 1e-7;
 
 /// A projection applied to a weight tensor after each update; see the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Constraint {
     /// Each row (a unit's incoming weights) rescaled to norm ≤ `c`: Keras'
     /// `max_norm(c, axis=0)`. Build it with [`Constraint::max_norm`], which checks `c`.
@@ -177,6 +178,7 @@ fn scale<T: Scalar>(row: &mut [T], s: T) {
 /// (Keras' `kernel_constraint`); other layers and other kinds are left alone.
 /// See the [module docs](self) for an example.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Constraints {
     per_layer: Vec<(usize, Constraint)>,
 }

@@ -120,9 +120,33 @@
 //! ## Feature flags
 //! - `safetensors` (default): reading and writing weights and checkpoints in
 //!   the safetensors format (adds the `safetensors` and `serde_json` crates).
+//! - `ndarray` (off by default): [`interop::ndarray`](interop/ndarray/index.html), conversions between
+//!   [`Tensor`] and `ndarray` arrays of any dimension (borrowing or moving
+//!   where the layout allows) and [`Dataset`]s from `(Array2, Array1/Array2)`
+//!   pairs (adds the `ndarray` crate, 0.16 or 0.17).
+//! - `serde` (off by default): `Serialize` and `Deserialize` for the
+//!   configurations and records a user logs or stores — the optimizer
+//!   configs ([`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`], [`AdaGrad`],
+//!   [`Algorithm`]; missing fields take the defaults), [`Schedule`],
+//!   [`LrSchedule`], [`Warmup`], [`optim::Plateau`], [`L1`], [`L2`],
+//!   [`ElasticNet`] (validated again when read), [`Constraint`],
+//!   [`Constraints`], [`Clip`], [`EarlyStopping`], [`History`] and
+//!   [`EpochRecord`], [`WeightReport`], [`ActivationReport`], [`InitAudit`]
+//!   and [`TensorStats`] (adds the `serde` crate, which the default
+//!   `safetensors` feature already builds). In text formats a NaN or
+//!   infinite figure is written as `"NaN"`, `"inf"` or `"-inf"`, since JSON
+//!   has no such numbers.
+//!
+//! Items that need a feature say so in their first lines. Without a
+//! feature, the crate still reads and writes numpy's `.npy` files
+//! ([`data::npy`]) and writes training logs as CSV ([`History::to_csv`]).
 //!
 //! ## Minimum supported Rust version
-//! Rust 1.89 (edition 2024, let-chains; AVX-512 intrinsics in the GEMM kernels).
+//! Rust 1.89 (edition 2024, let-chains; AVX-512 intrinsics in the GEMM
+//! kernels). Derived rather than tested, since CI has a single toolchain:
+//! those language features set the floor, no dependency asks for more than
+//! 1.85, and clippy's `incompatible_msrv` lint (on in CI) rejects any
+//! standard-library API newer than 1.89.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -131,18 +155,26 @@
 pub mod constraint;
 pub mod data;
 pub mod error;
+mod fsio;
 mod gemm;
 pub mod gradcheck;
 pub mod init;
 pub mod inspect;
+#[cfg(feature = "ndarray")]
+pub mod interop;
 #[cfg(feature = "safetensors")]
 pub mod io;
 pub mod layer;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod prune;
 pub mod regularize;
 pub mod scalar;
+#[cfg(feature = "serde")]
+mod serde_float;
+#[cfg(feature = "serde")]
+mod serde_validated;
 pub(crate) mod special;
 pub mod svg;
 pub mod tensor;

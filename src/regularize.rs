@@ -153,6 +153,7 @@ fn squared_norm<T: Scalar>(w: &Tensor<T>) -> T {
 
 /// How the non-differentiable L1 part is handled; see the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum L1Mode {
     /// Soft-threshold after the update: exact zeros. The default.
     #[default]
@@ -175,6 +176,11 @@ pub enum L1Mode {
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "crate::serde_validated::L2Fields")
+)]
 pub struct L2 {
     lambda: f64,
 }
@@ -224,6 +230,11 @@ impl<T: Scalar> Regularizer<T> for L2 {
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "crate::serde_validated::L1Fields")
+)]
 pub struct L1 {
     lambda: f64,
     mode: L1Mode,
@@ -293,6 +304,11 @@ impl<T: Scalar> Regularizer<T> for L1 {
 /// ([`ElasticNet::subgradient`]), as for [`L1`]. Keras' `l1_l2(l1=a, l2=b)`
 /// is `ElasticNet::subgradient(a, 2b)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "crate::serde_validated::ElasticNetFields")
+)]
 pub struct ElasticNet {
     l1: f64,
     l2: f64,

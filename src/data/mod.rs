@@ -1,5 +1,6 @@
 //! Data for training: [`Dataset`] (features and targets, split and batched),
-//! encodings ([`one_hot`], [`Standardizer`]), numeric CSV ([`read_csv`]) and
+//! encodings ([`one_hot`], [`Standardizer`]), numeric CSV ([`read_csv`]),
+//! numpy's `.npy` files ([`read_npy`], [`write_npy`], [`Dataset::from_npy`]) and
 //! the data sets shipped inside the crate ([`datasets`]).
 //!
 //! A typical preparation, with every random choice drawn from the caller's
@@ -22,6 +23,7 @@
 mod csv;
 mod dataset;
 mod encode;
+pub mod npy;
 
 #[path = "builtin.rs"]
 pub mod datasets;
@@ -29,3 +31,4 @@ pub mod datasets;
 pub use csv::{Column, Targets, parse_csv, read_csv};
 pub use dataset::{Batches, Dataset};
 pub use encode::{Standardizer, one_hot, one_hot_tensor, to_labels};
+pub use npy::{read_npy, write_npy};

@@ -14,6 +14,7 @@
 //!   the batch. About half the outputs of a healthy ReLU layer are zero; a
 //!   dead unit is the real problem, as it never learns again.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::stats::{TensorStats, check_settings, fraction, percent, sig};
@@ -23,11 +24,12 @@ use crate::{Error, Mode, Network, Result, Scalar, Tensor};
 
 /// One layer's output for the batch.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LayerActivations {
     /// Index of the layer in the network.
     pub layer: usize,
     /// The layer's kind, e.g. `"ReLU"`.
-    pub layer_kind: &'static str,
+    pub layer_kind: Cow<'static, str>,
     /// The function, for an activation layer.
     pub activation: Option<ActivationKind>,
     /// The output's shape, batch first.
@@ -35,14 +37,18 @@ pub struct LayerActivations {
     /// Statistics of every output value.
     pub stats: TensorStats,
     /// Fraction of outputs saturated, for a sigmoid or tanh layer.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub saturated: Option<f64>,
     /// Fraction of outputs exactly zero, for a ReLU (or LeakyReLU(0)) layer.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub dead: Option<f64>,
     /// Fraction of units (columns) zero for every sample, for a ReLU layer
     /// with a 2-D output.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub dead_units: Option<f64>,
     /// The output itself, row-major, as `f64`: kept for pictures
     /// ([`activation_histograms`](crate::svg::activation_histograms)).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::vec"))]
     pub values: Vec<f64>,
 }
 
@@ -53,6 +59,7 @@ pub struct LayerActivations {
 /// shape, mean, std, min, max, % saturated, % dead outputs, % dead units;
 /// "—" where a measure does not apply.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ActivationReport {
     /// The mode the network was run in.
     pub mode: Mode,
@@ -108,7 +115,7 @@ impl LayerActivations {
         }
         Ok(LayerActivations {
             layer,
-            layer_kind,
+            layer_kind: Cow::Borrowed(layer_kind),
             activation,
             shape: y.shape().to_vec(),
             stats,
@@ -286,7 +293,7 @@ impl fmt::Display for ActivationReport {
             row(
                 f,
                 &l.layer.to_string(),
-                l.layer_kind,
+                &l.layer_kind,
                 &l.shape,
                 &l.stats,
                 Some(l),
@@ -342,7 +349,7 @@ mod tests {
                     assert_eq!((r.mode, r.batch, r.bins), (Mode::Eval, 3, 4));
                     assert_eq!(r.layers.len(), 4);
                     let relu = &r.layers[1];
-                    assert_eq!((relu.layer, relu.layer_kind), (1, "ReLU"));
+                    assert_eq!((relu.layer, &*relu.layer_kind), (1, "ReLU"));
                     assert_eq!(relu.activation, Some(ActivationKind::Relu));
                     assert_eq!(relu.shape, vec![3, 3]);
                     assert!((relu.dead.unwrap() - 7.0 / 9.0).abs() < 1e-12);

@@ -48,6 +48,7 @@
 //! sigmoid network is flagged "gradient vanishing", as Glorot and Bengio
 //! (2010) observed.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use rand::{SeedableRng, rngs::StdRng};
@@ -62,6 +63,8 @@ pub const AUDIT_SEED: u64 = 0x5EED_A0D1;
 
 /// When [`Network::audit_init`] flags a layer; see the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct AuditThresholds {
     /// Output std over probe std below this: vanishing (default 0.03).
     pub vanishing: f64,
@@ -125,6 +128,7 @@ impl AuditThresholds {
 
 /// A problem found at one layer by [`Network::audit_init`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Flag {
     /// The output's spread collapsed against the probe's.
     Vanishing,
@@ -160,28 +164,38 @@ impl fmt::Display for Flag {
 
 /// What the audit measured at one layer.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LayerAudit {
     /// Index of the layer in the network.
     pub layer: usize,
     /// The layer's kind.
-    pub layer_kind: &'static str,
+    pub layer_kind: Cow<'static, str>,
     /// Mean of the output.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub mean: f64,
     /// Population std of the output.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub std: f64,
     /// `std` over the probe's std.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub relative_std: f64,
     /// Saturated fraction of the outputs (sigmoid, tanh).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub saturated: Option<f64>,
     /// Fraction of outputs exactly zero (ReLU).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub dead: Option<f64>,
     /// Fraction of units zero for every sample (ReLU).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub dead_units: Option<f64>,
     /// `‖∂L/∂x‖₂` at the layer's input.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub grad_input_norm: f64,
     /// RMS of `∂L/∂x` over RMS of the output gradient.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub grad_ratio: f64,
     /// `‖∂L/∂θ‖₂` for each parameter, with its full name (`"0.weight"`).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::named"))]
     pub param_grad_norms: Vec<(String, f64)>,
     /// The problems found.
     pub flags: Vec<Flag>,
@@ -193,12 +207,15 @@ pub struct LayerAudit {
 /// saturated, dead units, `‖∂L/∂x‖`, gradient ratio, parameter-gradient norm,
 /// flags) and the [`summary`](InitAudit::summary) line.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct InitAudit {
     /// The probe's batch size.
     pub batch: usize,
     /// The probe's population std.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub input_std: f64,
     /// `‖∂L/∂ŷ‖₂` of the gradient sent back from the output.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub output_grad_norm: f64,
     /// The thresholds used.
     pub thresholds: AuditThresholds,
@@ -407,7 +424,7 @@ fn layer_audit(
     }
     LayerAudit {
         layer: a.layer,
-        layer_kind: a.layer_kind,
+        layer_kind: a.layer_kind.clone(),
         mean: a.stats.mean,
         std: a.stats.std,
         relative_std,

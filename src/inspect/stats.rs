@@ -41,9 +41,11 @@ pub const DEFAULT_BINS: usize = 20;
 /// is closed. When `lo == hi` the range is widened to `[lo − 0.5, hi + 0.5]`,
 /// as NumPy does.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Histogram {
     /// The `bins + 1` bin edges, increasing; `edges[k] = lo + k·(hi − lo)/bins`
     /// (NumPy's `linspace`), the last exactly `hi`.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::vec"))]
     pub edges: Vec<f64>,
     /// The number of values in each bin; sums to the number of finite values.
     pub counts: Vec<usize>,
@@ -104,28 +106,38 @@ impl Histogram {
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TensorStats {
     /// Number of elements, finite or not.
     pub count: usize,
     /// Number of NaN and ±∞ elements, left out of every other statistic.
     pub non_finite: usize,
     /// Mean of the finite values.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub mean: f64,
     /// Population standard deviation (ddof 0) of the finite values.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub std: f64,
     /// Smallest finite value.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub min: f64,
     /// Largest finite value.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub max: f64,
     /// `Σ │w│` over the finite values.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub l1: f64,
     /// `√(Σ w²)` over the finite values.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub l2: f64,
     /// Fraction of all elements exactly zero.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub zero_fraction: f64,
     /// Fraction of all elements with `│w│ ≤ near_zero`.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub near_zero_fraction: f64,
     /// The threshold used for `near_zero_fraction`.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub near_zero: f64,
     /// Histogram of the finite values over `[min, max]`.
     pub histogram: Histogram,

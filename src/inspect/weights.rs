@@ -1,6 +1,7 @@
 //! [`WeightReport`]: statistics of every parameter of a network, and of
 //! every layer's parameters pooled.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::stats::{DEFAULT_BINS, DEFAULT_NEAR_ZERO, TensorStats, check_settings, percent, sig};
@@ -10,13 +11,14 @@ use crate::{ParamKind, Result, Scalar};
 
 /// The statistics of one parameter tensor.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ParamStats {
     /// Full name, `"{layer}.{name}"`, e.g. `"0.weight"` (PyTorch's state-dict key).
     pub name: String,
     /// Index of the layer in the network.
     pub layer: usize,
     /// The layer's kind, e.g. `"Dense"`.
-    pub layer_kind: &'static str,
+    pub layer_kind: Cow<'static, str>,
     /// The parameter's role.
     pub kind: ParamKind,
     /// The parameter's shape (`[units, inputs]` for a dense weight).
@@ -28,11 +30,12 @@ pub struct ParamStats {
 /// The statistics of all of one layer's parameters pooled together (a dense
 /// layer's weight and bias as one set of numbers).
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LayerWeightStats {
     /// Index of the layer in the network.
     pub layer: usize,
     /// The layer's kind.
-    pub layer_kind: &'static str,
+    pub layer_kind: Cow<'static, str>,
     /// Number of parameter tensors pooled.
     pub tensors: usize,
     /// Statistics over every value of those tensors.
@@ -45,6 +48,7 @@ pub struct LayerWeightStats {
 /// row per parameter (name, layer kind, shape, mean, std, min, max, `‖·‖₂`,
 /// % exactly zero, % near zero), then one row per layer that has parameters.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WeightReport {
     /// One entry per parameter tensor, in the network's stable order.
     pub params: Vec<ParamStats>,
@@ -111,7 +115,7 @@ impl<T: Scalar> Network<T> {
                 params.push(ParamStats {
                     name: format!("{i}.{}", p.name),
                     layer: i,
-                    layer_kind: layer.kind(),
+                    layer_kind: Cow::Borrowed(layer.kind()),
                     kind: p.kind,
                     shape: p.value.shape().to_vec(),
                     stats: TensorStats::of_values(
@@ -127,7 +131,7 @@ impl<T: Scalar> Network<T> {
                 .flat_map(|p| p.value.as_slice().iter().map(|v| v.as_f64()));
             layers.push(LayerWeightStats {
                 layer: i,
-                layer_kind: layer.kind(),
+                layer_kind: Cow::Borrowed(layer.kind()),
                 tensors: ps.len(),
                 stats: TensorStats::of_values(pooled, near_zero, bins)
                     .expect("settings are checked by the caller"),
@@ -243,7 +247,7 @@ mod tests {
                     assert_eq!(names, ["0.weight", "0.bias", "2.weight"]);
                     let w0 = r.param("0.weight").unwrap();
                     assert_eq!(
-                        (w0.layer, w0.layer_kind, w0.kind),
+                        (w0.layer, &*w0.layer_kind, w0.kind),
                         (0, "Dense", ParamKind::Weight)
                     );
                     assert_eq!(w0.shape, vec![2, 2]);
@@ -263,7 +267,7 @@ mod tests {
                     assert_eq!(r.layers.len(), 2);
                     let l0 = &r.layers[0];
                     assert_eq!(
-                        (l0.layer, l0.layer_kind, l0.tensors, l0.stats.count),
+                        (l0.layer, &*l0.layer_kind, l0.tensors, l0.stats.count),
                         (0, "Dense", 2, 6)
                     );
                     assert!((l0.stats.zero_fraction - 2.0 / 6.0).abs() < 1e-12);

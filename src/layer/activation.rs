@@ -68,6 +68,7 @@ pub const TANH_SATURATION: f64 = 0.99;
 /// [`ActivationKind::softplus`]); those variants cannot be written literally
 /// outside the crate, so their parameters are always valid.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ActivationKind {
     /// `max(0, x)`.
     Relu,

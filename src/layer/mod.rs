@@ -46,6 +46,7 @@ pub use registry::{LayerConstructor, LayerRegistry};
 ///
 /// Dropout and batch normalization behave differently in the two modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Mode {
     /// Training: dropout drops, batch norm uses and updates batch statistics.
     Train,
@@ -56,6 +57,7 @@ pub enum Mode {
 
 /// What role a parameter plays, so regularizers and constraints know which to touch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ParamKind {
     /// A weight that multiplies an input (a dense layer's matrix). Regularized by default.
     Weight,

@@ -98,7 +98,7 @@ use crate::{Error, Result, Scalar, Tensor};
 /// impl LossFn<f64> for Quartic {
 ///     fn loss_and_grad(&self, pred: &Tensor<f64>, target: &Tensor<f64>, grad: &mut Tensor<f64>) -> Result<f64> {
 ///         let n = pred.len() as f64;
-///         grad.resize_zeroed(pred.shape());
+///         grad.resize_zeroed(pred.shape())?;
 ///         let mut total = 0.0;
 ///         for ((g, &p), &y) in grad.as_mut_slice().iter_mut().zip(pred.as_slice()).zip(target.as_slice()) {
 ///             total += (p - y).powi(4);

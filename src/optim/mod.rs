@@ -228,6 +228,7 @@ impl<T> OptimizerState<T> {
 
 /// Any of the built-in optimizer configs; [`GradientDescent`] runs it.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Algorithm {
     /// Stochastic gradient descent with optional momentum.
     Sgd(Sgd),

@@ -28,6 +28,8 @@ use crate::{Error, Result, Scalar, Tensor};
 /// assert!(opt.is_ok());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct RmsProp {
     /// Learning rate. Defaults to `1e-2`.
     pub lr: f64,

@@ -37,6 +37,7 @@ use crate::{Error, Result};
 
 /// The main shape of a learning-rate schedule; see the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Schedule {
     /// The base rate throughout.
     #[default]
@@ -148,6 +149,7 @@ impl Schedule {
 /// multiplied by `start_factor + (1 − start_factor)·min(e, epochs)/epochs`,
 /// which rises from `start_factor` at epoch 0 to 1 at `epochs` and stays 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Warmup {
     /// Epochs to reach the full rate (PyTorch's `total_iters`), `> 0`.
     pub epochs: usize,
@@ -199,6 +201,8 @@ impl Warmup {
 /// its rates during the warm-up differ slightly from this product (after the
 /// warm-up they agree).
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct LrSchedule {
     /// The main schedule. Defaults to [`Schedule::Constant`].
     pub schedule: Schedule,

@@ -126,6 +126,7 @@ impl ScheduleFn for LambdaSchedule {
 
 /// Whether a lower or a higher monitored value is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PlateauMode {
     /// Lower is better (a loss). PyTorch's `mode='min'`, the default.
     #[default]
@@ -136,6 +137,7 @@ pub enum PlateauMode {
 
 /// How [`Plateau::threshold`] measures a significant improvement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ThresholdMode {
     /// Relative: better than `best·(1 − threshold)` (min) or `best·(1 + threshold)` (max).
     /// PyTorch's `threshold_mode='rel'`, the default.
@@ -148,6 +150,8 @@ pub enum ThresholdMode {
 /// The settings of [`ReduceLrOnPlateau`], PyTorch's parameters with
 /// PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct Plateau {
     /// Min or max. Defaults to [`PlateauMode::Min`].
     pub mode: PlateauMode,

@@ -28,6 +28,8 @@ use crate::{Error, Result, Scalar, Tensor};
 /// assert!(opt.is_ok());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct Sgd {
     /// Learning rate. Defaults to `1e-3`.
     pub lr: f64,

@@ -11,6 +11,7 @@ use crate::{Constraints, Error, Network, Regularization, Result, Scalar, Tensor}
 
 /// Gradient clipping, applied after the backward pass and before the update.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Clip {
     /// Rescale all gradients together so their global L2 norm is at most this
     /// (PyTorch `clip_grad_norm_`: factor `max/(norm + 1e-6)` when it is below 1).
@@ -25,6 +26,8 @@ pub enum Clip {
 /// else the training loss. An epoch improves when its loss is below the best
 /// so far by more than `min_delta`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct EarlyStopping {
     /// Epochs without improvement tolerated before stopping. Defaults to 10.
     pub patience: usize,

@@ -4,14 +4,17 @@ use std::fmt;
 
 /// Gradient diagnostics of one parameter, averaged over an epoch's steps.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GradientRecord {
     /// Full parameter name, e.g. `"0.weight"`.
     pub name: String,
     /// Mean over the epoch's steps of the gradient's L2 norm `‖∂L/∂w‖₂`
     /// (after clipping and the regularizer's gradient).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub grad_norm: f64,
     /// Mean over the steps of the update-to-weight ratio `‖Δw‖₂ / ‖w‖₂`
     /// (a healthy range is often quoted as around 1e-3).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub update_ratio: f64,
 }
 
@@ -36,28 +39,37 @@ impl GradientRecord {
 
 /// The figures of one epoch.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EpochRecord {
     /// Epoch number, from 0.
     pub epoch: usize,
     /// Mean data loss over the epoch's training steps (in training mode, so
     /// with dropout active), without the penalty.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub train_loss: f64,
     /// Mean of data loss plus regularization penalty over the steps: the
     /// objective the optimizer minimised.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub train_objective: f64,
     /// Training accuracy over the epoch's steps, where the loss is a classification loss.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub train_accuracy: Option<f64>,
     /// Loss on the validation data after the epoch, in inference mode.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub val_loss: Option<f64>,
     /// Validation accuracy after the epoch, where it applies.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub val_accuracy: Option<f64>,
     /// The learning rate of the epoch's first step.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub learning_rate: f64,
     /// The optimizer's rate after the epoch: after the schedule's
     /// end-of-epoch update (e.g. [`ReduceLrOnPlateau`](crate::optim::ReduceLrOnPlateau))
     /// and the epoch callback's [`Control`](crate::train::Control).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub next_learning_rate: f64,
     /// Wall-clock seconds the epoch took (validation included).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub seconds: f64,
     /// Per-parameter gradient norms and update ratios, when asked for.
     pub gradients: Vec<GradientRecord>,
@@ -65,6 +77,7 @@ pub struct EpochRecord {
 
 /// Every epoch's figures, and how training ended.
 #[derive(Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct History {
     /// One record per completed epoch.
     pub epochs: Vec<EpochRecord>,

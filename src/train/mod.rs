@@ -14,6 +14,7 @@
 //! 2. **backward**: fresh gradients for every parameter;
 //! 3. **non-finite check**: a NaN or infinite gradient stops training with an
 //!    error naming the epoch, the step, the parameter and its layer;
+//!    Then the gradients of pruned weights are zeroed (see [`crate::prune`]);
 //! 4. **clipping** ([`Clip`]): by global norm (PyTorch's `clip_grad_norm_`) or by value;
 //! 5. **regularizer gradient**: the coupled penalty gradient (L2's `λ·w`, L1's
 //!    subgradient mode) is added, to weights only unless the
@@ -24,7 +25,9 @@
 //! 7. **proximal L1**: the soft-threshold `w ← sign(w)·max(|w| − lr·λ, 0)` that
 //!    makes weights exactly zero;
 //! 8. **constraints** ([`Constraints`](crate::Constraints)): max-norm, unit-norm, non-negative;
-//! 9. **finite check**: every parameter and buffer must still be finite.
+//! 9. **pruning masks**: every pruned weight is set to exactly zero
+//!    ([`Network::apply_masks`](crate::Network::apply_masks));
+//! 10. **finite check**: every parameter and buffer must still be finite.
 //!
 //! A step is all or nothing: before step 1 the network's parameters, buffers
 //! and random streams and the optimizer's state are saved (into buffers kept
@@ -38,9 +41,11 @@ mod config;
 mod fit;
 mod gradients;
 mod history;
+mod history_csv;
 mod step;
 
 pub use config::{Clip, Control, EarlyStopping, Fit};
 pub use fit::Evaluation;
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
+pub use history_csv::{EPOCH_COLUMNS, GRADIENT_COLUMNS};
 pub use step::StepBuffers;

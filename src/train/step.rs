@@ -245,6 +245,9 @@ fn step_body<T: Scalar>(
         ))));
     }
 
+    // Pruned weights get no gradient (see crate::prune).
+    net.mask_gradients();
+
     // 4. clipping.
     match cfg.clip {
         Some(Clip::Norm(max)) => {
@@ -304,6 +307,9 @@ fn step_body<T: Scalar>(
         net.visit_params_mut(&mut |i, p| keep_first(&mut result, constraints.apply_to(i, p)));
         take(&mut result)?;
     }
+
+    // Pruned weights stay exactly zero, whatever the update did.
+    net.apply_masks();
 
     // The update must have left every weight finite.
     check_finite_after_update(net, cfg.optimizer.learning_rate(), at)?;
