@@ -55,7 +55,7 @@ use rand_distr::StandardNormal;
 
 use super::activations::{ActivationReport, Buffers, LayerActivations, check_batch, opt_percent};
 use super::stats::{DEFAULT_BINS, TensorStats, sig};
-use crate::{Error, Mode, Network, Result, Scalar, Tensor};
+use crate::{Error, Mode, Network, ParamKind, Result, Scalar, Tensor};
 
 /// The seed of the audit's backward gradient.
 pub const AUDIT_SEED: u64 = 0x5EED_A0D1;
@@ -183,6 +183,14 @@ pub struct LayerAudit {
     pub grad_ratio: f64,
     /// `‖∂L/∂θ‖₂` for each parameter, with its full name (`"0.weight"`).
     pub param_grad_norms: Vec<(String, f64)>,
+    /// `‖∂L/∂W‖₂ / ‖W‖₂` over the layer's [`ParamKind::Weight`] parameters
+    /// (`None` for a layer without weights): the relative change a step of
+    /// learning rate 1 makes to them. Unlike a ratio of gradient norms
+    /// between layers, it shows weights too small to learn: for ReLU
+    /// networks, scaling every weight by `c` scales every layer's
+    /// `‖∂L/∂W‖` by the same `c^(depth−1)`, so their ratios stay near 1
+    /// while this falls with the scale.
+    pub relative_weight_grad: Option<f64>,
     /// The problems found.
     pub flags: Vec<Flag>,
 }
@@ -297,7 +305,8 @@ impl<T: Scalar> Network<T> {
         let measured = self.audit_passes(probe, batch);
         let mut names_norms = Vec::new();
         self.visit_params(&mut |i, p| {
-            names_norms.push((i, format!("{i}.{}", p.name), norm(&p.grad)))
+            let weight = (p.kind == ParamKind::Weight).then(|| norm(&p.value));
+            names_norms.push((i, format!("{i}.{}", p.name), norm(&p.grad), weight))
         });
         let mut saved = grads.into_iter();
         self.visit_params_mut(&mut |_, p| {
@@ -313,19 +322,25 @@ impl<T: Scalar> Network<T> {
             .iter()
             .zip(&backward)
             .map(|(a, &(gnorm, glen))| {
-                let params: Vec<(String, f64)> = names_norms
-                    .iter()
-                    .filter(|(i, _, _)| *i == a.layer)
-                    .map(|(_, n, v)| (n.clone(), *v))
-                    .collect();
-                layer_audit(
+                let own = || names_norms.iter().filter(|p| p.0 == a.layer);
+                let params: Vec<(String, f64)> = own().map(|p| (p.1.clone(), p.2)).collect();
+                // Σ‖∂L/∂W‖² and Σ‖W‖² over the layer's weights.
+                let (g2, w2) = own()
+                    .filter_map(|p| p.3.map(|w| (p.2 * p.2, w * w)))
+                    .fold((None, 0.0), |(g, w), (gi, wi)| {
+                        (Some(g.unwrap_or(0.0) + gi), w + wi)
+                    });
+                let relative = g2.map(|g2| (g2 / w2).sqrt());
+                let mut audit = layer_audit(
                     a,
                     gnorm,
                     rms(gnorm, glen) / out_rms,
                     params,
                     input.std,
                     thresholds,
-                )
+                );
+                audit.relative_weight_grad = relative;
+                audit
             })
             .collect();
         Ok(InitAudit {
@@ -417,6 +432,7 @@ fn layer_audit(
         grad_input_norm,
         grad_ratio,
         param_grad_norms,
+        relative_weight_grad: None,
         flags,
     }
 }
@@ -515,7 +531,7 @@ impl fmt::Display for InitAudit {
         )?;
         writeln!(
             f,
-            "{:>3}  {:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>10} {:>10}  flag",
+            "{:>3}  {:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>10} {:>10} {:>10}  flag",
             "#",
             "layer",
             "mean",
@@ -525,7 +541,8 @@ impl fmt::Display for InitAudit {
             "dead units",
             "‖∂L/∂x‖",
             "grad/out",
-            "‖∂L/∂θ‖"
+            "‖∂L/∂θ‖",
+            "‖∂W‖/‖W‖"
         )?;
         for l in &self.layers {
             let theta = if l.param_grad_norms.is_empty() {
@@ -540,7 +557,7 @@ impl fmt::Display for InitAudit {
             };
             let flags: Vec<String> = l.flags.iter().map(|x| x.to_string()).collect();
             let line = format!(
-                "{:>3}  {:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>10} {:>10}  {}",
+                "{:>3}  {:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>10} {:>10} {:>10}  {}",
                 l.layer,
                 l.layer_kind,
                 sig(l.mean),
@@ -551,6 +568,7 @@ impl fmt::Display for InitAudit {
                 sig(l.grad_input_norm),
                 sig(l.grad_ratio),
                 theta,
+                l.relative_weight_grad.map_or("—".to_string(), sig),
                 flags.join(", ")
             );
             writeln!(f, "{}", line.trim_end())?;
