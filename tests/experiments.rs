@@ -604,3 +604,70 @@ fn learning_rates_from_too_small_to_divergent() {
     }
     assert!(overflowed_at_1 < seen.len(), "lr 1 survives for some seeds");
 }
+
+/// The bias example: 40 `x ~ U[0, 4]` from `seed`, labelled `x > 2`, and one
+/// neuron `σ(w·x [+ b])` trained by 2,000 full-batch gradient-descent steps
+/// at lr 0.5 on binary cross-entropy. Returns (w, b, training accuracy, the
+/// share of class 1).
+fn one_neuron(with_bias: bool, seed: u64) -> (f64, f64, f64, f64) {
+    use rand::RngExt;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut x: Vec<f64> = (0..40).map(|_| rng.random_range(0.0..4.0)).collect();
+    x.sort_by(f64::total_cmp);
+    let y: Vec<f64> = x.iter().map(|&v| f64::from(u8::from(v > 2.0))).collect();
+    let ones = y.iter().sum::<f64>() / 40.0;
+    let (x, y) = (
+        Tensor::from_vec(x, &[40, 1]).unwrap(),
+        Tensor::from_vec(y, &[40, 1]).unwrap(),
+    );
+    let b = Network::<f64>::builder(1);
+    let b = if with_bias {
+        b.dense(1, Init::xavier_uniform())
+    } else {
+        b.dense_without_bias(1, Init::xavier_uniform())
+    };
+    let mut net = b.build(&mut StdRng::seed_from_u64(seed + 100)).unwrap();
+    let mut opt = weightwise::optim::GradientDescent::<f64>::new(Sgd {
+        lr: 0.5,
+        ..Default::default()
+    })
+    .unwrap();
+    let loss = Loss::binary_cross_entropy();
+    for _ in 0..2000 {
+        net.compute_gradients(&x, &y, &loss).unwrap();
+        opt.step(&mut net.params_mut()).unwrap();
+    }
+    let z = net.predict(&x).unwrap();
+    let correct = z
+        .as_slice()
+        .iter()
+        .zip(y.as_slice())
+        .filter(|&(&z, &t)| (z > 0.0) == (t > 0.5))
+        .count();
+    let w = net.tensor("0.weight").unwrap().as_slice()[0];
+    let b = net.tensor("0.bias").map_or(0.0, |t| t.as_slice()[0]);
+    // What the neuron outputs at x = 0 is σ(b): exactly 0.5 without a bias.
+    let zero = Tensor::zeros(&[1, 1]).unwrap();
+    assert_eq!(net.predict(&zero).unwrap().as_slice()[0], b);
+    (w, b, correct as f64 / 40.0, ones)
+}
+
+#[test]
+fn a_bias_moves_the_boundary_off_the_origin() {
+    let mut seen = Vec::new();
+    for seed in SEEDS {
+        seen.push((one_neuron(true, seed), one_neuron(false, seed)));
+    }
+    eprintln!("((w, b, accuracy, share of 1) with bias, without): {seen:#?}");
+    for ((w, b, acc, _), (w0, b0, acc0, ones)) in seen {
+        // With the bias: the boundary −b/w within 0.25 of 2 (seen 1.87 to
+        // 2.06) and training accuracy at least 0.95 (seen 0.975 to 1).
+        assert!((-b / w - 2.0).abs() < 0.25, "boundary {}", -b / w);
+        assert!(acc >= 0.95, "accuracy with bias {acc}");
+        // Without: p(0) = σ(0) = 0.5, w > 0, every sample called class 1,
+        // so the accuracy is class 1's share (seen 0.40 to 0.575).
+        assert_eq!(b0, 0.0);
+        assert!(w0 > 0.0, "w without bias {w0}");
+        assert_eq!(acc0, ones, "accuracy without bias");
+    }
+}
