@@ -43,8 +43,14 @@
 //!    plain SGD (lr 0.01, batches of 128, 30 epochs) from N(0, 0.01²), the
 //!    book's Xavier and He weights, the same batch order for all three. What
 //!    it shows: N(0, 0.01²) does not learn (its loss stays within 0.01 of
-//!    ln 10 and its test accuracy near chance), Xavier learns slowly and He
-//!    fastest (lowest final training loss).
+//!    ln 10 and it predicts one class for every digit, test accuracy 0.08);
+//!    Xavier learns slowly (training loss still 1.9 to 2.1 after 30 epochs,
+//!    test accuracy 0.33 to 0.61) and He fastest (0.24 to 0.31, test
+//!    accuracy 0.89 to 0.95).
+//!
+//! The ranges are over seeds 1 to 5 (of the weights, the probe inputs and
+//! the batch order), checked by `tests/experiments.rs`; the example runs one
+//! seed per set-up.
 //!
 //! The activations come from `Network::activation_report` (inference mode),
 //! the gradients from `Network::audit_init` (training mode; it leaves the
@@ -266,7 +272,7 @@ fn part3(out: &str) -> Result<()> {
         for _ in 0..5 {
             b = b.dense(WIDTH, init).relu();
         }
-        let mut net = b.dense(10, init).build(&mut StdRng::seed_from_u64(5))?;
+        let mut net = b.dense(10, init).build(&mut StdRng::seed_from_u64(1))?;
         let history = net.fit(
             &train,
             &mut Fit {
@@ -280,7 +286,7 @@ fn part3(out: &str) -> Result<()> {
                 validation: Some(&test),
                 ..Default::default()
             },
-            &mut StdRng::seed_from_u64(6),
+            &mut StdRng::seed_from_u64(1001),
         )?;
         let l = history.train_losses();
         let last = history.last();
