@@ -90,7 +90,7 @@ fn run(lr: f64, train: &Dataset<f32>, test: &Dataset<f32>) -> Result<Run> {
     let mut records = Vec::new();
     let mut keep = |e: &EpochRecord| {
         records.push(e.clone());
-        true
+        Control::CONTINUE
     };
     let result = net.fit(
         train,
@@ -166,7 +166,7 @@ fn main() -> Result<()> {
         train.len()
     );
     let before = network()?
-        .evaluate(&train, Loss::softmax_cross_entropy())?
+        .evaluate(&train, &Loss::softmax_cross_entropy())?
         .loss;
     println!(
         "training loss before any step: {before:.4} (ln 10 = {:.4}; see the module docs for why it is higher)\n",

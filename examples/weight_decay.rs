@@ -130,12 +130,12 @@ fn train(
         fit.initial_epoch = epoch;
         fit.epochs = epoch + 1;
         net.fit(train, &mut fit, &mut shuffle)?;
-        train_acc.push(net.evaluate(train, loss)?.accuracy.unwrap_or(f64::NAN));
-        test_acc.push(net.evaluate(test, loss)?.accuracy.unwrap_or(f64::NAN));
+        train_acc.push(net.evaluate(train, &loss)?.accuracy.unwrap_or(f64::NAN));
+        test_acc.push(net.evaluate(test, &loss)?.accuracy.unwrap_or(f64::NAN));
     }
     let losses = (
-        net.evaluate(train, loss)?.loss,
-        net.evaluate(test, loss)?.loss,
+        net.evaluate(train, &loss)?.loss,
+        net.evaluate(test, &loss)?.loss,
     );
     let weight_norm = net
         .named_params()
@@ -185,8 +185,8 @@ fn long_run(
         &mut StdRng::seed_from_u64(seed + 1000),
     )?;
     let loss = Loss::softmax_cross_entropy();
-    let train_acc = net.evaluate(train, loss)?.accuracy.unwrap_or(f64::NAN);
-    let on_test = net.evaluate(test, loss)?;
+    let train_acc = net.evaluate(train, &loss)?.accuracy.unwrap_or(f64::NAN);
+    let on_test = net.evaluate(test, &loss)?;
     Ok((
         train_acc,
         on_test.accuracy.unwrap_or(f64::NAN),

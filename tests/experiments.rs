@@ -116,10 +116,14 @@ fn wide_networks_fit_the_training_set_and_overfit_validation() {
             fit.initial_epoch = start;
             fit.epochs = start + 10;
             net.fit(&train, &mut fit, &mut shuffle).expect("trains");
-            last = net.evaluate(&val, loss).expect("scores").loss;
+            last = net.evaluate(&val, &loss).expect("scores").loss;
             best = best.min(last);
         }
-        (net.evaluate(&train, loss).expect("scores").loss, best, last)
+        (
+            net.evaluate(&train, &loss).expect("scores").loss,
+            best,
+            last,
+        )
     };
     // 150 epochs of Adam lr 3e-3 in batches of 50 (600 steps).
     let (narrow_train, narrow_best, _) = run(2);
@@ -343,8 +347,8 @@ fn weight_decay_run(
         fit.epochs = epochs;
         done = epochs;
         net.fit(&train, &mut fit, &mut shuffle).unwrap();
-        let tr = net.evaluate(&train, loss).unwrap();
-        let te = net.evaluate(&test, loss).unwrap();
+        let tr = net.evaluate(&train, &loss).unwrap();
+        let te = net.evaluate(&test, &loss).unwrap();
         out.push((tr.accuracy.unwrap(), te.accuracy.unwrap(), tr.loss, te.loss));
     }
     (out, net)
@@ -472,7 +476,7 @@ fn learning_rate_starting_loss_is_above_ln_10() {
     let mut seen = Vec::new();
     for seed in SEEDS {
         let mut net = lr_network(seed);
-        let start = net.evaluate(&train, loss).unwrap().loss;
+        let start = net.evaluate(&train, &loss).unwrap().loss;
         // Spread of the ten logits within a row, averaged over the rows.
         let logits = net.predict(train.features()).unwrap();
         let spread = logits
@@ -490,7 +494,7 @@ fn learning_rate_starting_loss_is_above_ln_10() {
             let zero = Tensor::zeros(net.tensor(name).unwrap().shape()).unwrap();
             net.set_tensor(name, &zero).unwrap();
         }
-        let flat = net.evaluate(&train, loss).unwrap().loss;
+        let flat = net.evaluate(&train, &loss).unwrap().loss;
         assert!((flat - ln10).abs() < 1e-6, "zeroed output layer: {flat}");
         seen.push((start, spread, ln10 + 0.5 * spread));
     }
@@ -518,7 +522,7 @@ fn lr_run(seed: u64, lr: f64) -> (Vec<EpochRecord>, weightwise::Result<(f64, Vec
     let mut records = Vec::new();
     let mut keep = |e: &EpochRecord| {
         records.push(e.clone());
-        true
+        Control::CONTINUE
     };
     let result = net.fit(
         &train,
@@ -533,7 +537,7 @@ fn lr_run(seed: u64, lr: f64) -> (Vec<EpochRecord>, weightwise::Result<(f64, Vec
     );
     let after = result.and_then(|_| {
         let acc = net
-            .evaluate(&test, Loss::softmax_cross_entropy())?
+            .evaluate(&test, &Loss::softmax_cross_entropy())?
             .accuracy
             .unwrap();
         let report = net.activation_report(test.features(), 10)?;
