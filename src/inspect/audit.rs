@@ -14,8 +14,10 @@
 //!    targets, and it has no preferred direction for the layers to favour.
 //!    For each layer the norm `‖∂L/∂x‖₂` at its input is recorded, with its
 //!    ratio to the output gradient as root-mean-square per element (so layers
-//!    of different widths compare fairly), and the norm of every parameter
-//!    gradient.
+//!    of different widths compare fairly), the norm of every parameter
+//!    gradient, and `‖∂L/∂W‖₂/‖W‖₂` over the layer's weights: the relative
+//!    step a learning rate of 1 would take, which shows weights too small to
+//!    learn even where the gradient's ratio between layers looks healthy.
 //! 3. **No trace.** Parameter gradients are put back as they were (zero,
 //!    before training) and batch norm's running statistics restored. Only
 //!    dropout's random stream has advanced.
@@ -199,7 +201,7 @@ pub struct LayerAudit {
 ///
 /// `Display` prints a table (layer, mean, std, std relative to the probe,
 /// saturated, dead units, `‖∂L/∂x‖`, gradient ratio, parameter-gradient norm,
-/// flags) and the [`summary`](InitAudit::summary) line.
+/// `‖∂L/∂W‖/‖W‖`, flags) and the [`summary`](InitAudit::summary) line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InitAudit {
     /// The probe's batch size.
@@ -513,11 +515,14 @@ impl InitAudit {
     }
 }
 
+/// For 5 × (dense(100) with `N(0, 1)` weights + sigmoid) on a 1000 × 100
+/// standard-normal probe (the first two layers shown):
+///
 /// ```text
-/// initialization audit: probe 1000 samples, std 1; gradient seeded at the output, ‖·‖₂ 0.01
-///   #  layer          mean        std   std/in  saturated  dead units    ‖∂L/∂x‖  grad/out    ‖∂L/∂θ‖  flag
-///   0  Dense       -0.0123      9.987    9.987          —           —     0.1172     11.72      3.356
-///   1  Sigmoid      0.4989     0.4411   0.4411      64.6%           —    0.01066     1.066    —          saturated 65%
+/// initialization audit: probe 1000 samples, std 1.003; gradient seeded at the output, ‖·‖₂ 0.3165
+///   #  layer            mean        std     std/in  saturated  dead units    ‖∂L/∂x‖   grad/out    ‖∂L/∂θ‖   ‖∂W‖/‖W‖  flag
+///   0  Dense        0.001889      10.01      9.987          —           —     0.2436     0.7697     0.2496   0.002484
+///   1  Sigmoid        0.5001     0.4587     0.4575      64.2%           —     0.0246    0.07775          —          —  saturated 64%
 /// summary: saturated at layers 1, 3, 5, 7, 9
 /// ```
 impl fmt::Display for InitAudit {
