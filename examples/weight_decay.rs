@@ -160,6 +160,9 @@ fn train(
     })
 }
 
+/// (train − test accuracy gap, test accuracy, test loss) of one run.
+type Outcome = (f64, f64, f64);
+
 /// Final (train acc, test acc, test loss) after `LONG_EPOCHS` epochs of the same SGD
 /// from `network(seed)` and the batch order of `seed + 1000`, one `fit` call.
 fn long_run(
@@ -215,11 +218,10 @@ fn long_runs(train: &Dataset<f32>, test: &Dataset<f32>) -> Result<()> {
         SEEDS.len()
     );
     println!(
-        "{:>5}  | {:^28} | {:^28} | {}",
+        "{:>5}  | {:^28} | {:^28} | L2 narrower",
         "",
         "none",
-        format!("L2 λ={LONG_LAMBDA}"),
-        "L2 narrower"
+        format!("L2 λ={LONG_LAMBDA}")
     );
     println!(
         "{:>5}  | {:>6} {:>6} {:>6} {:>7} | {:>6} {:>6} {:>6} {:>7} |",
@@ -238,10 +240,9 @@ fn long_runs(train: &Dataset<f32>, test: &Dataset<f32>) -> Result<()> {
         rows.push(((a0 - b0, b0, l0), (a2 - b2, b2, l2)));
     }
     let n = rows.len();
-    let count = |pick: &dyn Fn(&((f64, f64, f64), (f64, f64, f64))) -> bool| {
-        rows.iter().filter(|r| pick(r)).count()
-    };
-    let med = |pick: &dyn Fn(&((f64, f64, f64), (f64, f64, f64))) -> f64| {
+    let count =
+        |pick: &dyn Fn(&(Outcome, Outcome)) -> bool| rows.iter().filter(|r| pick(r)).count();
+    let med = |pick: &dyn Fn(&(Outcome, Outcome)) -> f64| {
         median(&rows.iter().map(pick).collect::<Vec<_>>())
     };
     println!(
