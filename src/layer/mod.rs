@@ -22,9 +22,12 @@ use activation::ActivationKind;
 
 pub mod activation;
 pub mod batch_norm;
+pub mod conv2d;
 pub mod dense;
 pub mod dropout;
+mod im2col;
 pub mod softmax;
+pub mod window;
 
 /// Whether a forward pass is part of training or of inference.
 ///
