@@ -21,11 +21,14 @@ use crate::{Result, Scalar, Tensor};
 use activation::ActivationKind;
 
 pub mod activation;
+pub mod avg_pool;
 pub mod batch_norm;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
+pub mod flatten;
 mod im2col;
+pub mod max_pool;
 pub mod softmax;
 pub mod window;
 
