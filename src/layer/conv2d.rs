@@ -18,7 +18,7 @@
 //!
 //! # Computation
 //!
-//! The input is lowered to a column matrix ([`im2col`](super::im2col)):
+//! The input is lowered to a column matrix (im2col):
 //! `col: [in_c·kh·kw, n·oh·ow]`, so that per group
 //!
 //! ```text
@@ -242,15 +242,15 @@ pub(crate) fn conv2d_forward<T: Scalar>(
 }
 
 /// Given `dy` for the forward pass that produced `ws` (with lowering `l`):
-/// adds `dW` and `db`, and when `dx` is `Some`, writes `∂L/∂x` into it.
+/// adds `dW` and `db` into `(dweight, dbias)`, and when `dx` is `Some`,
+/// writes `∂L/∂x` into it.
 pub(crate) fn conv2d_backward<T: Scalar>(
     spec: &ConvSpec,
     l: &Lowering,
     weight: &[T],
     dy: &Tensor<T>,
     ws: &mut ConvWorkspace<T>,
-    dweight: &mut [T],
-    dbias: Option<&mut [T]>,
+    (dweight, dbias): (&mut [T], Option<&mut [T]>),
     dx: Option<&mut Tensor<T>>,
 ) {
     let (rows, cols) = (l.rows(), l.cols());
@@ -536,8 +536,10 @@ impl<T: Scalar> Conv2d<T> {
             self.weight.value.as_slice(),
             dy,
             &mut self.ws,
-            self.weight.grad.as_mut_slice(),
-            self.bias.as_mut().map(|b| b.grad.as_mut_slice()),
+            (
+                self.weight.grad.as_mut_slice(),
+                self.bias.as_mut().map(|b| b.grad.as_mut_slice()),
+            ),
             want_dx.then_some(&mut self.grad_input),
         );
         Ok(())

@@ -23,6 +23,7 @@ use activation::ActivationKind;
 pub mod activation;
 pub mod avg_pool;
 pub mod batch_norm;
+pub mod batch_norm2d;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;

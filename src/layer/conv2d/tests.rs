@@ -56,7 +56,10 @@ fn direct(
 
 /// (input shape, out channels, kernel, options) covering strides, padding,
 /// dilation, odd sizes, non-square kernels and groups.
-fn cases() -> Vec<([usize; 4], usize, (usize, usize), Conv2dOptions)> {
+/// Input shape, output channels, kernel, options.
+type Case = ([usize; 4], usize, (usize, usize), Conv2dOptions);
+
+fn cases() -> Vec<Case> {
     let d = Conv2dOptions::default();
     vec![
         ([2, 1, 5, 5], 2, (3, 3), d),
@@ -75,7 +78,7 @@ fn cases() -> Vec<([usize; 4], usize, (usize, usize), Conv2dOptions)> {
     ]
 }
 
-fn layer(case: &([usize; 4], usize, (usize, usize), Conv2dOptions), seed: u64) -> Conv2d<f64> {
+fn layer(case: &Case, seed: u64) -> Conv2d<f64> {
     let (shape, oc, k, o) = *case;
     let w = random(&[oc, shape[1] / o.groups, k.0, k.1], seed);
     let b = random(&[oc], seed + 1);
