@@ -27,7 +27,7 @@ use crate::{Result, Scalar, Tensor};
 /// # fn main() -> weightwise::Result<()> {
 /// let mut bn = BatchNorm2d::<f64>::new(2)?;
 /// let x = Tensor::from_vec((0..16).map(f64::from).collect(), &[2, 2, 2, 2])?;
-/// let y = bn.forward(&x, Mode::Train)?;
+/// let y = bn.forward(&x, Mode::Train)?.clone();
 /// // Channel 0 holds 0..4 and 8..12: mean 5.5, so running_mean ← 0.1·5.5.
 /// assert!((bn.running_mean().as_slice()[0] - 0.55).abs() < 1e-12);
 /// assert!(y.as_slice()[..4].iter().all(|v| *v < 0.0));
