@@ -22,13 +22,23 @@ use crate::{Result, Scalar, Tensor};
 /// with a large dilation); its output is −∞ and it passes no gradient.
 const NONE: usize = usize::MAX;
 
-/// `y = max_pool(x)` into `out`, recording in `argmax` the flat input index
-/// of each output's maximum. Checks the input before writing anything.
+/// Buffers max pooling reuses: the argmax of every output and the in-bounds
+/// tap ranges of every output row and column.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct PoolWorkspace {
+    /// Flat input index of each output's maximum ([`NONE`] for an empty window).
+    argmax: Vec<usize>,
+    /// `(first, end)` in-bounds taps for each output row, then each output column.
+    taps: Vec<(usize, usize)>,
+}
+
+/// `y = max_pool(x)` into `out`, recording in `ws` the flat input index of
+/// each output's maximum. Checks the input before writing anything.
 pub(crate) fn max_pool2d_forward<T: Scalar>(
     win: &Window2d,
     x: &Tensor<T>,
     out: &mut Tensor<T>,
-    argmax: &mut Vec<usize>,
+    ws: &mut PoolWorkspace,
 ) -> Result<()> {
     const OP: &str = "MaxPool2d forward";
     let [n, c, h, w] = dims4(OP, x.shape())?;
@@ -40,21 +50,28 @@ pub(crate) fn max_pool2d_forward<T: Scalar>(
         dilation: (dh, dw),
     } = *win;
     out.resize_zeroed(&[n, c, oh, ow]);
-    argmax.clear();
+    ws.taps.clear();
+    ws.taps
+        .extend((0..oh).map(|oy| Window2d::taps(oy, h, kh, sh, ph, dh)));
+    ws.taps
+        .extend((0..ow).map(|ox| Window2d::taps(ox, w, kw, sw, pw, dw)));
+    let (rows, cols) = ws.taps.split_at(oh);
+    ws.argmax.resize(n * c * oh * ow, NONE);
     let xs = x.as_slice();
     let y = out.as_mut_slice();
+    let mut k = 0;
     for p in 0..n * c {
         let base = p * h * w;
-        for oy in 0..oh {
-            let (ilo, ihi) = Window2d::taps(oy, h, kh, sh, ph, dh);
-            for ox in 0..ow {
-                let (jlo, jhi) = Window2d::taps(ox, w, kw, sw, pw, dw);
+        for (oy, &(ilo, ihi)) in rows.iter().enumerate() {
+            for (ox, &(jlo, jhi)) in cols.iter().enumerate() {
                 let mut best = T::neg_infinity();
                 let mut at = NONE;
+                // The first in-bounds column of the window (≥ 0 by the choice of jlo).
+                let x0 = ox * sw + jlo * dw - pw;
                 for i in ilo..ihi {
-                    let row = base + (oy * sh + i * dh - ph) * w;
-                    for j in jlo..jhi {
-                        let idx = row + ox * sw + j * dw - pw;
+                    let row = base + (oy * sh + i * dh - ph) * w + x0;
+                    for j in 0..jhi - jlo {
+                        let idx = row + j * dw;
                         let v = xs[idx];
                         // Strictly greater: the first maximum stays. NaN always takes over.
                         if v > best || v.is_nan() || at == NONE {
@@ -63,8 +80,9 @@ pub(crate) fn max_pool2d_forward<T: Scalar>(
                         }
                     }
                 }
-                y[(p * oh + oy) * ow + ox] = best;
-                argmax.push(at);
+                y[k] = best;
+                ws.argmax[k] = at;
+                k += 1;
             }
         }
     }
@@ -101,7 +119,7 @@ pub(crate) fn max_pool2d_backward<T: Scalar>(
 #[derive(Clone, Debug, PartialEq)]
 pub struct MaxPool2d<T> {
     win: Window2d,
-    argmax: Vec<usize>,
+    ws: PoolWorkspace,
     /// The input shape of the last forward pass; empty before one.
     in_shape: Vec<usize>,
     output: Tensor<T>,
@@ -131,7 +149,7 @@ impl<T: Scalar> MaxPool2d<T> {
         win.validate_pool_padding("MaxPool2d")?;
         Ok(MaxPool2d {
             win,
-            argmax: Vec::new(),
+            ws: PoolWorkspace::default(),
             in_shape: Vec::new(),
             output: Tensor::default(),
             grad_input: Tensor::default(),
@@ -191,7 +209,7 @@ impl<T: Scalar> Layer<T> for MaxPool2d<T> {
     }
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {
-        max_pool2d_forward(&self.win, x, &mut self.output, &mut self.argmax)?;
+        max_pool2d_forward(&self.win, x, &mut self.output, &mut self.ws)?;
         self.in_shape.clear();
         self.in_shape.extend_from_slice(x.shape());
         Ok(&self.output)
@@ -206,7 +224,7 @@ impl<T: Scalar> Layer<T> for MaxPool2d<T> {
             dy,
         )?;
         max_pool2d_backward(
-            &self.argmax,
+            &self.ws.argmax,
             &self.in_shape,
             dy.as_slice(),
             &mut self.grad_input,
