@@ -36,6 +36,7 @@
 
 mod axis;
 mod color;
+mod conv;
 mod curves;
 mod heatmap;
 mod histogram;
@@ -51,6 +52,7 @@ use std::path::Path;
 use crate::{Error, Result};
 
 pub use color::{Rgb, TABLEAU10, categorical, diverging, sequential};
+pub use conv::{conv_filters, feature_map_tiles, feature_maps, filter_tiles};
 pub use curves::{compare_runs, training_curves};
 pub use heatmap::{TileScale, TilesOptions, heatmap, tiles, tiles_with};
 pub use histogram::{HistogramOptions, histograms, histograms_with};
