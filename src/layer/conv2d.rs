@@ -186,6 +186,8 @@ pub(crate) struct ConvWorkspace<T> {
     col: Vec<T>,
     prod: Vec<T>,
     dcol: Vec<T>,
+    /// `dWᵀ` of one group, `[kg, ocg]`.
+    dwt: Vec<T>,
 }
 
 /// `y = conv(x)`: lowers `x` into `ws.col`, multiplies per group, lays the
@@ -241,6 +243,71 @@ pub(crate) fn conv2d_forward<T: Scalar>(
     Ok(l)
 }
 
+/// `dW_g += dY_g · col_gᵀ` for one group: `dy` is `[ocg, cols]`, `col` is
+/// `[kg, cols]`, `dw` is `[ocg, kg]`.
+///
+/// Both operands are long rows (`cols = n·oh·ow`) and the result is small,
+/// a shape the packed kernel handles best as `dWᵀ = col_g · dY_gᵀ` (the long
+/// dimension as its shared one, `kg` rows of output): that product goes into
+/// `scratch` and is added back transposed. For a handful of outputs (a first
+/// layer on one input channel: `16 × 9`) plain dot products are faster still.
+fn add_weight_grad<T: Scalar>(
+    (ocg, kg, cols): (usize, usize, usize),
+    dy: &[T],
+    col: &[T],
+    dw: &mut [T],
+    scratch: &mut Vec<T>,
+) {
+    if ocg * kg <= 256 {
+        for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
+            let dy_o = &dy[o * cols..][..cols];
+            for (r, d) in dw_o.iter_mut().enumerate() {
+                *d += dot(dy_o, &col[r * cols..][..cols]);
+            }
+        }
+        return;
+    }
+    scratch.resize(kg * ocg, T::zero());
+    T::gemm(
+        kg,
+        cols,
+        ocg,
+        T::one(),
+        col,
+        cols,
+        1,
+        dy,
+        1,
+        cols,
+        T::zero(),
+        scratch,
+        ocg,
+    );
+    for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
+        for (r, d) in dw_o.iter_mut().enumerate() {
+            *d += scratch[r * ocg + o];
+        }
+    }
+}
+
+/// `Σ a[i]·b[i]` with eight running sums (so the loop vectorizes).
+fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: T = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(&x, &y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().copied().sum::<T>() + tail
+}
+
 /// Given `dy` for the forward pass that produced `ws` (with lowering `l`):
 /// adds `dW` and `db` into `(dweight, dbias)`, and when `dx` is `Some`,
 /// writes `∂L/∂x` into it.
@@ -272,20 +339,12 @@ pub(crate) fn conv2d_backward<T: Scalar>(
     }
     let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
     for g in 0..spec.groups {
-        T::gemm(
-            ocg,
-            cols,
-            kg,
-            T::one(),
-            &ws.prod[g * ocg * cols..],
-            cols,
-            1,
-            &ws.col[g * kg * cols..],
-            1,
-            cols,
-            T::one(),
-            &mut dweight[g * ocg * kg..],
-            kg,
+        add_weight_grad(
+            (ocg, kg, cols),
+            &ws.prod[g * ocg * cols..][..ocg * cols],
+            &ws.col[g * kg * cols..][..kg * cols],
+            &mut dweight[g * ocg * kg..][..ocg * kg],
+            &mut ws.dwt,
         );
     }
     let Some(dx) = dx else { return };
