@@ -58,6 +58,48 @@ fn for_each_window(
     }
 }
 
+/// `y = avg_pool(x)` into `out`; checks the input before writing anything.
+fn avg_pool2d_forward<T: Scalar>(
+    win: &Window2d,
+    count_include_pad: bool,
+    x: &Tensor<T>,
+    out: &mut Tensor<T>,
+) -> Result<()> {
+    const OP: &str = "AvgPool2d forward";
+    let dims = dims4(OP, x.shape())?;
+    let hw = win.output_hw(OP, x.shape())?;
+    out.resize_zeroed(&[dims[0], dims[1], hw.0, hw.1]);
+    let (xs, y) = (x.as_slice(), out.as_mut_slice());
+    for_each_window(win, count_include_pad, dims, hw, |k, rows, d| {
+        let s: T = rows.map(|r| xs[r].iter().copied().sum::<T>()).sum();
+        y[k] = s / T::from_usize(d);
+    });
+    Ok(())
+}
+
+/// `y[b, c] = mean(x[b, c])` into `out` (`[n, c, 1, 1]`); checks the input first.
+fn global_avg_pool2d_forward<T: Scalar>(x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+    const OP: &str = "GlobalAvgPool2d";
+    let [n, c, h, w] = dims4(OP, x.shape())?;
+    if h == 0 || w == 0 {
+        return Err(crate::Error::invalid_shape(
+            OP,
+            x.shape(),
+            "the mean of an empty plane is undefined",
+        ));
+    }
+    out.resize_zeroed(&[n, c, 1, 1]);
+    let inv = T::one() / T::from_usize(h * w);
+    for (y, xs) in out
+        .as_mut_slice()
+        .iter_mut()
+        .zip(x.as_slice().chunks_exact(h * w))
+    {
+        *y = xs.iter().copied().sum::<T>() * inv;
+    }
+    Ok(())
+}
+
 /// Average pooling, PyTorch's `nn.AvgPool2d`; see the [module docs](self).
 ///
 /// ```
