@@ -1,13 +1,22 @@
 //! W2 of `shared/bench/WORKLOADS.md`: one training epoch of the 784-256-128-10
 //! MLP (60 batches of 128, plain SGD, softmax cross-entropy), at 1 and 2 threads.
 //! `examples/bench.rs` prints the same figure in the peers' format.
+//!
+//! A plain `harness = false` bench (no benchmarking crate to compile): one
+//! warm-up epoch, then `WW_BENCH_REPEATS` (default 10) timed epochs; prints
+//! the best and the median. Run with `cargo bench --bench mlp`.
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use rand::{RngExt, SeedableRng, rngs::StdRng};
-use rand_distr::Uniform;
+use std::time::Instant;
+
 use weightwise::prelude::*;
+use weightwise::rand::{RngExt, SeedableRng, rngs::StdRng};
+use weightwise::rand_distr::Uniform;
 
-fn w2(c: &mut Criterion) {
+fn main() {
+    let repeats: usize = std::env::var("WW_BENCH_REPEATS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
     let mut rng = StdRng::seed_from_u64(42);
     let x: Tensor<f32> =
         Tensor::random(&[7680, 784], &Uniform::new(0.0f32, 1.0).unwrap(), &mut rng).unwrap();
@@ -21,8 +30,7 @@ fn w2(c: &mut Criterion) {
             (x.select_rows(&idx).unwrap(), y.select_rows(&idx).unwrap())
         })
         .collect();
-    let mut group = c.benchmark_group("W2 MLP epoch");
-    group.sample_size(10);
+    println!("W2 MLP epoch (60 batches of 128, SGD): best and median of {repeats}");
     for threads in [1, 2] {
         weightwise::set_num_threads(threads).unwrap();
         let mut net = Network::<f32>::builder(784)
@@ -41,16 +49,20 @@ fn w2(c: &mut Criterion) {
             .into(),
             ..Default::default()
         };
-        group.bench_function(format!("threads={threads}"), |b| {
-            b.iter(|| {
-                for (xb, yb) in &batches {
-                    net.train_on_batch(xb, yb, &mut fit).unwrap();
-                }
-            })
-        });
+        let mut epoch = || {
+            let start = Instant::now();
+            for (xb, yb) in &batches {
+                net.train_on_batch(xb, yb, &mut fit).unwrap();
+            }
+            start.elapsed().as_secs_f64()
+        };
+        epoch();
+        let mut times: Vec<f64> = (0..repeats.max(1)).map(|_| epoch()).collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "threads={threads}: best {:.4} s, median {:.4} s",
+            times[0],
+            times[times.len() / 2]
+        );
     }
-    group.finish();
 }
-
-criterion_group!(benches, w2);
-criterion_main!(benches);

@@ -79,8 +79,9 @@ fn main() -> weightwise::Result<()> {
     svg::importance_image(&importance, (8, 8), "pixel importance from the weights")?
         .save(format!("{out}/digits_pixel_importance.svg"))?;
     svg::weight_histograms(&net, 30)?.save(format!("{out}/digits_weight_histograms.svg"))?;
-    // Weights that PyTorch, candle or burn can read (names "0.weight", …, layout [out, in]).
-    net.save_safetensors(format!("{out}/digits.safetensors"))?;
+    // One model file: `Network::load_model` rebuilds it with no code, and its
+    // tensors are what PyTorch, candle or burn read (names "0.weight", …, layout [out, in]).
+    net.save_model(format!("{out}/digits.safetensors"))?;
     println!(
         "written to {out}/: digits_curves.svg, digits_first_layer_units.svg, \
          digits_pixel_importance.svg, digits_weight_histograms.svg, digits.safetensors"

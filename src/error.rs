@@ -164,12 +164,35 @@ impl Error {
     }
 }
 
+impl From<std::io::Error> for Error {
+    /// An I/O error from your own code (`std::fs::read(path)?` inside a
+    /// function returning [`weightwise::Result`](crate::Result)). The crate's
+    /// own file operations name the path; here it is not known, so the
+    /// error's `path` is `"(I/O)"`.
+    fn from(source: std::io::Error) -> Self {
+        Error::Io {
+            path: "(I/O)".to_string(),
+            source,
+        }
+    }
+}
+
 /// `Result` with [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_errors_convert_with_question_mark() {
+        fn read() -> Result<Vec<u8>> {
+            Ok(std::fs::read("/nonexistent/weightwise/file")?)
+        }
+        let e = read().unwrap_err();
+        assert!(matches!(e, Error::Io { .. }));
+        assert!(e.to_string().starts_with("(I/O): "), "{e}");
+    }
 
     #[test]
     fn messages_name_the_operation_and_shapes() {

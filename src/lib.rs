@@ -7,7 +7,7 @@
 //! Gradients are written by hand, layer by layer, and proven by finite
 //! differences ([`gradcheck`]).
 //!
-//! ## A tour in six steps
+//! ## A tour in seven steps
 //!
 //! **1. Data.** A [`Dataset`] is features plus targets, one sample per row.
 //! Two real data sets ship with the crate ([`datasets::digits`], [`datasets::iris`]);
@@ -52,22 +52,34 @@
 //! # Ok(()) }
 //! ```
 //!
-//! **6. Keep them**: `net.save_safetensors(path)` writes the weights under
-//! PyTorch's names (`0.weight`, `0.bias`, …) so PyTorch, candle and burn can
-//! read them; `io::save_checkpoint` also keeps the optimizer's state so a run
-//! resumes exactly.
+//! **6. Keep them**: `net.save_model(path)` writes one file, the weights under
+//! PyTorch's names (`0.weight`, `0.bias`, …, so PyTorch, candle and burn read
+//! them) and the architecture as versioned JSON, from which
+//! `Network::load_model(path)` rebuilds the network with no code (see `io::model`);
+//! `net.save_safetensors(path)` writes the weights alone, and
+//! `net.save_checkpoint(path, &optimizer, epoch)` also keeps the optimizer's
+//! state so a run resumes exactly.
+//!
+//! **7. Serve them**: a [`Network`] is `Clone + Send + Sync`.
+//! [`Network::predict`] takes `&self`, and [`Network::predict_with`] computes
+//! in a caller-owned [`Workspace`] without allocating, so one
+//! `Arc<Network>` answers many threads at once.
 //!
 //! Every building block also stands alone, for your own loop or layer:
 //! [`Layer::forward`] / [`Layer::backward`], [`LossFn::loss_and_grad`],
 //! [`Optimizer::step`], and [`gradcheck::layer`] to prove a backward pass.
 //!
 //! ## Conventions
-//! - Tensors are row-major; a batch is a 2-D tensor with one sample per row.
+//! - Tensors are row-major; a batch has the batch dimension first: `[n, features]`
+//!   rows, or `[n, c, h, w]` image-shaped samples (PyTorch's NCHW) for a network
+//!   built with [`Network::builder_shape`].
 //! - A dense weight has PyTorch's layout `[out, in]`, and `y = x·Wᵀ + b`.
 //! - L2 is `(λ/2)·‖w‖²` with gradient `λ·w`: `λ` equals PyTorch's `weight_decay`
 //!   and twice Keras' `l2` factor. Losses are means, as PyTorch's `reduction='mean'`.
 //! - Randomness always comes from a caller's [`rand::Rng`] or a seed: the same
-//!   seed gives the same weights and the same training run.
+//!   seed gives the same weights and the same training run. The API takes
+//!   `rand` 0.10, re-exported as [`weightwise::rand`](crate::rand) (and
+//!   [`rand_distr`]) so your generators always match.
 //! - Fallible operations return [`Result`]; errors name the operation and the
 //!   shapes or values (`matmul: left is 3×4, right is 5×2 (inner dimensions differ)`).
 //!   A NaN or infinite loss or gradient stops training with an error that says
@@ -104,6 +116,14 @@ pub mod svg;
 pub mod tensor;
 pub mod train;
 
+/// The `rand` this crate's API takes (`&mut dyn rand::Rng`, version 0.10),
+/// re-exported so that `use weightwise::rand::…` always matches it, whatever
+/// `rand` your own project depends on.
+pub use rand;
+/// The `rand_distr` this crate uses (version 0.6), re-exported for
+/// [`Tensor::random`] and the initializers' distributions.
+pub use rand_distr;
+
 pub use constraint::{Constraint, Constraints};
 pub use data::{Dataset, datasets};
 pub use error::{Error, Result};
@@ -125,8 +145,9 @@ pub use layer::flatten::Flatten;
 pub use layer::max_pool::MaxPool2d;
 pub use layer::softmax::Softmax;
 pub use layer::{Layer, Mode, Param, ParamKind};
+pub use layer::{LayerConfig, LayerRegistry};
 pub use loss::{Loss, LossFn};
-pub use network::{Network, NetworkBuilder};
+pub use network::{Network, NetworkBuilder, Workspace};
 pub use optim::{
     AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LrSchedule, Optimizer, OptimizerState,
     RmsProp, Schedule, Sgd, Warmup,
@@ -140,13 +161,13 @@ pub use train::{Clip, EarlyStopping, EpochRecord, Evaluation, Fit, History};
 pub mod prelude {
     pub use crate::data::{Standardizer, one_hot};
     #[cfg(feature = "safetensors")]
-    pub use crate::io::LoadOptions;
+    pub use crate::io::{LoadOptions, load_checkpoint, save_checkpoint};
     pub use crate::{
         Activation, ActivationKind, AdaGrad, Adam, AdamW, AvgPool2d, BatchNorm, BatchNorm2d, Clip,
         Constraint, Constraints, Conv2d, Conv2dOptions, Dataset, Dense, Dropout, EarlyStopping,
         ElasticNet, EpochRecord, Error, Evaluation, Fit, Flatten, GlobalAvgPool2d, History, Init,
         InitAudit, Initializer, L1, L2, Layer, Loss, LossFn, LrSchedule, MaxPool2d, Mode, Network,
         NetworkBuilder, Optimizer, Param, ParamKind, Regularization, Regularizer, Result, RmsProp,
-        Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, WeightReport, datasets,
+        Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, WeightReport, Workspace, datasets,
     };
 }

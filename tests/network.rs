@@ -66,7 +66,7 @@ fn gradient_check_covers_dropout_free_batch_norm_network_and_mse() {
 
 #[test]
 fn the_checker_catches_a_wrong_gradient() {
-    let mut net = three_layers(|b| b.tanh());
+    let net = three_layers(|b| b.tanh());
     let x = batch(4, 3, 5);
     let y = batch(4, 2, 6);
     // Compute correct gradients, then corrupt the network's weights after the

@@ -344,13 +344,17 @@ fn a_divergent_learning_rate_is_stopped_with_an_error_that_says_where() {
 }
 
 /// A layer whose backward pass produces a NaN gradient, to prove the guard names it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Broken {
     p: Param<f64>,
     out: Tensor<f64>,
 }
 
 impl Layer<f64> for Broken {
+    fn infer(&self, x: &Tensor<f64>, out: &mut Tensor<f64>) -> Result<()> {
+        out.assign(x);
+        Ok(())
+    }
     fn kind(&self) -> &'static str {
         "Broken"
     }

@@ -1,9 +1,11 @@
-//! After the first batch, a training step allocates nothing on the heap.
+//! After the first batch, a training step allocates nothing on the heap, and
+//! neither does inference through `&self` with a reused workspace.
 //!
 //! A counting global allocator proves it: this is a count, not a timing. The
-//! binary holds a single test so no other test allocates while it counts.
+//! tests hold one lock while they count, so no other test allocates meanwhile.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rand::{SeedableRng, rngs::StdRng};
@@ -36,6 +38,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Held by each test for its whole run: counts are taken one test at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn random(shape: &[usize], seed: u64) -> Tensor<f32> {
     let dist = Uniform::new(0.0f32, 1.0).unwrap();
     Tensor::random(shape, &dist, &mut StdRng::seed_from_u64(seed)).unwrap()
@@ -61,6 +66,7 @@ fn allocations_per_steps<T: Scalar>(
 
 #[test]
 fn a_training_step_allocates_nothing_after_the_first_batch() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut rng = StdRng::seed_from_u64(0);
     let x = random(&[128, 784], 1);
     let labels: Vec<f32> = (0..128).map(|i| (i % 10) as f32).collect();
@@ -145,4 +151,61 @@ fn a_training_step_allocates_nothing_after_the_first_batch() {
     let t = Tensor::<f32>::zeros(&[4]).unwrap();
     assert!(ALLOCATIONS.load(Ordering::SeqCst) > before);
     drop(t);
+}
+
+/// Allocations made by `calls` of `predict_with` after warm-up calls.
+///
+/// The first product large enough to split spawns the GEMM pool's worker
+/// thread; its start-up allocates on that thread, at a time of its own, so
+/// the warm-up gives it a moment (100 ms) to finish before counting. (Not a
+/// timing assertion: only the allocation count is checked.)
+fn allocations_per_predictions<T: Scalar>(net: &Network<T>, x: &Tensor<T>, calls: usize) -> usize {
+    let mut ws = Workspace::new();
+    let want = net.predict_with(x, &mut ws).unwrap().clone();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    net.predict_with(x, &mut ws).unwrap();
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let mut same = true;
+    for _ in 0..calls {
+        same &= net.predict_with(x, &mut ws).unwrap() == &want;
+    }
+    let n = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    assert!(same);
+    n
+}
+
+#[test]
+fn inference_through_a_shared_reference_allocates_nothing_with_a_reused_workspace() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = StdRng::seed_from_u64(3);
+    let x = random(&[64, 784], 4);
+    // Every built-in layer kind.
+    let net = Network::<f32>::builder(784)
+        .dense(64, Init::he_normal())
+        .batch_norm()
+        .gelu()
+        .dropout(0.2)
+        .dense(32, Init::xavier_uniform())
+        .tanh()
+        .dense(10, Init::xavier_uniform())
+        .softmax()
+        .build(&mut rng)
+        .unwrap();
+    let shared: &Network<f32> = &net;
+    assert_eq!(allocations_per_predictions(shared, &x, 20), 0, "f32 MLP");
+    // One sample at a time, as a server answers requests.
+    let one = x.rows(0..1).unwrap();
+    assert_eq!(allocations_per_predictions(shared, &one, 20), 0, "one row");
+    let net64 = Network::<f64>::builder(784)
+        .dense(16, Init::he_uniform())
+        .relu()
+        .dense(10, Init::xavier_normal())
+        .build(&mut rng)
+        .unwrap();
+    assert_eq!(allocations_per_predictions(&net64, &x.cast(), 20), 0, "f64");
+    // The convenience `predict` allocates its result (and workspace): counted.
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let y = net.predict(&one).unwrap();
+    assert!(ALLOCATIONS.load(Ordering::SeqCst) > before);
+    drop(y);
 }

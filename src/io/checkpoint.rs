@@ -158,6 +158,37 @@ pub fn load_checkpoint<T: Scalar>(
     load_checkpoint_bytes_named(&bytes, net, optimizer, &path.display().to_string())
 }
 
+impl<T: Scalar> Network<T> {
+    /// Saves a checkpoint, in the same order as every other save
+    /// (`net.save_safetensors(path)`, `net.save_model(path)`): the network,
+    /// the path, then what else the file keeps. Same as
+    /// [`save_checkpoint`]`(path, self, optimizer, epoch)`.
+    ///
+    /// # Errors
+    /// As for [`save_checkpoint`].
+    pub fn save_checkpoint(
+        &self,
+        path: impl AsRef<Path>,
+        optimizer: &dyn Optimizer<T>,
+        epoch: usize,
+    ) -> Result<()> {
+        save_checkpoint(path, self, optimizer, epoch)
+    }
+
+    /// Loads a checkpoint into this network and `optimizer` and returns its
+    /// epoch; same as [`load_checkpoint`]`(path, self, optimizer)`.
+    ///
+    /// # Errors
+    /// As for [`load_checkpoint`].
+    pub fn load_checkpoint(
+        &mut self,
+        path: impl AsRef<Path>,
+        optimizer: &mut dyn Optimizer<T>,
+    ) -> Result<usize> {
+        load_checkpoint(path, self, optimizer)
+    }
+}
+
 /// [`load_checkpoint`] on bytes already in memory.
 ///
 /// # Errors

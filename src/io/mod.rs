@@ -16,6 +16,10 @@
 //!   [`Network::save_safetensors`](crate::Network::save_safetensors) /
 //!   [`Network::load_safetensors`](crate::Network::load_safetensors), which
 //!   check every name, dtype and shape and load all or nothing.
+//! - [`model`]: one model file, the weights and the architecture together:
+//!   [`Network::save_model`](crate::Network::save_model) and
+//!   [`Network::load_model`](crate::Network::load_model), which rebuilds the
+//!   network with no code.
 //! - [`checkpoint`]: the network, the optimizer's state and the epoch in one
 //!   file, so a run resumes bit for bit.
 //!
@@ -31,6 +35,7 @@
 //! [safetensors]: https://github.com/huggingface/safetensors
 
 pub mod checkpoint;
+pub mod model;
 mod network;
 pub mod safetensors;
 

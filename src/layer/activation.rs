@@ -43,7 +43,7 @@
 use std::fmt;
 
 use crate::init::Nonlinearity;
-use crate::layer::{Layer, Mode, check_backward};
+use crate::layer::{Layer, LayerConfig, Mode, check_backward};
 use crate::special::{normal_cdf, normal_pdf};
 use crate::{Error, Result, Scalar, Tensor};
 
@@ -568,6 +568,18 @@ impl<T: Scalar> Layer<T> for Activation<T> {
 
     fn activation(&self) -> Option<ActivationKind> {
         Some(self.kind)
+    }
+
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        let kind = self.kind;
+        out.assign(x);
+        out.map_in_place(|v| kind.apply(v));
+        Ok(())
+    }
+
+    /// PyTorch's class and arguments (see [`ActivationKind::config`]).
+    fn config(&self) -> Option<LayerConfig> {
+        Some(self.kind.config())
     }
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {

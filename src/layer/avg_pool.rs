@@ -17,8 +17,8 @@
 //! [`Flatten`](super::flatten::Flatten) as in PyTorch.
 
 use crate::layer::conv2d::IntoPair;
-use crate::layer::window::{Window2d, dims4};
-use crate::layer::{Layer, Mode, check_backward};
+use crate::layer::window::{Window2d, dims4, pair_config, pair_from_config};
+use crate::layer::{Layer, LayerConfig, Mode, check_backward};
 use crate::{Result, Scalar, Tensor};
 
 /// Calls `f(output index, input row start + column range, divisor)` for every
@@ -186,6 +186,24 @@ impl<T: Scalar> AvgPool2d<T> {
     pub fn count_include_pad(&self) -> bool {
         self.count_include_pad
     }
+
+    /// Rebuilds a layer from its model-file description
+    /// `AvgPool2d(kernel_size, stride, padding, count_include_pad)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a missing or invalid argument.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        let win = Window2d {
+            kernel: pair_from_config(config, "kernel_size")?,
+            stride: pair_from_config(config, "stride")?,
+            padding: pair_from_config(config, "padding")?,
+            dilation: (1, 1),
+        };
+        Ok(Box::new(Self::build(
+            win,
+            config.bool("count_include_pad")?,
+        )?))
+    }
 }
 
 impl<T: Scalar> Layer<T> for AvgPool2d<T> {
@@ -201,22 +219,24 @@ impl<T: Scalar> Layer<T> for AvgPool2d<T> {
         Ok(vec![n, c, oh, ow])
     }
 
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        avg_pool2d_forward(&self.win, self.count_include_pad, x, out)
+    }
+
+    /// `AvgPool2d(kernel_size, stride, padding, count_include_pad)`.
+    fn config(&self) -> Option<LayerConfig> {
+        let w = self.win;
+        Some(
+            LayerConfig::new("AvgPool2d")
+                .with("kernel_size", pair_config(w.kernel))
+                .with("stride", pair_config(w.stride))
+                .with("padding", pair_config(w.padding))
+                .with("count_include_pad", self.count_include_pad),
+        )
+    }
+
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {
-        const OP: &str = "AvgPool2d forward";
-        let dims = dims4(OP, x.shape())?;
-        let out = self.win.output_hw(OP, x.shape())?;
-        self.output.resize_zeroed(&[dims[0], dims[1], out.0, out.1]);
-        let (xs, y) = (x.as_slice(), self.output.as_mut_slice());
-        for_each_window(
-            &self.win,
-            self.count_include_pad,
-            dims,
-            out,
-            |k, rows, d| {
-                let s: T = rows.map(|r| xs[r].iter().copied().sum::<T>()).sum();
-                y[k] = s / T::from_usize(d);
-            },
-        );
+        avg_pool2d_forward(&self.win, self.count_include_pad, x, &mut self.output)?;
         self.in_shape.clear();
         self.in_shape.extend_from_slice(x.shape());
         Ok(&self.output)
@@ -277,6 +297,18 @@ impl<T: Scalar> GlobalAvgPool2d<T> {
             grad_input: Tensor::default(),
         }
     }
+
+    /// Rebuilds the layer from its model-file description
+    /// `AdaptiveAvgPool2d(output_size=1)` (or `[1, 1]`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for any other output size.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        if pair_from_config(config, "output_size")? != (1, 1) {
+            return Err(config.unsupported("output_size", "1 (global average pooling)"));
+        }
+        Ok(Box::new(Self::new()))
+    }
 }
 
 impl<T: Scalar> Layer<T> for GlobalAvgPool2d<T> {
@@ -298,19 +330,17 @@ impl<T: Scalar> Layer<T> for GlobalAvgPool2d<T> {
         Ok(vec![n, c, 1, 1])
     }
 
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        global_avg_pool2d_forward(x, out)
+    }
+
+    /// `AdaptiveAvgPool2d(output_size=1)`.
+    fn config(&self) -> Option<LayerConfig> {
+        Some(LayerConfig::new("AdaptiveAvgPool2d").with("output_size", 1usize))
+    }
+
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {
-        let shape = self.output_shape(x.shape())?;
-        let plane = x.shape()[2] * x.shape()[3];
-        self.output.resize_zeroed(&shape);
-        let inv = T::one() / T::from_usize(plane);
-        for (y, xs) in self
-            .output
-            .as_mut_slice()
-            .iter_mut()
-            .zip(x.as_slice().chunks_exact(plane))
-        {
-            *y = xs.iter().copied().sum::<T>() * inv;
-        }
+        global_avg_pool2d_forward(x, &mut self.output)?;
         self.in_shape.clear();
         self.in_shape.extend_from_slice(x.shape());
         Ok(&self.output)

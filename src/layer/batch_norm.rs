@@ -30,7 +30,7 @@
 //!
 //! In eval mode the running statistics are constants, so `dx = γ·dy / √(running_var + ε)`.
 
-use crate::layer::{Layer, Mode, Param, ParamKind, check_backward};
+use crate::layer::{Layer, LayerConfig, Mode, Param, ParamKind, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// Batch normalization of the columns of a `[n, features]` batch, PyTorch's
@@ -128,6 +128,19 @@ impl<T: Scalar> BatchNorm<T> {
             grad_input: Tensor::default(),
             last_mode: None,
         })
+    }
+
+    /// Rebuilds a layer from its model-file description
+    /// `BatchNorm1d(num_features, eps, momentum)`; γ, β and the running
+    /// statistics start at their defaults (the file's tensors replace them).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a missing or invalid argument.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        let layer = BatchNorm::new(config.usize("num_features")?)?
+            .with_eps(config.f64("eps")?)?
+            .with_momentum(config.f64("momentum")?)?;
+        Ok(Box::new(layer))
     }
 
     /// Sets ε, added to the variance inside the square root (PyTorch's `eps`).
@@ -298,6 +311,52 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         };
         self.check(op, input)?;
         Ok(input.to_vec())
+    }
+
+    /// `y = γ·(x − running_mean)/√(running_var + ε) + β`, computed exactly as
+    /// an Eval `forward` computes it (`1/√(v + ε)` first, once per feature).
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        let op = if self.spatial {
+            "BatchNorm2d infer"
+        } else {
+            "BatchNorm infer"
+        };
+        let (_, inner) = self.check(op, x.shape())?;
+        let f = self.features;
+        let eps = T::from_f64(self.eps);
+        out.resize_zeroed(x.shape());
+        if inner == 0 {
+            return Ok(());
+        }
+        let (rm, rv) = (self.running_mean.as_slice(), self.running_var.as_slice());
+        let (gamma, beta) = (self.weight.value.as_slice(), self.bias.value.as_slice());
+        let runs = x
+            .as_slice()
+            .chunks_exact(inner)
+            .zip(out.as_mut_slice().chunks_exact_mut(inner));
+        for (q, (x_run, y_run)) in runs.enumerate() {
+            let j = q % f;
+            // The same operations as the eval forward pass, so the result is bitwise equal.
+            let inv_std = (rv[j] + eps).sqrt().recip();
+            for (y, &v) in y_run.iter_mut().zip(x_run) {
+                *y = gamma[j] * ((v - rm[j]) * inv_std) + beta[j];
+            }
+        }
+        Ok(())
+    }
+
+    /// `BatchNorm1d(num_features, eps, momentum)` (`BatchNorm2d` for NCHW input).
+    fn config(&self) -> Option<LayerConfig> {
+        Some(
+            LayerConfig::new(if self.spatial {
+                "BatchNorm2d"
+            } else {
+                "BatchNorm1d"
+            })
+            .with("num_features", self.features)
+            .with("eps", self.eps)
+            .with("momentum", self.momentum),
+        )
     }
 
     /// Train: normalize with the batch statistics and update the running ones;

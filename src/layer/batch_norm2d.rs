@@ -14,7 +14,7 @@
 //! buffers `"running_mean"`, `"running_var"` have PyTorch's names and shape `[channels]`.
 
 use crate::layer::batch_norm::BatchNorm;
-use crate::layer::{Layer, Mode, Param};
+use crate::layer::{Layer, LayerConfig, Mode, Param};
 use crate::{Result, Scalar, Tensor};
 
 /// Batch normalization of each channel of a `[n, channels, h, w]` batch,
@@ -62,6 +62,19 @@ impl<T: Scalar> BatchNorm2d<T> {
         self.0.with_momentum(momentum).map(BatchNorm2d)
     }
 
+    /// Rebuilds a layer from its model-file description
+    /// `BatchNorm2d(num_features, eps, momentum)`; the file's tensors replace
+    /// γ, β and the running statistics.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a missing or invalid argument.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        let layer = BatchNorm2d::new(config.usize("num_features")?)?
+            .with_eps(config.f64("eps")?)?
+            .with_momentum(config.f64("momentum")?)?;
+        Ok(Box::new(layer))
+    }
+
     /// Number of channels.
     pub fn channels(&self) -> usize {
         self.0.features()
@@ -91,6 +104,15 @@ impl<T: Scalar> BatchNorm2d<T> {
 impl<T: Scalar> Layer<T> for BatchNorm2d<T> {
     fn kind(&self) -> &'static str {
         self.0.kind()
+    }
+
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        self.0.infer(x, out)
+    }
+
+    /// `BatchNorm2d(num_features, eps, momentum)`.
+    fn config(&self) -> Option<LayerConfig> {
+        self.0.config()
     }
 
     /// `[n, channels, h, w]` → the same shape.

@@ -37,8 +37,8 @@ use rand::Rng;
 
 use crate::init::{Fans, Initializer};
 use crate::layer::im2col::Lowering;
-use crate::layer::window::{Window2d, nchw};
-use crate::layer::{Layer, Mode, Param, ParamKind, check_backward};
+use crate::layer::window::{Window2d, nchw, pair_config, pair_from_config};
+use crate::layer::{Layer, LayerConfig, Mode, Param, ParamKind, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// A size given as one number for both axes or as `(height, width)`, as
@@ -177,6 +177,29 @@ impl ConvSpec {
             .ok_or_else(|| Error::invalid_shape(op, x, "the lowered input overflows usize"))?;
         Ok((l, [dims[0], self.out_channels, out.0, out.1]))
     }
+}
+
+/// Runs `f` with this thread's convolution buffers for `T`: inference through
+/// `&self` ([`Layer::infer`]) reuses them instead of allocating a column
+/// matrix per call.
+fn with_scratch<T: Scalar, R>(f: impl FnOnce(&mut ConvWorkspace<T>) -> R) -> R {
+    use std::any::Any;
+    use std::cell::RefCell;
+    thread_local! {
+        static F32: RefCell<ConvWorkspace<f32>> = RefCell::default();
+        static F64: RefCell<ConvWorkspace<f64>> = RefCell::default();
+    }
+    fn typed<U: 'static, T: 'static>(ws: &mut U) -> Option<&mut ConvWorkspace<T>> {
+        (ws as &mut dyn Any).downcast_mut::<ConvWorkspace<T>>()
+    }
+    // `Scalar` is sealed to f32 and f64: one of the two downcasts succeeds.
+    F32.with_borrow_mut(|ws32| match typed::<_, T>(ws32) {
+        Some(ws) => f(ws),
+        None => F64.with_borrow_mut(|ws64| match typed::<_, T>(ws64) {
+            Some(ws) => f(ws),
+            None => f(&mut ConvWorkspace::default()),
+        }),
+    })
 }
 
 /// Buffers a convolution reuses from call to call: the column matrix, the
@@ -496,6 +519,35 @@ impl<T: Scalar> Conv2d<T> {
         Ok(Self::assemble(spec, weight, bias))
     }
 
+    /// Rebuilds a layer from its model-file description `Conv2d(in_channels,
+    /// out_channels, kernel_size, stride, padding, dilation, groups, bias)`
+    /// (PyTorch's arguments; sizes as `[h, w]` or one integer). The weights
+    /// start at zero: the file's tensors replace them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a missing or invalid argument.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        let (ic, oc, groups) = (
+            config.usize("in_channels")?,
+            config.usize("out_channels")?,
+            config.usize("groups")?,
+        );
+        let options = Conv2dOptions {
+            stride: pair_from_config(config, "stride")?,
+            padding: pair_from_config(config, "padding")?,
+            dilation: pair_from_config(config, "dilation")?,
+            groups,
+        };
+        let kernel = pair_from_config(config, "kernel_size")?;
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+        let conv = Conv2d::new(ic, oc, kernel, options, &crate::Init::zeros(), &mut rng)?;
+        Ok(Box::new(if config.bool("bias")? {
+            conv
+        } else {
+            conv.without_bias()
+        }))
+    }
+
     fn assemble(spec: ConvSpec, weight: Tensor<T>, bias: Option<Tensor<T>>) -> Self {
         Conv2d {
             spec,
@@ -617,6 +669,32 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
             .output_shape("Conv2d output_shape", input)?
             .1
             .to_vec())
+    }
+
+    /// The convolution into `out`, with this thread's reusable column buffer.
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        self.check_params("Conv2d infer")?;
+        let bias = self.bias.as_ref().map(|b| b.value.as_slice());
+        with_scratch(|ws| {
+            conv2d_forward(&self.spec, self.weight.value.as_slice(), bias, x, ws, out)
+        })?;
+        Ok(())
+    }
+
+    /// `Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)`.
+    fn config(&self) -> Option<LayerConfig> {
+        let w = self.spec.win;
+        Some(
+            LayerConfig::new("Conv2d")
+                .with("in_channels", self.spec.in_channels)
+                .with("out_channels", self.spec.out_channels)
+                .with("kernel_size", pair_config(w.kernel))
+                .with("stride", pair_config(w.stride))
+                .with("padding", pair_config(w.padding))
+                .with("dilation", pair_config(w.dilation))
+                .with("groups", self.spec.groups)
+                .with("bias", self.bias.is_some()),
+        )
     }
 
     /// The convolution of the batch (the same in both modes).

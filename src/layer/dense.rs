@@ -26,7 +26,7 @@
 use rand::Rng;
 
 use crate::init::{Fans, Initializer};
-use crate::layer::{Layer, Mode, Param, ParamKind, check_backward};
+use crate::layer::{Layer, LayerConfig, Mode, Param, ParamKind, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// A fully connected layer: `y = x·Wᵀ + b`, PyTorch's `nn.Linear(inputs, units)`.
@@ -208,6 +208,26 @@ impl<T: Scalar> Dense<T> {
         self.units
     }
 
+    /// Rebuilds a layer from its model-file description `Linear(in_features,
+    /// out_features, bias)`, with zero weights (the file's tensors replace them).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a missing or invalid argument.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        let (inputs, units) = (config.usize("in_features")?, config.usize("out_features")?);
+        let layer = Dense::new(
+            inputs,
+            units,
+            &crate::Init::zeros(),
+            &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0),
+        )?;
+        Ok(Box::new(if config.bool("bias")? {
+            layer
+        } else {
+            layer.without_bias()
+        }))
+    }
+
     fn check_input(&self, op: &'static str, shape: &[usize]) -> Result<usize> {
         let [n, width] = *shape else {
             return Err(Error::invalid_shape(
@@ -237,6 +257,26 @@ impl<T: Scalar> Layer<T> for Dense<T> {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let n = self.check_input("Dense output_shape", input)?;
         Ok(vec![n, self.units])
+    }
+
+    /// `y = x·Wᵀ + b`, computed as `forward` computes it.
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        self.check_input("Dense infer", x.shape())?;
+        Tensor::gemm(T::one(), x, false, &self.weight.value, true, T::zero(), out)?;
+        if let Some(b) = &self.bias {
+            out.add_row_in_place(&b.value)?;
+        }
+        Ok(())
+    }
+
+    /// `Linear(in_features, out_features, bias)`.
+    fn config(&self) -> Option<LayerConfig> {
+        Some(
+            LayerConfig::new("Linear")
+                .with("in_features", self.inputs)
+                .with("out_features", self.units)
+                .with("bias", self.bias.is_some()),
+        )
     }
 
     /// `y = x·Wᵀ + b`; the same in both modes.

@@ -10,10 +10,10 @@
 //! needs rescaling at inference. `p = 1` zeroes everything, as in PyTorch.
 //! Keras' `Dropout(rate)` is the same computation with `rate = p`.
 
-use rand::rngs::StdRng;
+use rand::rngs::ChaCha12Rng;
 use rand::{RngExt, SeedableRng};
 
-use crate::layer::{Layer, Mode, check_backward};
+use crate::layer::{Layer, LayerConfig, Mode, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// Inverted dropout with drop probability `p`, holding its own seeded random
@@ -39,7 +39,8 @@ use crate::{Error, Result, Scalar, Tensor};
 #[derive(Debug)]
 pub struct Dropout<T> {
     p: f64,
-    rng: StdRng,
+    /// `StdRng`'s generator, named so that a clone can copy its position.
+    rng: ChaCha12Rng,
     frozen: bool,
     /// `0` where dropped, `1/(1 − p)` where kept; empty before the first training pass.
     mask: Tensor<T>,
@@ -50,9 +51,28 @@ pub struct Dropout<T> {
     last_mode: Option<Mode>,
 }
 
+impl<T: Scalar> Clone for Dropout<T> {
+    /// A copy whose mask stream continues from the same point, independently.
+    fn clone(&self) -> Self {
+        let mut rng = ChaCha12Rng::from_seed(self.rng.get_seed());
+        rng.set_stream(self.rng.get_stream());
+        rng.set_word_pos(self.rng.get_word_pos());
+        Dropout {
+            p: self.p,
+            rng,
+            frozen: self.frozen,
+            mask: self.mask.clone(),
+            has_mask: self.has_mask,
+            output: self.output.clone(),
+            grad_input: self.grad_input.clone(),
+            last_mode: self.last_mode,
+        }
+    }
+}
+
 impl<T: Scalar> Dropout<T> {
     /// Dropout with drop probability `p`, its masks drawn from a
-    /// [`StdRng`] seeded with `seed`.
+    /// [`StdRng`](rand::rngs::StdRng)-identical stream seeded with `seed`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] unless `0 ≤ p ≤ 1`.
@@ -66,7 +86,7 @@ impl<T: Scalar> Dropout<T> {
         }
         Ok(Dropout {
             p,
-            rng: StdRng::seed_from_u64(seed),
+            rng: ChaCha12Rng::seed_from_u64(seed),
             frozen: false,
             mask: Tensor::default(),
             has_mask: false,
@@ -74,6 +94,16 @@ impl<T: Scalar> Dropout<T> {
             grad_input: Tensor::default(),
             last_mode: None,
         })
+    }
+
+    /// Rebuilds a layer from its model-file description `Dropout(p)`. The
+    /// mask stream is seeded with 0 (a model file keeps no random state):
+    /// training the loaded network is reproducible run to run.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a missing `p` or one outside [0, 1].
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        Ok(Box::new(Dropout::new(config.f64("p")?, 0)?))
     }
 
     /// The drop probability `p`.
@@ -132,6 +162,17 @@ impl<T: Scalar> Layer<T> for Dropout<T> {
     /// The input's shape, whatever it is.
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         Ok(input.to_vec())
+    }
+
+    /// The identity, as an Eval `forward`.
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        out.assign(x);
+        Ok(())
+    }
+
+    /// `Dropout(p)`.
+    fn config(&self) -> Option<LayerConfig> {
+        Some(LayerConfig::new("Dropout").with("p", self.p))
     }
 
     /// Train: `y = x ⊙ m/(1 − p)` with a fresh mask (unless frozen); Eval: `y = x`.

@@ -3,7 +3,7 @@
 //! feature map becomes a row ordered by channel, then row, then column, as in
 //! PyTorch: a `Dense` layer after it has PyTorch's weight layout.
 
-use crate::layer::{Layer, Mode, check_backward};
+use crate::layer::{Layer, LayerConfig, Mode, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// Flattens every dimension after the batch one; see the [module docs](self).
@@ -34,6 +34,21 @@ impl<T: Scalar> Flatten<T> {
             grad_input: Tensor::default(),
         }
     }
+
+    /// Rebuilds the layer from its model-file description
+    /// `Flatten(start_dim=1, end_dim=-1)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for other dimensions.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        if config.usize("start_dim")? != 1 {
+            return Err(config.unsupported("start_dim", "1"));
+        }
+        match config.get("end_dim") {
+            Some(&crate::layer::ConfigValue::Int(-1)) => Ok(Box::new(Self::new())),
+            _ => Err(config.unsupported("end_dim", "-1")),
+        }
+    }
 }
 
 impl<T: Scalar> Layer<T> for Flatten<T> {
@@ -59,6 +74,21 @@ impl<T: Scalar> Layer<T> for Flatten<T> {
                 "expected a batch dimension and at least one more",
             )),
         }
+    }
+
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        let shape = self.output_shape(x.shape())?;
+        out.assign_from(x.as_slice(), &shape);
+        Ok(())
+    }
+
+    /// `Flatten(start_dim=1, end_dim=-1)`.
+    fn config(&self) -> Option<LayerConfig> {
+        Some(
+            LayerConfig::new("Flatten")
+                .with("start_dim", 1usize)
+                .with("end_dim", -1i64),
+        )
     }
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {

@@ -14,8 +14,8 @@
 //! `torch.max_pool2d` does). Output sizes use `ceil_mode=False`, PyTorch's default.
 
 use crate::layer::conv2d::IntoPair;
-use crate::layer::window::{Window2d, dims4};
-use crate::layer::{Layer, Mode, check_backward};
+use crate::layer::window::{Window2d, dims4, pair_config, pair_from_config};
+use crate::layer::{Layer, LayerConfig, Mode, check_backward};
 use crate::{Result, Scalar, Tensor};
 
 /// Index recorded for a window that holds no input element (possible only
@@ -193,6 +193,21 @@ impl<T: Scalar> MaxPool2d<T> {
     pub fn window(&self) -> Window2d {
         self.win
     }
+
+    /// Rebuilds a layer from its model-file description
+    /// `MaxPool2d(kernel_size, stride, padding, dilation)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a missing or invalid argument.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        let win = Window2d {
+            kernel: pair_from_config(config, "kernel_size")?,
+            stride: pair_from_config(config, "stride")?,
+            padding: pair_from_config(config, "padding")?,
+            dilation: pair_from_config(config, "dilation")?,
+        };
+        Ok(Box::new(Self::with_window(win)?))
+    }
 }
 
 impl<T: Scalar> Layer<T> for MaxPool2d<T> {
@@ -206,6 +221,26 @@ impl<T: Scalar> Layer<T> for MaxPool2d<T> {
         let [n, c, _, _] = dims4(OP, input)?;
         let (oh, ow) = self.win.output_hw(OP, input)?;
         Ok(vec![n, c, oh, ow])
+    }
+
+    /// The pooling into `out`, with this thread's reusable index buffers.
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        thread_local! {
+            static WS: std::cell::RefCell<PoolWorkspace> = std::cell::RefCell::default();
+        }
+        WS.with_borrow_mut(|ws| max_pool2d_forward(&self.win, x, out, ws))
+    }
+
+    /// `MaxPool2d(kernel_size, stride, padding, dilation)`.
+    fn config(&self) -> Option<LayerConfig> {
+        let w = self.win;
+        Some(
+            LayerConfig::new("MaxPool2d")
+                .with("kernel_size", pair_config(w.kernel))
+                .with("stride", pair_config(w.stride))
+                .with("padding", pair_config(w.padding))
+                .with("dilation", pair_config(w.dilation)),
+        )
     }
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {

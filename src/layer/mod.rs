@@ -14,6 +14,16 @@
 //!
 //! Parameters are visited in a stable order, each with a name (`"weight"`,
 //! `"bias"`), a [`ParamKind`], its value and its gradient.
+//!
+//! Inference has a third, shared path: [`Layer::infer`] takes `&self` and
+//! writes into a buffer the caller owns, so one trained layer (and one
+//! [`Network`](crate::Network)) serves many threads at once. Every layer is
+//! `Clone + Send + Sync`: a user's layer that derives `Clone` gets
+//! [`LayerClone::box_clone`] from a blanket implementation.
+//!
+//! A layer that describes itself with [`Layer::config`] (a type tag and its
+//! hyper-parameters) can be saved in a model file and rebuilt from it through
+//! a [`LayerRegistry`].
 
 use std::fmt::Debug;
 
@@ -21,17 +31,23 @@ use crate::{Result, Scalar, Tensor};
 use activation::ActivationKind;
 
 pub mod activation;
+mod activation_config;
 pub mod avg_pool;
 pub mod batch_norm;
 pub mod batch_norm2d;
+mod config;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
 pub mod flatten;
 mod im2col;
 pub mod max_pool;
+mod registry;
 pub mod softmax;
 pub mod window;
+
+pub use config::{ConfigValue, LayerConfig};
+pub use registry::{LayerConstructor, LayerRegistry};
 
 /// Whether a forward pass is part of training or of inference.
 ///
@@ -83,15 +99,57 @@ impl<T: Scalar> Param<T> {
     }
 }
 
+/// Cloning a layer behind a `Box<dyn Layer<T>>`.
+///
+/// Implemented for every `L: Layer<T> + Clone + 'static`, so a user layer
+/// that derives (or implements) `Clone` has it with nothing more to write.
+pub trait LayerClone<T: Scalar> {
+    /// A deep, independent copy of this layer, boxed.
+    fn box_clone(&self) -> Box<dyn Layer<T>>;
+}
+
+impl<T: Scalar, L: Layer<T> + Clone + 'static> LayerClone<T> for L {
+    fn box_clone(&self) -> Box<dyn Layer<T>> {
+        Box::new(self.clone())
+    }
+}
+
+impl<T: Scalar> Clone for Box<dyn Layer<T>> {
+    fn clone(&self) -> Self {
+        self.box_clone()
+    }
+}
+
 /// A differentiable building block of a network, with a hand-written backward pass.
 ///
 /// See the [module docs](self) for the protocol. Implementations must return
 /// [`Error::InvalidState`](crate::Error::InvalidState) when `backward` is
 /// called before `forward`, and [`Error::ShapeMismatch`](crate::Error::ShapeMismatch)
 /// when the gradient does not have the output's shape.
-pub trait Layer<T: Scalar>: Debug + Send {
+///
+/// A layer is `Send + Sync` and clonable ([`LayerClone`], automatic for a
+/// `Clone` type), so a network of layers can be shared between threads and copied.
+pub trait Layer<T: Scalar>: Debug + Send + Sync + LayerClone<T> {
     /// A short name for summaries, e.g. `"Dense"` or `"ReLU"`.
     fn kind(&self) -> &'static str;
+
+    /// Inference through a shared reference: writes into `out` (resized as
+    /// needed; no allocation once it has the right capacity) the output for
+    /// `x`, bitwise equal to what `forward(x, Mode::Eval)` returns, without
+    /// touching the layer. This is what lets many threads serve one network.
+    ///
+    /// # Errors
+    /// A shape error when `x` does not fit the layer, as for [`Layer::forward`].
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()>;
+
+    /// The layer's description for a model file: a type tag (PyTorch's class
+    /// name for the built-ins: `"Linear"`, `"ReLU"`, `"BatchNorm1d"`, …) and
+    /// its hyper-parameters, from which a constructor registered in a
+    /// [`LayerRegistry`] rebuilds it (the weights come from the file).
+    /// `None`, the default, means the layer cannot be saved in a model file.
+    fn config(&self) -> Option<LayerConfig> {
+        None
+    }
 
     /// The output's shape for an input of shape `input` (batch dimension first).
     ///

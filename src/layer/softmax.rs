@@ -23,7 +23,7 @@
 //!
 //! A row containing `+∞`, or only `−∞`, gives NaN, as in PyTorch.
 
-use crate::layer::{Layer, Mode, check_backward};
+use crate::layer::{Layer, LayerConfig, Mode, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// The row maximum, ignoring nothing: a NaN anywhere makes the row's result
@@ -140,6 +140,20 @@ impl<T: Scalar> Softmax<T> {
     }
 }
 
+impl<T: Scalar> Softmax<T> {
+    /// Rebuilds the layer from its model-file description `Softmax(dim=1)`
+    /// (`-1` is the same axis for a 2-D batch).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for another `dim`.
+    pub fn from_config(config: &LayerConfig) -> Result<Box<dyn Layer<T>>> {
+        match config.get("dim") {
+            Some(&crate::layer::ConfigValue::Int(1 | -1)) => Ok(Box::new(Softmax::new())),
+            _ => Err(config.unsupported("dim", "1 (softmax over each row)")),
+        }
+    }
+}
+
 impl<T: Scalar> Layer<T> for Softmax<T> {
     fn kind(&self) -> &'static str {
         "Softmax"
@@ -159,6 +173,15 @@ impl<T: Scalar> Layer<T> for Softmax<T> {
                 "expected a 2-D batch [batch, classes]",
             ))
         }
+    }
+
+    fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
+        softmax_rows_into(x, out)
+    }
+
+    /// `Softmax(dim=1)`: over each row's classes.
+    fn config(&self) -> Option<LayerConfig> {
+        Some(LayerConfig::new("Softmax").with("dim", 1i64))
     }
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {

@@ -177,6 +177,33 @@ pub(crate) fn outputs_inside(
     (lo, hi.max(lo))
 }
 
+/// A `(height, width)` pair as a model file keeps it: `[h, w]`.
+pub(crate) fn pair_config((h, w): (usize, usize)) -> Vec<i64> {
+    // Sizes of existing layers fit in i64 on every supported (64-bit) target.
+    vec![h as i64, w as i64]
+}
+
+/// The pair `name` of a model-file description: `[h, w]`, or one integer `n`
+/// (as PyTorch's `kernel_size=3`) for `(n, n)`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when it is missing, negative or not one or two integers.
+pub(crate) fn pair_from_config(
+    config: &crate::layer::LayerConfig,
+    name: &str,
+) -> Result<(usize, usize)> {
+    if let Ok(n) = config.usize(name) {
+        return Ok((n, n));
+    }
+    match config.ints(name)? {
+        &[h, w] => match (usize::try_from(h), usize::try_from(w)) {
+            (Ok(h), Ok(w)) => Ok((h, w)),
+            _ => Err(config.unsupported(name, "non-negative sizes")),
+        },
+        _ => Err(config.unsupported(name, "one size or a pair [height, width]")),
+    }
+}
+
 /// `[n, c, h, w]` of an NCHW shape; `op` names the caller.
 ///
 /// # Errors

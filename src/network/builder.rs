@@ -24,7 +24,8 @@ enum Spec<T: Scalar> {
     Layer(Box<dyn Layer<T>>),
 }
 
-/// Builds a [`Network`]: the input width once, then each layer in order.
+/// Builds a [`Network`]: the input width (or per-sample shape) once, then
+/// each layer in order.
 ///
 /// Each `dense` names its width and its initializer; the fans are computed
 /// from the layer's shape. Nothing is allocated or drawn until
@@ -32,7 +33,7 @@ enum Spec<T: Scalar> {
 /// setting.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use weightwise::rand::{SeedableRng, rngs::StdRng};
 /// use weightwise::prelude::*;
 /// # fn main() -> weightwise::Result<()> {
 /// let net = Network::<f32>::builder(64)
@@ -44,7 +45,7 @@ enum Spec<T: Scalar> {
 /// # Ok(()) }
 /// ```
 pub struct NetworkBuilder<T: Scalar> {
-    inputs: usize,
+    input_shape: Vec<usize>,
     specs: Vec<Spec<T>>,
     error: Option<Error>,
 }
@@ -52,16 +53,16 @@ pub struct NetworkBuilder<T: Scalar> {
 impl<T: Scalar> std::fmt::Debug for NetworkBuilder<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NetworkBuilder")
-            .field("inputs", &self.inputs)
+            .field("input_shape", &self.input_shape)
             .field("layers", &self.specs.len())
             .finish()
     }
 }
 
 impl<T: Scalar> NetworkBuilder<T> {
-    pub(super) fn new(inputs: usize) -> Self {
+    pub(super) fn new(input_shape: Vec<usize>) -> Self {
         NetworkBuilder {
-            inputs,
+            input_shape,
             specs: Vec::new(),
             error: None,
         }
@@ -167,7 +168,7 @@ impl<T: Scalar> NetworkBuilder<T> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let mut net = Network::new(self.inputs)?;
+        let mut net = Network::with_input_shape(&self.input_shape)?;
         for spec in self.specs {
             let width = net.outputs();
             let layer: Box<dyn Layer<T>> = match spec {

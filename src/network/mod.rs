@@ -8,24 +8,36 @@
 //! weights are `[out, in]`). That is what lets weights move between the two.
 
 mod builder;
+mod infer;
 mod summary;
 
 use std::fmt::Write as _;
 
 pub use builder::NetworkBuilder;
+pub use infer::Workspace;
 
 use crate::layer::{Layer, Mode, Param};
-use crate::loss::LossFn;
 use crate::{Error, Result, Scalar, Tensor};
 
-/// A feed-forward network: layers applied in order to a batch of rows.
+/// A feed-forward network: layers applied in order to a batch of samples.
+///
+/// A sample has the network's input shape ([`Network::input_shape`]): a row
+/// of width `inputs` for [`Network::builder`]`(inputs)`, or any per-sample
+/// shape, e.g. `[1, 8, 8]` for one-channel 8×8 images in PyTorch's NCHW
+/// layout, for [`Network::builder_shape`]. A batch adds the batch dimension
+/// in front: `[n, inputs]` or `[n, 1, 8, 8]`.
+///
+/// A network is `Clone` (a deep, independent copy: keep a best model, build
+/// an ensemble, hand a copy to a worker) and `Send + Sync`: inference through
+/// `&self` ([`Network::predict`], [`Network::predict_with`]) lets many
+/// threads serve one `Arc<Network>` at once.
 ///
 /// ```
-/// use rand::{SeedableRng, rngs::StdRng};
+/// use weightwise::rand::{SeedableRng, rngs::StdRng};
 /// use weightwise::prelude::*;
 /// # fn main() -> weightwise::Result<()> {
 /// let mut rng = StdRng::seed_from_u64(0);
-/// let mut net = Network::<f64>::builder(2)
+/// let net = Network::<f64>::builder(2)
 ///     .dense(4, Init::he_normal()).relu()
 ///     .dense(1, Init::xavier_uniform())
 ///     .build(&mut rng)?;
@@ -35,18 +47,25 @@ use crate::{Error, Result, Scalar, Tensor};
 /// println!("{net}"); // a summary table: layer, output shape, parameters
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Network<T: Scalar> {
-    inputs: usize,
+    /// The shape of one sample, without the batch dimension.
+    input_shape: Vec<usize>,
     layers: Vec<Box<dyn Layer<T>>>,
-    /// Buffers reused by every training step (the loss gradient, decoded labels).
-    pub(crate) scratch: crate::train::StepBuffers<T>,
 }
 
 impl<T: Scalar> Network<T> {
-    /// Starts a [`NetworkBuilder`] for inputs of width `inputs`.
+    /// Starts a [`NetworkBuilder`] for samples that are rows of width `inputs`
+    /// (input shape `[inputs]`).
     pub fn builder(inputs: usize) -> NetworkBuilder<T> {
-        NetworkBuilder::new(inputs)
+        NetworkBuilder::new(vec![inputs])
+    }
+
+    /// Starts a [`NetworkBuilder`] for samples of shape `shape` (without the
+    /// batch dimension), e.g. `&[1, 8, 8]` for one-channel 8×8 images
+    /// (NCHW, as PyTorch). `builder_shape(&[64])` is `builder(64)`.
+    pub fn builder_shape(shape: &[usize]) -> NetworkBuilder<T> {
+        NetworkBuilder::new(shape.to_vec())
     }
 
     /// An empty network taking rows of width `inputs`; add layers with [`Network::push`].
@@ -54,47 +73,84 @@ impl<T: Scalar> Network<T> {
     /// # Errors
     /// [`Error::InvalidArgument`] if `inputs` is zero.
     pub fn new(inputs: usize) -> Result<Self> {
-        if inputs == 0 {
+        Self::with_input_shape(&[inputs])
+    }
+
+    /// An empty network taking samples of shape `shape` (without the batch
+    /// dimension); add layers with [`Network::push`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `shape` is empty, has a zero dimension,
+    /// or has more elements than `usize` can count.
+    pub fn with_input_shape(shape: &[usize]) -> Result<Self> {
+        let valid = !shape.is_empty()
+            && !shape.contains(&0)
+            && shape
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .is_some();
+        if !valid {
             return Err(Error::invalid_arg(
-                "network inputs",
-                0,
-                "a network needs at least one input",
+                "network input shape",
+                format!("{shape:?}"),
+                "a sample needs at least one dimension, none of them zero \
+                 (e.g. [64] or [1, 8, 8])",
             ));
         }
         Ok(Network {
-            inputs,
+            input_shape: shape.to_vec(),
             layers: Vec::new(),
-            scratch: Default::default(),
         })
     }
 
-    /// Appends a layer, checking that it accepts the current output width.
+    /// `[n, input_shape…]`: the shape of a batch of `n` samples.
+    fn batch_shape(n: usize, sample: &[usize]) -> Vec<usize> {
+        let mut s = Vec::with_capacity(sample.len() + 1);
+        s.push(n);
+        s.extend_from_slice(sample);
+        s
+    }
+
+    /// Appends a layer, checking that it accepts the current output shape.
     ///
     /// # Errors
     /// The layer's shape error if it cannot take the previous layer's output.
     pub fn push(&mut self, layer: Box<dyn Layer<T>>) -> Result<()> {
-        layer.output_shape(&[1, self.outputs()])?;
+        layer.output_shape(&Self::batch_shape(1, &self.output_shape()))?;
         self.layers.push(layer);
         Ok(())
     }
 
-    /// Width of an input row.
-    pub fn inputs(&self) -> usize {
-        self.inputs
+    /// The shape of one input sample, without the batch dimension: `[64]`
+    /// for `builder(64)`, `[1, 8, 8]` for `builder_shape(&[1, 8, 8])`.
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
     }
 
-    /// Width of an output row. (Layers are checked when pushed; should one
-    /// swapped in through [`Network::layers_mut`] not fit, the width before it
-    /// is returned.)
-    pub fn outputs(&self) -> usize {
-        let mut width = self.inputs;
+    /// Number of input values per sample: the product of
+    /// [`Network::input_shape`] (the width of an input row for `builder(inputs)`).
+    pub fn inputs(&self) -> usize {
+        self.input_shape.iter().product()
+    }
+
+    /// The shape of one output sample, without the batch dimension, e.g.
+    /// `[10]`. (Layers are checked when pushed; should one swapped in through
+    /// [`Network::layers_mut`] not fit, the shape before it is returned.)
+    pub fn output_shape(&self) -> Vec<usize> {
+        let mut shape = Self::batch_shape(1, &self.input_shape);
         for l in &self.layers {
-            match l.output_shape(&[1, width]).as_deref() {
-                Ok([_, w, ..]) => width = *w,
+            match l.output_shape(&shape) {
+                Ok(s) if s.len() > 1 => shape = s,
                 _ => break,
             }
         }
-        width
+        shape.split_off(1)
+    }
+
+    /// Number of output values per sample: the product of
+    /// [`Network::output_shape`] (the width of an output row for a classifier).
+    pub fn outputs(&self) -> usize {
+        self.output_shape().iter().product()
     }
 
     /// The layers, in order.
@@ -107,23 +163,27 @@ impl<T: Scalar> Network<T> {
         &mut self.layers
     }
 
-    /// The forward pass of a batch `x` (one sample per row) in `mode`; the
+    /// Checks that `x` is a batch of samples of the input shape.
+    pub(crate) fn check_input(&self, op: &'static str, x: &Tensor<T>) -> Result<()> {
+        if x.shape().get(1..) == Some(&self.input_shape[..]) {
+            return Ok(());
+        }
+        Err(Error::shape_mismatch(
+            op,
+            x.shape(),
+            &self.input_shape,
+            "the input must be a batch [n, input shape…] of samples of the network's input shape",
+        ))
+    }
+
+    /// The forward pass of a batch `x` (`[n, input shape…]`) in `mode`; the
     /// result lives in the last layer's buffer.
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] if `x` is not `[n, inputs]`; any layer error.
+    /// [`Error::ShapeMismatch`] if `x.shape()[1..]` is not the input shape;
+    /// any layer error.
     pub fn forward<'a>(&'a mut self, x: &'a Tensor<T>, mode: Mode) -> Result<&'a Tensor<T>> {
-        match *x.shape() {
-            [_, c] if c == self.inputs => {}
-            _ => {
-                return Err(Error::shape_mismatch(
-                    "Network forward",
-                    x.shape(),
-                    &[self.inputs],
-                    "the input must be a batch of rows as wide as the network's input",
-                ));
-            }
-        }
+        self.check_input("Network forward", x)?;
         let mut y = x;
         for layer in self.layers.iter_mut() {
             y = layer.forward(y, mode)?;
@@ -159,38 +219,6 @@ impl<T: Scalar> Network<T> {
             g = layer.backward(g)?;
         }
         first.backward_params(g)
-    }
-
-    /// One forward pass in training mode, the loss, and the backward pass:
-    /// afterwards every parameter's gradient holds `∂loss/∂param` (gradients
-    /// are zeroed first). Returns the loss.
-    ///
-    /// # Errors
-    /// Shape errors from the layers or the loss.
-    pub fn compute_gradients(
-        &mut self,
-        x: &Tensor<T>,
-        target: &Tensor<T>,
-        loss: &dyn LossFn<T>,
-    ) -> Result<T> {
-        self.zero_grad();
-        let mut g = std::mem::take(&mut self.scratch.dy);
-        let value = {
-            let y = self.forward(x, Mode::Train)?;
-            loss.loss_and_grad(y, target, &mut g)
-        };
-        let result = value.and_then(|v| self.backward_params(&g).map(|_| v));
-        self.scratch.dy = g;
-        result
-    }
-
-    /// The output for `x` in inference mode (dropout off, batch norm on its
-    /// running statistics), copied out of the network.
-    ///
-    /// # Errors
-    /// As for [`Network::forward`].
-    pub fn predict(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        self.forward(x, Mode::Eval).cloned()
     }
 
     /// Sets every parameter gradient to zero.

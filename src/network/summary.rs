@@ -35,28 +35,34 @@ impl<T: Scalar> fmt::Display for Network<T> {
             "{:>3}  {:<10} {:<15} {:>10}",
             "#", "layer", "output shape", "params"
         )?;
+        let dims = |s: &[usize]| -> String {
+            match s.get(1..) {
+                Some(d) if !d.is_empty() => {
+                    let d: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+                    format!("(batch, {})", d.join(", "))
+                }
+                _ => "(batch, ?)".to_string(),
+            }
+        };
+        let mut shape = vec![1];
+        shape.extend_from_slice(self.input_shape());
         writeln!(
             f,
             "{:>3}  {:<10} {:<15} {:>10}",
             "",
             "input",
-            format!("(batch, {})", self.inputs()),
+            dims(&shape),
             ""
         )?;
-        let mut shape = vec![1, self.inputs()];
         for (i, l) in self.layers().iter().enumerate() {
             // A layer swapped in that does not fit shows "?" rather than failing.
             shape = l.output_shape(&shape).unwrap_or_else(|_| vec![0]);
-            let dims: Vec<String> = match shape.get(1..) {
-                Some(d) if !d.is_empty() => d.iter().map(|d| d.to_string()).collect(),
-                _ => vec!["?".to_string()],
-            };
             writeln!(
                 f,
                 "{:>3}  {:<10} {:<15} {:>10}",
                 i,
                 l.kind(),
-                format!("(batch, {})", dims.join(", ")),
+                dims(&shape),
                 thousands(l.num_params())
             )?;
         }

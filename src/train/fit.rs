@@ -86,6 +86,9 @@ pub struct Fit<'a, T: Scalar> {
     /// Called after every epoch with its record; return `false` to stop.
     /// Defaults to none (the library prints nothing).
     pub on_epoch: Option<&'a mut dyn FnMut(&EpochRecord) -> bool>,
+    /// Scratch reused by every step, so a step allocates nothing after the
+    /// first batch (see [`StepBuffers`]). Defaults to empty buffers.
+    pub buffers: StepBuffers<T>,
 }
 
 impl<T: Scalar> Default for Fit<'_, T> {
@@ -105,6 +108,7 @@ impl<T: Scalar> Default for Fit<'_, T> {
             early_stopping: None,
             record_gradients: false,
             on_epoch: None,
+            buffers: StepBuffers::default(),
         }
     }
 }
@@ -243,9 +247,9 @@ impl<T: Scalar> Network<T> {
     ) -> Result<History> {
         fit.validate(self, train)?;
         let base_lr = fit.optimizer.learning_rate();
-        let mut buf = std::mem::take(&mut self.scratch);
+        let mut buf = std::mem::take(&mut fit.buffers);
         let result = self.fit_epochs(train, fit, base_lr, rng, &mut buf);
-        self.scratch = buf;
+        fit.buffers = buf;
         if fit.schedule.is_some() {
             fit.optimizer.set_learning_rate(base_lr)?;
         }
@@ -389,7 +393,7 @@ impl<T: Scalar> Network<T> {
         y: &Tensor<T>,
         fit: &mut Fit<'_, T>,
     ) -> Result<f64> {
-        let mut buf = std::mem::take(&mut self.scratch);
+        let buf = &mut fit.buffers;
         let mut cfg = StepConfig {
             loss: fit.loss,
             optimizer: fit.optimizer.as_mut(),
@@ -398,9 +402,7 @@ impl<T: Scalar> Network<T> {
             clip: fit.clip,
             record_gradients: false,
         };
-        let out = train_step(self, x, y, &mut buf, &mut cfg, At::Batch);
-        self.scratch = buf;
-        out.map(|o| o.loss)
+        train_step(self, x, y, buf, &mut cfg, At::Batch).map(|o| o.loss)
     }
 
     /// Mean loss and accuracy on `data` in inference mode, in batches of 256 rows.
@@ -429,27 +431,5 @@ impl<T: Scalar> Network<T> {
             accuracy: (counted > 0).then(|| correct as f64 / counted as f64),
             samples: n,
         })
-    }
-
-    /// The outputs for every row of `x` in inference mode, computed in batches
-    /// of 256 rows so memory stays bounded on large inputs.
-    ///
-    /// # Errors
-    /// As for [`Network::forward`].
-    pub fn predict_batched(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let (n, _) = x.dims2("predict_batched")?;
-        let mut rows = Vec::new();
-        let mut chunk = Tensor::default();
-        let mut width = self.outputs();
-        let mut indices = Vec::with_capacity(EVAL_BATCH);
-        for start in (0..n).step_by(EVAL_BATCH) {
-            indices.clear();
-            indices.extend(start..(start + EVAL_BATCH).min(n));
-            x.select_rows_into(&indices, &mut chunk)?;
-            let out = self.forward(&chunk, Mode::Eval)?;
-            width = out.shape()[1];
-            rows.extend_from_slice(out.as_slice());
-        }
-        Tensor::from_vec(rows, &[n, width])
     }
 }

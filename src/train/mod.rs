@@ -29,6 +29,7 @@
 //! the loss gradient and every layer's buffers are kept and reused.
 
 mod fit;
+mod gradients;
 mod history;
 mod metrics;
 mod step;
@@ -36,4 +37,4 @@ mod step;
 pub use fit::{Clip, EarlyStopping, Evaluation, Fit};
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
 pub use metrics::count_correct;
-pub(crate) use step::StepBuffers;
+pub use step::StepBuffers;

@@ -10,9 +10,12 @@ use crate::{Constraints, Error, Network, Optimizer, Regularization, Result, Scal
 
 use crate::loss::Loss;
 
-/// Buffers a network keeps across training steps, so a step allocates nothing.
+/// The scratch a training step reuses (the loss gradient, decoded class
+/// labels, gradient-record sums), so that after the first batch a step
+/// allocates nothing. It lives in [`Fit::buffers`](super::Fit::buffers), with
+/// the rest of the training state; leave it at its default.
 #[derive(Debug, Default)]
-pub(crate) struct StepBuffers<T> {
+pub struct StepBuffers<T> {
     pub(crate) dy: Tensor<T>,
     classes: Vec<usize>,
     /// Weights before the update, for the update-to-weight ratio.

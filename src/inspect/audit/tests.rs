@@ -404,9 +404,13 @@ fn errors() {
     }
     // A layer error (here: a layer that cannot go backward) is passed on and
     // the state is still restored.
-    #[derive(Debug)]
+    #[derive(Clone, Debug)]
     struct NoBackward(Tensor<f64>);
     impl Layer<f64> for NoBackward {
+        fn infer(&self, x: &Tensor<f64>, out: &mut Tensor<f64>) -> Result<()> {
+            out.assign(x);
+            Ok(())
+        }
         fn kind(&self) -> &'static str {
             "NoBackward"
         }

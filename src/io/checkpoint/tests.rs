@@ -139,6 +139,20 @@ fn checkpoint_files_hold_the_layout_in_the_docs() {
     let mut opt2 = GradientDescent::<f64>::new(algorithms()[0]).unwrap();
     assert_eq!(load_checkpoint(&path, &mut other, &mut opt2).unwrap(), 7);
     assert_eq!(opt2.learning_rate(), 0.1 + 0.2);
+    // The methods are the same calls, network first as in every other save.
+    let method = dir.join("method.safetensors");
+    n.save_checkpoint(&method, &opt, 7).unwrap();
+    // (The header's metadata order is not fixed, so compare contents.)
+    assert_eq!(
+        crate::io::load_tensors::<f64>(&method).unwrap(),
+        crate::io::load_tensors::<f64>(&path).unwrap()
+    );
+    let (mut again, mut opt3) = (
+        net::<f64>(4),
+        GradientDescent::<f64>::new(algorithms()[0]).unwrap(),
+    );
+    assert_eq!(again.load_checkpoint(&method, &mut opt3).unwrap(), 7);
+    assert_eq!(again.named_tensors(), other.named_tensors());
     // The weights alone load non-strictly, ignoring the optimizer's tensors.
     let mut weights_only = net::<f64>(3);
     let opts = LoadOptions {
