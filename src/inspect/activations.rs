@@ -163,13 +163,13 @@ pub(super) fn check_batch<T: Scalar>(
     net: &Network<T>,
     x: &Tensor<T>,
 ) -> Result<usize> {
-    match *x.shape() {
-        [n, c] if c == net.inputs() && n > 0 => Ok(n),
+    match x.shape().split_first() {
+        Some((&n, sample)) if sample == net.input_shape() && n > 0 => Ok(n),
         _ => Err(Error::shape_mismatch(
             op,
             x.shape(),
-            &[net.inputs()],
-            "the batch must be [n ≥ 1, inputs]",
+            net.input_shape(),
+            "the batch must be [n ≥ 1, the network's input shape…]",
         )),
     }
 }
@@ -476,7 +476,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "activation_report: left is 2×3, right is 2 (the batch must be [n ≥ 1, inputs])"
+            "activation_report: left is 2×3, right is 2 (the batch must be [n ≥ 1, the network's input shape…])"
         );
         assert!(
             n.activation_report(&Tensor::zeros(&[0, 2]).unwrap(), 4)
