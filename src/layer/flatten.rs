@@ -6,6 +6,26 @@
 use crate::layer::{Layer, LayerConfig, Mode, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
+/// `[n, d1·…]` for `[n, d1, …]` (no allocation: training calls it every step).
+fn flat_shape(input: &[usize]) -> Result<[usize; 2]> {
+    match input {
+        [n, rest @ ..] if !rest.is_empty() => {
+            let width = rest
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .ok_or_else(|| {
+                    Error::invalid_shape("Flatten", input, "the row width overflows usize")
+                })?;
+            Ok([*n, width])
+        }
+        _ => Err(Error::invalid_shape(
+            "Flatten",
+            input,
+            "expected a batch dimension and at least one more",
+        )),
+    }
+}
+
 /// Flattens every dimension after the batch one; see the [module docs](self).
 ///
 /// ```
@@ -58,26 +78,11 @@ impl<T: Scalar> Layer<T> for Flatten<T> {
 
     /// `[n, d1, …]` → `[n, d1·…]`; the input needs a batch dimension and at least one more.
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        match input {
-            [n, rest @ ..] if !rest.is_empty() => {
-                let width = rest
-                    .iter()
-                    .try_fold(1usize, |a, &d| a.checked_mul(d))
-                    .ok_or_else(|| {
-                        Error::invalid_shape("Flatten", input, "the row width overflows usize")
-                    })?;
-                Ok(vec![*n, width])
-            }
-            _ => Err(Error::invalid_shape(
-                "Flatten",
-                input,
-                "expected a batch dimension and at least one more",
-            )),
-        }
+        flat_shape(input).map(Vec::from)
     }
 
     fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
-        let shape = self.output_shape(x.shape())?;
+        let shape = flat_shape(x.shape())?;
         out.assign_from(x.as_slice(), &shape);
         Ok(())
     }
@@ -92,7 +97,7 @@ impl<T: Scalar> Layer<T> for Flatten<T> {
     }
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {
-        let shape = self.output_shape(x.shape())?;
+        let shape = flat_shape(x.shape())?;
         self.output.assign_from(x.as_slice(), &shape);
         self.in_shape.clear();
         self.in_shape.extend_from_slice(x.shape());

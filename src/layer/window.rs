@@ -38,6 +38,12 @@ impl Window2d {
         }
     }
 
+    /// The same window with its stride set to its kernel (pooling's default).
+    pub(crate) fn with_stride_of_kernel(mut self) -> Self {
+        self.stride = self.kernel;
+        self
+    }
+
     /// Checks that kernel, stride and dilation are positive; `op` names the caller.
     ///
     /// # Errors

@@ -114,12 +114,16 @@ pub fn conv_filters<T: Scalar>(
     let s = w.shape();
     let kind = net.layers()[layer].kind();
     let title = format!(
-        "layer {layer} ({kind} {}→{}, {}×{}): each filter, output channel{}",
+        "layer {layer} ({kind} {}→{}, {}×{}): each filter{}",
         s[1],
         s[0],
         s[2],
         s[3],
-        if s[1] > 1 { " × input channel" } else { "" }
+        if s[1] > 1 {
+            " (tile o,c: output channel o, input channel c)"
+        } else {
+            " (tile o: output channel o)"
+        }
     );
     filter_tiles(w, &title, options)
 }
