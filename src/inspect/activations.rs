@@ -60,6 +60,8 @@ pub struct ActivationReport {
     pub mode: Mode,
     /// The number of samples.
     pub batch: usize,
+    /// The input batch's shape, `[batch, input_shape…]`.
+    pub input_shape: Vec<usize>,
     /// The number of histogram bins.
     pub bins: usize,
     /// Statistics of the input batch.
@@ -228,6 +230,7 @@ impl<T: Scalar> Network<T> {
         Ok(ActivationReport {
             mode,
             batch,
+            input_shape: x.shape().to_vec(),
             bins,
             input,
             layers: layers?,
@@ -299,8 +302,7 @@ impl fmt::Display for ActivationReport {
             }
             writeln!(f)
         };
-        let in_shape = [self.batch, self.input.count / self.batch.max(1)];
-        row(f, "in", "input", &in_shape, &self.input, None)?;
+        row(f, "in", "input", &self.input_shape, &self.input, None)?;
         for l in &self.layers {
             row(
                 f,

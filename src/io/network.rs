@@ -33,7 +33,7 @@ fn is_num_batches_tracked<T: Scalar>(net: &Network<T>, name: &str) -> bool {
                 .parse::<usize>()
                 .ok()
                 .and_then(|i| net.layers().get(i))
-                .is_some_and(|l| l.kind() == "BatchNorm")
+                .is_some_and(|l| matches!(l.kind(), "BatchNorm" | "BatchNorm2d"))
     })
 }
 
