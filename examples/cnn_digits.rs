@@ -147,8 +147,10 @@ fn main() -> weightwise::Result<()> {
     let digit = img_test.features().select_rows(&[0])?;
     svg::feature_maps(&mut net, &digit, true)?
         .save(format!("{out}/cnn_digits_feature_maps.svg"))?;
-    // The weights under PyTorch's names, and the test predictions for the Python check.
-    net.save_safetensors(format!("{out}/cnn_digits.safetensors"))?;
+    // One model file: the tensors under PyTorch's names (what the Python check
+    // loads) and the architecture (`Network::load_model` rebuilds it); and the
+    // test predictions for the Python check.
+    net.save_model(format!("{out}/cnn_digits.safetensors"))?;
     let predicted = net.predict(img_test.features())?.argmax_per_row()?;
     let mut text = format!("{accuracy}");
     for p in predicted {
