@@ -40,7 +40,7 @@ const SEEDS: [u64; 5] = [0, 1, 2, 3, 4];
 /// The digits example's training recipe.
 fn recipe<'a>() -> weightwise::Result<Fit<'a, f32>> {
     Ok(Fit {
-        loss: Loss::softmax_cross_entropy(),
+        loss: Loss::softmax_cross_entropy().into(),
         optimizer: Adam {
             lr: 1e-3,
             ..Default::default()
@@ -88,7 +88,7 @@ fn train(
     let mut rng = StdRng::seed_from_u64(seed);
     let mut net = build(&mut rng)?;
     net.fit(train, &mut recipe()?, &mut rng)?;
-    let acc = net.evaluate(test, Loss::softmax_cross_entropy())?.accuracy;
+    let acc = net.evaluate(test, &Loss::softmax_cross_entropy())?.accuracy;
     Ok((net, acc.unwrap_or(f64::NAN)))
 }
 

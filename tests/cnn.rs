@@ -169,7 +169,7 @@ fn a_cnn_learns_digit_images_and_the_builder_checks_shapes() {
     };
     net.fit(&train, &mut fit, &mut rng).unwrap();
     let acc = net
-        .evaluate(&test, Loss::softmax_cross_entropy())
+        .evaluate(&test, &Loss::softmax_cross_entropy())
         .unwrap()
         .accuracy
         .unwrap();

@@ -134,6 +134,11 @@ impl<T: Scalar> Layer<T> for BatchNorm2d<T> {
         self.0.visit_params(f);
     }
 
+    /// PyTorch's `num_batches_tracked`, as for [`BatchNorm`].
+    fn untracked_buffers(&self) -> &'static [&'static str] {
+        self.0.untracked_buffers()
+    }
+
     fn visit_params_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
         self.0.visit_params_mut(f);
     }

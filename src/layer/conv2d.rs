@@ -324,8 +324,8 @@ fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
         .map(|(&x, &y)| x * y)
         .sum();
     for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
+        for ((a, &xv), &yv) in acc.iter_mut().zip(x).zip(y) {
+            *a += xv * yv;
         }
     }
     acc.iter().copied().sum::<T>() + tail

@@ -291,6 +291,49 @@ mod tests {
     }
 
     #[test]
+    fn pairs_in_model_files() {
+        use crate::layer::{LayerConfig, LayerRegistry};
+        let c = LayerConfig::new("X")
+            .with("one", 3usize)
+            .with("two", vec![2i64, 5])
+            .with("neg", vec![-1i64, 2])
+            .with("three", vec![1i64, 2, 3])
+            .with("flag", true);
+        assert_eq!(pair_from_config(&c, "one").unwrap(), (3, 3));
+        assert_eq!(pair_from_config(&c, "two").unwrap(), (2, 5));
+        assert_eq!(pair_config((2, 5)), vec![2, 5]);
+        for bad in ["neg", "three", "flag", "missing"] {
+            let err = pair_from_config(&c, bad).unwrap_err();
+            assert!(err.to_string().contains(&format!("X.{bad}")), "{err}");
+        }
+        // Every new layer describes itself and is rebuilt from its description.
+        let registry = LayerRegistry::<f64>::builtin();
+        let layers: Vec<Box<dyn crate::Layer<f64>>> = vec![
+            Box::new(crate::layer::avg_pool::GlobalAvgPool2d::new()),
+            Box::new(
+                crate::layer::avg_pool::AvgPool2d::new((2, 3))
+                    .unwrap()
+                    .with_count_include_pad(false),
+            ),
+            Box::new(crate::layer::flatten::Flatten::new()),
+        ];
+        for l in layers {
+            let config = l.config().unwrap();
+            assert_eq!(registry.build(&config).unwrap().config(), Some(config));
+        }
+        let bad = LayerConfig::new("AdaptiveAvgPool2d").with("output_size", 2usize);
+        assert!(registry.build(&bad).is_err());
+        let bad = LayerConfig::new("Flatten")
+            .with("start_dim", 0usize)
+            .with("end_dim", -1i64);
+        assert!(registry.build(&bad).is_err());
+        let bad = LayerConfig::new("Flatten")
+            .with("start_dim", 1usize)
+            .with("end_dim", 2i64);
+        assert!(registry.build(&bad).is_err());
+    }
+
+    #[test]
     fn outputs_inside_match_brute_force() {
         for len in 1..7 {
             for out in 0..8 {
