@@ -84,6 +84,7 @@ fn pytorch_names_and_layouts() {
     assert!(summary.contains("(batch, 4, 3, 2)"), "{summary}");
 }
 
+#[cfg(feature = "safetensors")]
 #[test]
 fn the_model_file_rebuilds_the_cnn() {
     let mut net = small_cnn(4);
