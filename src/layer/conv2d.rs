@@ -247,7 +247,7 @@ pub(crate) fn conv2d_forward<T: Scalar>(
             T::zero(),
             &mut ws.prod[g * ocg * cols..],
             cols,
-        );
+        )?;
     }
     // prod is [out_c, n·P]; y is [n, out_c, P].
     out.resize_zeroed(&out_shape);
@@ -280,7 +280,7 @@ fn add_weight_grad<T: Scalar>(
     col: &[T],
     dw: &mut [T],
     scratch: &mut Vec<T>,
-) {
+) -> Result<()> {
     if ocg * kg <= 256 {
         for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
             let dy_o = &dy[o * cols..][..cols];
@@ -288,7 +288,7 @@ fn add_weight_grad<T: Scalar>(
                 *d += dot(dy_o, &col[r * cols..][..cols]);
             }
         }
-        return;
+        return Ok(());
     }
     scratch.resize(kg * ocg, T::zero());
     T::gemm(
@@ -305,12 +305,13 @@ fn add_weight_grad<T: Scalar>(
         T::zero(),
         scratch,
         ocg,
-    );
+    )?;
     for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
         for (r, d) in dw_o.iter_mut().enumerate() {
             *d += scratch[r * ocg + o];
         }
     }
+    Ok(())
 }
 
 /// `Σ a[i]·b[i]` with eight running sums (so the loop vectorizes).
@@ -342,7 +343,7 @@ pub(crate) fn conv2d_backward<T: Scalar>(
     ws: &mut ConvWorkspace<T>,
     (dweight, dbias): (&mut [T], Option<&mut [T]>),
     dx: Option<&mut Tensor<T>>,
-) {
+) -> Result<()> {
     let (rows, cols) = (l.rows(), l.cols());
     let oc = spec.out_channels;
     let plane = l.out.0 * l.out.1;
@@ -368,9 +369,9 @@ pub(crate) fn conv2d_backward<T: Scalar>(
             &ws.col[g * kg * cols..][..kg * cols],
             &mut dweight[g * ocg * kg..][..ocg * kg],
             &mut ws.dwt,
-        );
+        )?;
     }
-    let Some(dx) = dx else { return };
+    let Some(dx) = dx else { return Ok(()) };
     ws.dcol.resize(rows * cols, T::zero());
     for g in 0..spec.groups {
         T::gemm(
@@ -387,10 +388,11 @@ pub(crate) fn conv2d_backward<T: Scalar>(
             T::zero(),
             &mut ws.dcol[g * kg * cols..],
             cols,
-        );
+        )?;
     }
     dx.resize_zeroed(&l.dims);
     l.col2im_add(&ws.dcol, dx.as_mut_slice());
+    Ok(())
 }
 
 /// A 2-D convolution over NCHW batches, PyTorch's
@@ -652,8 +654,7 @@ impl<T: Scalar> Conv2d<T> {
                 self.bias.as_mut().map(|b| b.grad.as_mut_slice()),
             ),
             want_dx.then_some(&mut self.grad_input),
-        );
-        Ok(())
+        )
     }
 }
 
