@@ -371,6 +371,7 @@ impl<T: Scalar> Network<T> {
             activations: ActivationReport {
                 mode: Mode::Train,
                 batch,
+                input_shape: probe.shape().to_vec(),
                 bins: DEFAULT_BINS,
                 input,
                 layers: forward,
