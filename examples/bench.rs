@@ -1,17 +1,18 @@
-//! The benchmark workloads W1 (matrix product), W2 (MLP training epoch) and
-//! W3 (digits), exactly as `shared/bench/WORKLOADS.md` defines them, printing
+//! The benchmark workloads W1 (matrix product), W2 (MLP training epoch),
+//! W3 (digits) and W4 (small CNN training epoch), exactly as `shared/bench/WORKLOADS.md` defines them, printing
 //! one line per figure so the numbers can be put beside the peers':
 //!
 //! ```text
 //! W1 threads=2 f32 m=1024 k=1024 n=1024 gflops=131.5
 //! W2 threads=2 f32 sec_per_epoch=0.123 samples_per_sec=62439
 //! W3 threads=1 seed=0 test_accuracy=0.9833 train_seconds=0.91
+//! W4 threads=1 f32 sec_per_epoch=0.950 samples_per_sec=4042
 //! ```
 //!
 //! Extra detail (medians, correctness checks, last losses) goes on `#` lines.
 //!
 //! Run with `cargo run --release --example bench -- [--threads N] [--profile]
-//! [--avx2] [--seed S | --seeds N] [W1|W2|W3]`; without `--threads` every workload runs
+//! [--avx2] [--seed S | --seeds N] [W1|W2|W3|W4]`; without `--threads` every workload runs
 //! with 1 and with 2 threads. `--profile` adds, after W2, where the time of a
 //! step goes (per layer and phase, and the waits for pool workers). W3 trains
 //! with seed `S` (default 0; the split is fixed), or with each of the seeds
@@ -368,8 +369,80 @@ fn count_arg(args: &[String], i: usize, flag: &'static str) -> weightwise::Resul
         .ok_or_else(|| weightwise::Error::invalid_arg(flag, "missing", "give a whole number"))
 }
 
+/// W4 (`../shared/bench/WORKLOADS.md`): a small CNN on 28×28 inputs, f32,
+/// plain SGD, batch 64, 60 batches per epoch; median of 5 timed epochs.
+fn w4(threads: usize) -> weightwise::Result<()> {
+    const N: usize = 3840;
+    const BATCH: usize = 64;
+    let mut rng = StdRng::seed_from_u64(42);
+    let x: Tensor<f32> = Tensor::random(
+        &[N, 1, 28, 28],
+        &rand_distr::Uniform::new(0.0f32, 1.0).expect("valid"),
+        &mut rng,
+    )?;
+    let labels: Vec<f32> = (0..N).map(|_| rng.random_range(0..10u8) as f32).collect();
+    let labels = Tensor::from_vec(labels, &[N])?;
+    // Batches sliced beforehand, taken in fixed order.
+    let batches: Vec<(Tensor<f32>, Tensor<f32>)> = (0..N / BATCH)
+        .map(|i| {
+            let idx: Vec<usize> = (i * BATCH..(i + 1) * BATCH).collect();
+            (
+                x.select_rows(&idx).expect("in range"),
+                labels.select_rows(&idx).expect("in range"),
+            )
+        })
+        .collect();
+    // He-normal weights with fan_in = in_c·kh·kw, zero biases.
+    let same = Conv2dOptions::default().padding(1);
+    let mut net = Network::<f32>::builder_shape(&[1, 28, 28])
+        .conv2d(16, 3, same, Init::he_normal())
+        .relu()
+        .max_pool2d(2)
+        .conv2d(32, 3, same, Init::he_normal())
+        .relu()
+        .max_pool2d(2)
+        .flatten()
+        .dense(10, Init::he_normal())
+        .build(&mut rng)?;
+    let mut fit = Fit {
+        loss: Loss::softmax_cross_entropy().into(),
+        optimizer: Sgd {
+            lr: 0.01,
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    };
+    let mut epoch = |net: &mut Network<f32>| -> weightwise::Result<f64> {
+        let mut last = 0.0;
+        for (xb, yb) in &batches {
+            last = net.train_on_batch(xb, yb, &mut fit)?;
+        }
+        Ok(last)
+    };
+    epoch(&mut net)?; // warm-up
+    let mut secs = Vec::new();
+    let mut last = 0.0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        last = epoch(&mut net)?;
+        secs.push(t.elapsed().as_secs_f64());
+    }
+    secs.sort_by(f64::total_cmp);
+    let median = secs[2];
+    println!(
+        "W4 threads={threads} f32 sec_per_epoch={median:.4} samples_per_sec={:.0}",
+        N as f64 / median
+    );
+    println!(
+        "# W4 min={:.4} max={:.4} last_loss={last:.4}",
+        secs[0], secs[4]
+    );
+    Ok(())
+}
+
 const USAGE: &str =
-    "usage: bench [--threads N] [--profile] [--avx2] [--seed S | --seeds N] [W1|W2|W3]";
+    "usage: bench [--threads N] [--profile] [--avx2] [--seed S | --seeds N] [W1|W2|W3|W4]";
 
 fn main() -> weightwise::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -404,7 +477,7 @@ fn main() -> weightwise::Result<()> {
             // The AVX2+FMA kernels even where AVX-512F is available (what an
             // AVX2-only processor such as AMD Zen 3 runs).
             "--avx2" => weightwise::__bench::set_force_avx2(true),
-            w @ ("W1" | "W2" | "W3") => only = Some(w.to_string()),
+            w @ ("W1" | "W2" | "W3" | "W4") => only = Some(w.to_string()),
             other => return Err(weightwise::Error::invalid_arg("argument", other, USAGE)),
         }
         i += 1;
@@ -432,6 +505,9 @@ fn main() -> weightwise::Result<()> {
                 let median = (accs[(n - 1) / 2] + accs[n / 2]) / 2.0;
                 println!("# W3 threads={t} median_test_accuracy={median:.4} over {n} seeds");
             }
+        }
+        if wants("W4") {
+            w4(t)?;
         }
     }
     Ok(())

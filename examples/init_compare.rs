@@ -6,24 +6,51 @@
 //!    dense layers of 100 units (biases zero, so each layer is the book's
 //!    `a = x·W`), followed by sigmoid or ReLU, under six initializations:
 //!    sigmoid with N(0, 1), N(0, 0.01²) and Xavier; ReLU with N(0, 0.01²),
-//!    Xavier and He. Xavier is PyTorch's `xavier_normal_`,
-//!    `σ = √(2/(fan_in + fan_out)) = 0.1` here, the same as the book's
-//!    `√(1/n)` for these square layers; He is `kaiming_normal_`, `σ = √(2/100)`.
+//!    Xavier and He. "Xavier" is the book's definition, `σ = √(1/fan_in)`,
+//!    which is `Init::lecun_normal` (PyTorch's `xavier_normal_` uses
+//!    `√(2/(fan_in + fan_out))` instead: the same 0.1 for these square
+//!    layers, not for the 64 → 100 and 100 → 10 layers of part 3); He is
+//!    `kaiming_normal_`, `σ = √(2/fan_in)`.
 //!    Per layer the example prints the activations' mean and standard
 //!    deviation and the fraction that is saturated (sigmoid output below 0.01
-//!    or above 0.99) or zero (ReLU), and draws one histogram per layer, all on
-//!    the range [0, 1] as the book's (values beyond it are counted in each
-//!    panel's header; for ReLU the exact zeros, about half, are left out of
-//!    the bars so that the rest stays visible).
+//!    or above 0.99) or zero (ReLU, about half), and draws one histogram per
+//!    layer, all on the range [0, 1] as the book's (values beyond it are
+//!    counted in each panel's header; for ReLU the exact zeros are left out
+//!    of the bars so that the rest stays visible). What it shows: sigmoid
+//!    with N(0, 0.01²) collapses onto 0.5 (std below 0.03 in every layer)
+//!    where the book's Xavier keeps the std above 0.1; ReLU with N(0, 0.01²)
+//!    loses more than 5× of its spread at each layer (`0.01·√100·√½ ≈ 0.07`)
+//!    and over 10⁴× in five, where He keeps every layer within 2× of the
+//!    first.
 //! 2. **Gradients.** The same six set-ups at depths 5, 10 and 20, audited by
 //!    `Network::audit_init` on the same inputs: a backward pass from its
 //!    seeded standard-normal output gradient (divided by the batch size)
 //!    gives every layer's weight-gradient norm `‖∂L/∂W‖₂`; the table shows the
-//!    first and the last layer's, their ratio (≪ 1 is a vanishing gradient)
-//!    and the audit's one-line verdict.
+//!    first and the last layer's, the smallest `‖∂L/∂W‖₂/‖W‖₂` of any layer
+//!    (the relative change a step of learning rate 1 would make) and the
+//!    audit's one-line verdict. A ratio of the first layer's gradient to the
+//!    last one's would not do: for ReLU it does not depend on the weights'
+//!    scale (scaling every weight by `c` scales every layer's `‖∂L/∂W‖` by
+//!    the same `c^(depth−1)`), so it stays near 1 for N(0, 0.01²) too. What
+//!    the table shows: with ReLU and N(0, 0.01²) every layer's `‖∂L/∂W‖`
+//!    shrinks about 14× per layer of depth (below 10⁻⁸ at depth 10, ~10⁻²²
+//!    at depth 20) while the first-to-last ratio stays within 2× of 1; with
+//!    He the norms stay between 1 and 4 and `‖∂L/∂W‖/‖W‖` above 0.05 at
+//!    every depth (depths 10 and 20);
+//!    sigmoid with N(0, 0.01²) loses ~40× per layer from the output towards
+//!    the input (first layer below 10⁻¹⁰ of the last at depth 10).
 //! 3. **Training.** A 64 → 5 × (100 ReLU) → 10 network on the digits with
-//!    plain SGD (lr 0.01, batches of 128, 30 epochs) from N(0, 0.01²), Xavier
-//!    and He weights, the same batch order for all three.
+//!    plain SGD (lr 0.01, batches of 128, 30 epochs) from N(0, 0.01²), the
+//!    book's Xavier and He weights, the same batch order for all three. What
+//!    it shows: N(0, 0.01²) does not learn (its loss stays within 0.01 of
+//!    ln 10 and it predicts one class for every digit, test accuracy 0.08);
+//!    Xavier learns slowly (training loss still 1.9 to 2.1 after 30 epochs,
+//!    test accuracy 0.33 to 0.61) and He fastest (0.24 to 0.31, test
+//!    accuracy 0.89 to 0.95).
+//!
+//! The ranges are over seeds 1 to 5 (of the weights, the probe inputs and
+//! the batch order), checked by `tests/experiments.rs`; the example runs one
+//! seed per set-up.
 //!
 //! The activations come from `Network::activation_report` (inference mode),
 //! the gradients from `Network::audit_init` (training mode; it leaves the
@@ -71,7 +98,7 @@ fn setups() -> Vec<Setup> {
         Setup {
             name: "sigmoid, Xavier",
             kind: s,
-            init: Init::xavier_normal(),
+            init: Init::lecun_normal(),
         },
         Setup {
             name: "ReLU, N(0, 0.01²)",
@@ -81,7 +108,7 @@ fn setups() -> Vec<Setup> {
         Setup {
             name: "ReLU, Xavier",
             kind: r,
-            init: Init::xavier_normal(),
+            init: Init::lecun_normal(),
         },
         Setup {
             name: "ReLU, He",
@@ -168,16 +195,17 @@ fn part1(x: &Tensor<f64>, out: &str) -> Result<()> {
 
 fn part2(x: &Tensor<f64>, out: &str) -> Result<()> {
     println!(
-        "\n2. Weight-gradient norms ‖∂L/∂W‖₂ from Network::audit_init's seeded \
-         N(0, 1)/batch output gradient\n"
+        "\n2. Weight gradients from Network::audit_init's seeded N(0, 1)/batch \
+         output gradient: ‖∂L/∂W‖₂ of the first and last dense layer, and the \
+         smallest ‖∂L/∂W‖₂/‖W‖₂ of any layer\n"
     );
     println!(
         "(the audit numbers the network's layers from 0, each dense and each \
          activation layer counting as one)\n"
     );
     println!(
-        "{:<22} {:>5} {:>11} {:>11} {:>10}  audit",
-        "set-up", "depth", "first layer", "last layer", "first/last"
+        "{:<22} {:>5} {:>11} {:>11} {:>12}  audit",
+        "set-up", "depth", "‖∂L/∂W‖ 1st", "last", "min ‖∂W‖/‖W‖"
     );
     let mut charts = Vec::new();
     for depth in [5, 10, 20] {
@@ -192,11 +220,16 @@ fn part2(x: &Tensor<f64>, out: &str) -> Result<()> {
                 .filter(|(name, _)| name.ends_with(".weight"))
                 .map(|&(_, n)| n)
                 .collect();
-            let (first, last) = (norms[0], norms[norms.len() - 1]);
+            let relative = audit
+                .layers
+                .iter()
+                .filter_map(|l| l.relative_weight_grad)
+                .fold(f64::INFINITY, f64::min);
             println!(
-                "{:<22} {depth:>5} {first:>11.2e} {last:>11.2e} {:>10.2e}  {}",
+                "{:<22} {depth:>5} {:>11.2e} {:>11.2e} {relative:>12.2e}  {}",
                 setup.name,
-                first / last,
+                norms[0],
+                norms[norms.len() - 1],
                 audit.summary()
             );
             series.push(Series::from_ys(setup.name, &norms));
@@ -219,11 +252,14 @@ fn part2(x: &Tensor<f64>, out: &str) -> Result<()> {
 }
 
 fn part3(out: &str) -> Result<()> {
-    println!("\n3. Training 64-100×5-10 ReLU on the digits, SGD lr 0.01, batch 128\n");
+    println!(
+        "\n3. Training 64-100×5-10 ReLU on the digits, SGD lr 0.01, batch 128 \
+         (Xavier: the book's √(1/fan_in), Init::lecun_normal)\n"
+    );
     let (train, test) = datasets::digits::<f32>()?;
     let inits = [
         ("N(0, 0.01²)", Init::normal(0.0, 0.01)),
-        ("Xavier", Init::xavier_normal()),
+        ("Xavier", Init::lecun_normal()),
         ("He", Init::he_normal()),
     ];
     println!(
@@ -236,7 +272,7 @@ fn part3(out: &str) -> Result<()> {
         for _ in 0..5 {
             b = b.dense(WIDTH, init).relu();
         }
-        let mut net = b.dense(10, init).build(&mut StdRng::seed_from_u64(5))?;
+        let mut net = b.dense(10, init).build(&mut StdRng::seed_from_u64(1))?;
         let history = net.fit(
             &train,
             &mut Fit {
@@ -250,7 +286,7 @@ fn part3(out: &str) -> Result<()> {
                 validation: Some(&test),
                 ..Default::default()
             },
-            &mut StdRng::seed_from_u64(6),
+            &mut StdRng::seed_from_u64(1001),
         )?;
         let l = history.train_losses();
         let last = history.last();

@@ -7,13 +7,33 @@
 //! mini-batches of 64 (23 steps an epoch, the same order for every rate) with
 //! `Network::fit`, and the 360 test digits are scored after every epoch.
 //!
-//! What to look for: at 1e-4 the loss barely moves from its starting value
-//! (≈ ln 10 ≈ 2.3 for ten balanced classes); 1e-3 moves slowly; 1e-2 and 1e-1
-//! learn; at large rates the steps overshoot. The table's last column, from
-//! `Network::activation_report` on the test digits after training, gives the
-//! fraction of each hidden layer's ReLU units that output zero for every
-//! digit: a step that overshoots far enough can kill them, and a network
-//! whose units are all dead outputs the same prediction for every input. A rate whose loss or gradients
+//! What to look for (the ranges are over seeds 1 to 5 of the weights and
+//! the batch order, checked by `tests/experiments.rs`; the example runs
+//! seed 1):
+//!
+//! - **The starting loss** is not ln 10 ≈ 2.30 but about 2.4 to 2.7 (2.43 to
+//!   2.63 before the first step; 2.56 for seed 1, whose first epoch at 1e-4
+//!   averages 2.54). ln 10 is the cross-entropy of ten *equal* logits, which
+//!   an output layer of zeros would give exactly. He-normal weights give the
+//!   ten logits of a digit a random spread (their variance within a row
+//!   averages 0.27 to 0.71 over the seeds), and for logits that differ at
+//!   random the log-sum-exp grows with the spread while the true class's
+//!   logit does not on average, so the loss is higher: about
+//!   ln 10 + ½·variance (within 0.2 of it).
+//! - **1e-4** barely moves from there (down by less than 0.3 in 20 epochs,
+//!   test accuracy below 0.25); **1e-3** moves slowly (still above 1.5 after
+//!   20 epochs, test accuracy 0.4 to 0.5); **1e-2** and **1e-1** learn (below
+//!   0.4 and below 0.1, test accuracy above 0.9 and above 0.95).
+//! - **1** overshoots. Depending on the seed it overflows in the first
+//!   epoch (2 of the 5 seeds), or the run survives with most units of some
+//!   hidden layer dead (80% to 100%) and a test accuracy of at most 0.31, as
+//!   seed 1 does. The table's last column, from `Network::activation_report`
+//!   on the test digits after training, gives the fraction of each hidden
+//!   layer's ReLU units that output zero for every digit: a network whose
+//!   units are all dead outputs the same prediction for every input.
+//! - **10** overflows within the first epoch for every seed.
+//!
+//! A rate whose loss or gradients
 //! overflow is stopped by the fit loop's non-finite guard, whose
 //! `Error::NonFinite` names the epoch, the step and, for a gradient, the
 //! layer; the example prints that error and draws the epochs completed
@@ -42,6 +62,8 @@ use weightwise::svg::{self, LineChartOptions, Series};
 const RATES: [f64; 6] = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0];
 const EPOCHS: usize = 20;
 const BATCH: usize = 64;
+/// Seeds the initial weights, and the batch order via `SEED + 1000`.
+const SEED: u64 = 1;
 
 fn network() -> Result<Network<f32>> {
     let mut b = Network::<f32>::builder(64);
@@ -49,7 +71,7 @@ fn network() -> Result<Network<f32>> {
         b = b.dense(100, Init::he_normal()).relu();
     }
     b.dense(10, Init::he_normal())
-        .build(&mut StdRng::seed_from_u64(7))
+        .build(&mut StdRng::seed_from_u64(SEED))
 }
 
 /// What one rate did.
@@ -84,7 +106,7 @@ fn run(lr: f64, train: &Dataset<f32>, test: &Dataset<f32>) -> Result<Run> {
             on_epoch: Some(&mut keep),
             ..Default::default()
         },
-        &mut StdRng::seed_from_u64(8),
+        &mut StdRng::seed_from_u64(SEED + 1000),
     );
     match result {
         Ok(_) => {
@@ -115,7 +137,7 @@ fn first_epoch_per_step(lr: f64, train: &Dataset<f32>) -> Result<Vec<f64>> {
         ..Default::default()
     })?;
     let mut order: Vec<usize> = (0..train.len()).collect();
-    order.shuffle(&mut StdRng::seed_from_u64(8));
+    order.shuffle(&mut StdRng::seed_from_u64(SEED + 1000));
     let (mut x, mut y) = (Tensor::default(), Tensor::default());
     let mut losses = Vec::new();
     for batch in order.chunks(BATCH) {
@@ -142,6 +164,13 @@ fn main() -> Result<()> {
         "{} training digits, batches of {BATCH}, {EPOCHS} epochs of plain SGD; \
          64-100×4-10 ReLU, He init, same initial weights for every rate\n",
         train.len()
+    );
+    let before = network()?
+        .evaluate(&train, &Loss::softmax_cross_entropy())?
+        .loss;
+    println!(
+        "training loss before any step: {before:.4} (ln 10 = {:.4}; see the module docs for why it is higher)\n",
+        10f64.ln()
     );
     let shown = [1, 2, 5, 10, 20];
     print!("{:>7}", "lr");

@@ -13,12 +13,14 @@
 //!   accuracy stalls: the gap between them is overfitting.
 //! - **L2, λ = 0.1**: the book's `weight_decay_lambda = 0.1`, whose
 //!   `loss += ½·λ·‖W‖²` on the weights (not the biases) is exactly our [`L2`].
-//!   The weights stay smaller. On MNIST the book sees the train–test
-//!   accuracy gap shrink; on these 300 digits the table shows what happens
-//!   here: the penalty slows the training accuracy down and narrows the gap
-//!   during the first ~60 epochs, but it costs test accuracy as well, and the
-//!   final gap is not smaller. What does shrink is the gap in *loss*
-//!   (test − train), printed at the end.
+//!   On MNIST the book sees the train–test accuracy gap shrink. On these 300
+//!   digits, over seeds 1 to 5 (checked by `tests/experiments.rs`): the
+//!   weights stay smaller (‖W‖₂ ≈ 23 against ≈ 35) and at epoch 60 the
+//!   accuracy gap is narrower for every seed, but the penalty costs test
+//!   accuracy for every seed (by 0.01 to 0.11) and the final accuracy gap is
+//!   not reliably smaller (narrower for 2 of the 5 seeds, medians 0.136
+//!   without and 0.138 with). What does shrink for every seed is the gap in
+//!   *loss* (test − train, by a factor 0.53 to 0.79), printed at the end.
 //! - **L1 (proximal), λ = 0.01**: after every SGD step each weight is
 //!   soft-thresholded, `w ← sign(w)·max(|w| − lr·λ, 0)`. Why 0.01: L1 pulls
 //!   every weight towards zero with the constant force λ₁, L2 with λ₂·|w|;
@@ -26,12 +28,24 @@
 //!   He-initialised hidden weight (`E|w| = σ·√(2/π) ≈ 0.11` for
 //!   `σ = √(2/100)`), so this L1 is as strong as the L2 run on a typical
 //!   weight. Over the run the threshold can remove at most
-//!   `450 · 0.01 · 0.01 = 0.045` from a weight. The same number as the L2
-//!   strength, λ₁ = 0.1, is far stronger: it sets almost every weight of the
-//!   network to zero and leaves a constant classifier at chance level (try
-//!   it: the second argument sets λ₁; 98.8% of the first layer ends at zero
-//!   and the loss sits at ln 10). The example prints how many
-//!   first-layer weights ended exactly at zero.
+//!   `450 · 0.01 · 0.01 = 0.045` from a weight; 18–19% of the first layer
+//!   ends exactly at zero and the network still learns (training accuracy
+//!   0.95 to 0.99 over seeds 1 to 5). The same number as the L2 strength,
+//!   λ₁ = 0.1, is far stronger: it sets almost every weight of the network to
+//!   zero and leaves a constant classifier at chance level (try it: the
+//!   second argument sets λ₁; about 99% of the first layer ends at zero and
+//!   the loss sits at ln 10). The example prints how many first-layer
+//!   weights ended exactly at zero.
+//!
+//! Then the case where L2 does help: **L2 with λ = 0.01 over 1,000 epochs
+//! (3,000 updates)** against no penalty, each from seeds 1 to 5 (the seed
+//! sets the initial weights, and the batch order via `seed + 1000`; the
+//! first experiment uses seed 1). Both fit the 300 digits exactly. With L2
+//! the test loss is lower for every seed (median 0.547 → 0.385), the
+//! train–test accuracy gap narrows for 4 of the 5 seeds (median 0.128 →
+//! 0.106) and the test accuracy rises for 4 of the 5 (median 0.872 →
+//! 0.894). The effect on accuracy is small: per seed the change is one to
+//! nine of the 360 test digits, and one seed (4) goes the other way.
 //!
 //! Accuracies are measured after every epoch on the whole training subset and
 //! on the 360 test digits, in inference mode (as the book does).
@@ -59,6 +73,11 @@ const EPOCHS: usize = 150;
 const L2_LAMBDA: f64 = 0.1;
 /// See the module docs for the choice; the second argument overrides it.
 const L1_LAMBDA: f64 = 0.01;
+/// The longer run's L2 strength and length (see the module docs).
+const LONG_LAMBDA: f64 = 0.01;
+const LONG_EPOCHS: usize = 1000;
+/// Seeds of the longer run (each sets the initial weights and the batch order).
+const SEEDS: [u64; 5] = [1, 2, 3, 4, 5];
 /// Print a table row every this many epochs.
 const PRINT_EVERY: usize = 25;
 
@@ -76,13 +95,13 @@ struct Run {
 }
 
 /// The book's network: 6 hidden layers of 100 ReLU units, He init everywhere.
-fn network() -> Result<Network<f32>> {
+fn network(seed: u64) -> Result<Network<f32>> {
     let mut b = Network::<f32>::builder(64);
     for _ in 0..6 {
         b = b.dense(100, Init::he_normal()).relu();
     }
     b.dense(10, Init::he_normal())
-        .build(&mut StdRng::seed_from_u64(1))
+        .build(&mut StdRng::seed_from_u64(seed))
 }
 
 fn train(
@@ -91,8 +110,8 @@ fn train(
     train: &Dataset<f32>,
     test: &Dataset<f32>,
 ) -> Result<Run> {
-    let mut net = network()?;
-    let mut shuffle = StdRng::seed_from_u64(2);
+    let mut net = network(1)?;
+    let mut shuffle = StdRng::seed_from_u64(1001);
     let mut fit = Fit {
         optimizer: Sgd {
             lr: 0.01,
@@ -139,6 +158,112 @@ fn train(
         weight_norm,
         first_layer,
     })
+}
+
+/// (train − test accuracy gap, test accuracy, test loss) of one run.
+type Outcome = (f64, f64, f64);
+
+/// Final (train acc, test acc, test loss) after `LONG_EPOCHS` epochs of the same SGD
+/// from `network(seed)` and the batch order of `seed + 1000`, one `fit` call.
+fn long_run(
+    seed: u64,
+    regularizer: Option<Regularization<f32>>,
+    train: &Dataset<f32>,
+    test: &Dataset<f32>,
+) -> Result<(f64, f64, f64)> {
+    let mut net = network(seed)?;
+    net.fit(
+        train,
+        &mut Fit {
+            optimizer: Sgd {
+                lr: 0.01,
+                ..Default::default()
+            }
+            .into(),
+            regularizer,
+            batch_size: 100,
+            epochs: LONG_EPOCHS,
+            ..Default::default()
+        },
+        &mut StdRng::seed_from_u64(seed + 1000),
+    )?;
+    let loss = Loss::softmax_cross_entropy();
+    let train_acc = net.evaluate(train, &loss)?.accuracy.unwrap_or(f64::NAN);
+    let on_test = net.evaluate(test, &loss)?;
+    Ok((
+        train_acc,
+        on_test.accuracy.unwrap_or(f64::NAN),
+        on_test.loss,
+    ))
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// The second experiment: L2 with λ = `LONG_LAMBDA` over `LONG_EPOCHS`
+/// epochs, against no penalty, for each of `SEEDS`.
+fn long_runs(train: &Dataset<f32>, test: &Dataset<f32>) -> Result<()> {
+    println!(
+        "\nL2 λ={LONG_LAMBDA} against none over {LONG_EPOCHS} epochs ({} updates), \
+         {} seeds (initial weights and batch order)\n",
+        LONG_EPOCHS * SAMPLES.div_ceil(100),
+        SEEDS.len()
+    );
+    println!(
+        "{:>5}  | {:^28} | {:^28} | L2 narrower",
+        "",
+        "none",
+        format!("L2 λ={LONG_LAMBDA}")
+    );
+    println!(
+        "{:>5}  | {:>6} {:>6} {:>6} {:>7} | {:>6} {:>6} {:>6} {:>7} |",
+        "seed", "train", "test", "gap", "t-loss", "train", "test", "gap", "t-loss"
+    );
+    let mut rows = Vec::new();
+    for seed in SEEDS {
+        let (a0, b0, l0) = long_run(seed, None, train, test)?;
+        let (a2, b2, l2) = long_run(seed, Some(L2::new(LONG_LAMBDA)?.into()), train, test)?;
+        println!(
+            "{seed:>5}  | {a0:>6.3} {b0:>6.3} {:>+6.3} {l0:>7.4} | {a2:>6.3} {b2:>6.3} {:>+6.3} {l2:>7.4} | {}",
+            a0 - b0,
+            a2 - b2,
+            if a2 - b2 < a0 - b0 { "yes" } else { "no" }
+        );
+        rows.push(((a0 - b0, b0, l0), (a2 - b2, b2, l2)));
+    }
+    let n = rows.len();
+    let count =
+        |pick: &dyn Fn(&(Outcome, Outcome)) -> bool| rows.iter().filter(|r| pick(r)).count();
+    let med = |pick: &dyn Fn(&(Outcome, Outcome)) -> f64| {
+        median(&rows.iter().map(pick).collect::<Vec<_>>())
+    };
+    println!(
+        "median | gap: none {:+.3}, L2 {:+.3}, L2 narrower in {} of {n} seeds",
+        med(&|r| r.0.0),
+        med(&|r| r.1.0),
+        count(&|r| r.1.0 < r.0.0)
+    );
+    println!(
+        "       | test accuracy: none {:.3}, L2 {:.3}, L2 higher in {} of {n}",
+        med(&|r| r.0.1),
+        med(&|r| r.1.1),
+        count(&|r| r.1.1 > r.0.1)
+    );
+    println!(
+        "       | test loss: none {:.4}, L2 {:.4}, L2 lower in {} of {n}",
+        med(&|r| r.0.2),
+        med(&|r| r.1.2),
+        count(&|r| r.1.2 < r.0.2)
+    );
+    Ok(())
 }
 
 fn zero_fraction(w: &[f64]) -> f64 {
@@ -273,6 +398,7 @@ fn main() -> Result<()> {
     let path = format!("{out}/weight_decay_histograms.svg");
     svg::histograms_with(&panels, 60, "First-layer weights after training", &opts)?.save(&path)?;
     println!("wrote {path}");
+    long_runs(&train_set, &test)?;
     println!("{:.1} s", start.elapsed().as_secs_f64());
     Ok(())
 }

@@ -199,9 +199,14 @@ pub use inspect::{ActivationReport, AuditThresholds, Flag, InitAudit, TensorStat
 #[cfg(feature = "safetensors")]
 pub use io::{LoadOptions, load_checkpoint, save_checkpoint};
 pub use layer::activation::{Activation, ActivationKind};
+pub use layer::avg_pool::{AvgPool2d, GlobalAvgPool2d};
 pub use layer::batch_norm::BatchNorm;
+pub use layer::batch_norm2d::BatchNorm2d;
+pub use layer::conv2d::{Conv2d, Conv2dOptions};
 pub use layer::dense::Dense;
 pub use layer::dropout::Dropout;
+pub use layer::flatten::Flatten;
+pub use layer::max_pool::MaxPool2d;
 pub use layer::softmax::Softmax;
 pub use layer::{Layer, Mode, Param, ParamKind};
 pub use layer::{LayerConfig, LayerRegistry};
@@ -222,12 +227,13 @@ pub mod prelude {
     #[cfg(feature = "safetensors")]
     pub use crate::io::{LoadOptions, load_checkpoint, save_checkpoint};
     pub use crate::{
-        Activation, ActivationKind, AdaGrad, Adam, AdamW, BatchNorm, Clip, Constraint, Constraints,
-        Control, Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error,
-        Evaluation, Fit, History, Init, InitAudit, InitFn, Initializer, L1, L2, LambdaSchedule,
-        Layer, Loss, LossFn, LrSchedule, Mode, Network, NetworkBuilder, Optimizer, Param,
-        ParamKind, Penalty, PenaltyFn, Plateau, ReduceLrOnPlateau, Reduction, Regularization,
-        Regularizer, Result, RmsProp, Scalar, Schedule, ScheduleFn, Sgd, Softmax, Tensor, Warmup,
-        WeightReport, Workspace, datasets,
+        Activation, ActivationKind, AdaGrad, Adam, AdamW, AvgPool2d, BatchNorm, BatchNorm2d, Clip,
+        Constraint, Constraints, Control, Conv2d, Conv2dOptions, Dataset, Dense, Dropout,
+        EarlyStopping, ElasticNet, EpochRecord, Error, Evaluation, Fit, Flatten, GlobalAvgPool2d,
+        History, Init, InitAudit, InitFn, Initializer, L1, L2, LambdaSchedule, Layer, Loss, LossFn,
+        LrSchedule, MaxPool2d, Mode, Network, NetworkBuilder, Optimizer, Param, ParamKind, Penalty,
+        PenaltyFn, Plateau, ReduceLrOnPlateau, Reduction, Regularization, Regularizer, Result,
+        RmsProp, Scalar, Schedule, ScheduleFn, Sgd, Softmax, Tensor, Warmup, WeightReport,
+        Workspace, datasets,
     };
 }

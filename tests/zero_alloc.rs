@@ -146,6 +146,45 @@ fn a_training_step_allocates_nothing_after_the_first_batch() {
         "f64, SGD momentum, L1"
     );
 
+    // A CNN: the W4 network on 28×28 images, every convolutional layer kind.
+    let images = random(&[32, 1, 28, 28], 5);
+    let y32 = Tensor::from_slice(&labels[..32]);
+    let same = Conv2dOptions::default().padding(1);
+    let mut net = Network::<f32>::builder_shape(&[1, 28, 28])
+        .conv2d(8, 3, same, Init::he_normal())
+        .batch_norm2d()
+        .relu()
+        .max_pool2d(2)
+        .conv2d(
+            16,
+            (3, 2),
+            same.stride(2).dilation((1, 2)),
+            Init::he_normal(),
+        )
+        .relu()
+        .avg_pool2d(2)
+        .dropout(0.1)
+        .global_avg_pool2d()
+        .flatten()
+        .dense(10, Init::he_normal())
+        .build(&mut rng)
+        .unwrap();
+    let mut fit = Fit {
+        optimizer: Adam::default().into(),
+        regularizer: Some(L2::new(1e-4).unwrap().into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        allocations_per_steps(&mut net, &images, &y32, &mut fit, 5),
+        0,
+        "CNN with Adam and L2"
+    );
+    assert_eq!(
+        allocations_per_predictions(&net, &images, 5),
+        0,
+        "CNN inference"
+    );
+
     // The counter really counts: a fresh tensor allocates.
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     let t = Tensor::<f32>::zeros(&[4]).unwrap();

@@ -104,7 +104,7 @@ impl<T: Scalar> Dataset<T> {
         self.len() == 0
     }
 
-    /// The features, `[n, d]`.
+    /// The features, `[n, d]` (or `[n, …]` after [`Dataset::with_feature_shape`]).
     pub fn features(&self) -> &Tensor<T> {
         &self.features
     }
@@ -114,9 +114,49 @@ impl<T: Scalar> Dataset<T> {
         &self.targets
     }
 
-    /// Number of feature columns `d`.
+    /// Number of feature values per sample `d` (for image-shaped features
+    /// `[n, c, h, w]`, `c·h·w`).
     pub fn num_features(&self) -> usize {
-        self.features.shape()[1]
+        self.features.shape()[1..].iter().product()
+    }
+
+    /// The shape of one sample's features: `[d]`, or e.g. `[1, 8, 8]` after
+    /// [`Dataset::with_feature_shape`].
+    pub fn feature_shape(&self) -> &[usize] {
+        &self.features.shape()[1..]
+    }
+
+    /// The same samples with each one's features reshaped to `shape`, whose
+    /// size must be [`Dataset::num_features`]; no value moves. This is how
+    /// flat pixel rows become images for a convolutional network:
+    ///
+    /// ```
+    /// # use weightwise::datasets;
+    /// # fn main() -> weightwise::Result<()> {
+    /// let (train, _) = datasets::digits::<f32>()?;
+    /// let images = train.with_feature_shape(&[1, 8, 8])?; // NCHW, one channel
+    /// assert_eq!(images.features().shape(), &[1437, 1, 8, 8]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidShape`] if `shape` is empty or its size differs.
+    pub fn with_feature_shape(self, shape: &[usize]) -> Result<Self> {
+        let size = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if shape.is_empty() || size != Some(self.num_features()) {
+            return Err(Error::invalid_shape(
+                "Dataset::with_feature_shape",
+                shape,
+                format!("a sample has {} feature values", self.num_features()),
+            ));
+        }
+        let mut full = vec![self.len()];
+        full.extend_from_slice(shape);
+        let features = self.features.reshape(&full)?;
+        Ok(Dataset {
+            features,
+            targets: self.targets,
+        })
     }
 
     /// Gives back `(features, targets)`.
@@ -413,6 +453,28 @@ mod tests {
                     assert!(d.num_classes().is_err());
                     let d = Dataset::new(x, Tensor::zeros(&[3, 2]).unwrap()).unwrap();
                     assert!(matches!(d.num_classes(), Err(Error::InvalidShape { .. })));
+                }
+
+                #[test]
+                fn image_shaped_features() {
+                    // 4 samples of 2×3 "images": reshaping moves no value.
+                    let x = Tensor::<T>::from_vec((0..24).map(|i| i as T).collect(), &[4, 6]).unwrap();
+                    let d = Dataset::new(x.clone(), Tensor::from_slice(&[0.0, 1.0, 0.0, 1.0])).unwrap();
+                    let img = d.clone().with_feature_shape(&[1, 2, 3]).unwrap();
+                    assert_eq!(img.features().shape(), &[4, 1, 2, 3]);
+                    assert_eq!(img.features().as_slice(), x.as_slice());
+                    assert_eq!((img.num_features(), img.feature_shape()), (6, &[1usize, 2, 3][..]));
+                    // Selection and batches keep the sample shape.
+                    let (xb, yb) = img.batch(&[3, 1]).unwrap();
+                    assert_eq!(xb.shape(), &[2, 1, 2, 3]);
+                    assert_eq!(xb.as_slice()[..6], x.as_slice()[18..]);
+                    assert_eq!(yb.as_slice(), &[1.0, 1.0]);
+                    assert_eq!(img.select(&[0]).unwrap().feature_shape(), &[1, 2, 3]);
+                    assert_eq!(img.clone().with_feature_shape(&[6]).unwrap(), d);
+                    for bad in [&[][..], &[5], &[2, 2, 2]] {
+                        let e = img.clone().with_feature_shape(bad).unwrap_err();
+                        assert!(e.to_string().contains("a sample has 6 feature values"), "{e}");
+                    }
                 }
 
                 #[test]

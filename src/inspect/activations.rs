@@ -10,9 +10,10 @@
 //!   tanh `│y│ > 0.99`);
 //! - **dead ReLUs** (ReLU, LeakyReLU with slope 0): the fraction of outputs
 //!   exactly zero ([`ActivationKind::is_dead`]), which pass no gradient, and
-//!   the fraction of dead *units*: columns that are zero for every sample of
-//!   the batch. About half the outputs of a healthy ReLU layer are zero; a
-//!   dead unit is the real problem, as it never learns again.
+//!   the fraction of dead *units*: columns (of a feature map: channels) that
+//!   are zero for every sample of the batch. About half the outputs of a
+//!   healthy ReLU layer are zero; a dead unit is the real problem, as it
+//!   never learns again.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -42,8 +43,9 @@ pub struct LayerActivations {
     /// Fraction of outputs exactly zero, for a ReLU (or LeakyReLU(0)) layer.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub dead: Option<f64>,
-    /// Fraction of units (columns) zero for every sample, for a ReLU layer
-    /// with a 2-D output.
+    /// Fraction of units zero for every sample, for a ReLU layer: columns of
+    /// a 2-D output, channels of a feature map `[n, c, h, w]` (zero at every
+    /// position of every sample).
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub dead_units: Option<f64>,
     /// The output itself, row-major, as `f64`: kept for pictures
@@ -65,6 +67,8 @@ pub struct ActivationReport {
     pub mode: Mode,
     /// The number of samples.
     pub batch: usize,
+    /// The input batch's shape, `[batch, input_shape…]`.
+    pub input_shape: Vec<usize>,
     /// The number of histogram bins.
     pub bins: usize,
     /// Statistics of the input batch.
@@ -105,9 +109,19 @@ impl LayerActivations {
             }
             if can_die(kind) {
                 dead = Some(count(&|v| kind.is_dead(v)));
-                if let [n, units] = *y.shape() {
+                // A unit is a column of a [n, units] output, a channel of an
+                // [n, c, …] feature map (every sample and every position).
+                if let [n, units, ref rest @ ..] = *y.shape() {
+                    let inner: usize = rest.iter().product();
                     let dead_cols = (0..units)
-                        .filter(|&j| (0..n).all(|i| kind.is_dead(values[i * units + j])))
+                        .filter(|&j| {
+                            (0..n).all(|i| {
+                                let start = (i * units + j) * inner;
+                                values[start..start + inner]
+                                    .iter()
+                                    .all(|&v| kind.is_dead(v))
+                            })
+                        })
                         .count();
                     dead_units = Some(fraction(dead_cols, units));
                 }
@@ -151,9 +165,9 @@ pub(super) fn check_batch<T: Scalar>(
     net: &Network<T>,
     x: &Tensor<T>,
 ) -> Result<usize> {
-    match *x.shape() {
-        [n, c] if c == net.inputs() && n > 0 => Ok(n),
-        [0, c] if c == net.inputs() => Err(Error::invalid_shape(
+    match x.shape().split_first() {
+        Some((&n, sample)) if sample == net.input_shape() && n > 0 => Ok(n),
+        Some((0, sample)) if sample == net.input_shape() => Err(Error::invalid_shape(
             op,
             x.shape(),
             "the batch is empty: it needs at least one row",
@@ -216,6 +230,7 @@ impl<T: Scalar> Network<T> {
         Ok(ActivationReport {
             mode,
             batch,
+            input_shape: x.shape().to_vec(),
             bins,
             input,
             layers: layers?,
@@ -287,8 +302,7 @@ impl fmt::Display for ActivationReport {
             }
             writeln!(f)
         };
-        let in_shape = [self.batch, self.input.count / self.batch.max(1)];
-        row(f, "in", "input", &in_shape, &self.input, None)?;
+        row(f, "in", "input", &self.input_shape, &self.input, None)?;
         for l in &self.layers {
             row(
                 f,
@@ -379,6 +393,20 @@ mod tests {
     }
     typed_tests!(f32_tests, f32);
     typed_tests!(f64_tests, f64);
+
+    #[test]
+    fn dead_units_of_a_feature_map_are_channels() {
+        // [2 samples, 3 channels, 1×2]: channel 1 is zero everywhere (dead);
+        // channel 0 is zero in sample 0 only, channel 2 at one position only.
+        let y = Tensor::from_vec(
+            vec![0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 1.0, 0.0, 0.0, 0.0, 2.0, 3.0],
+            &[2, 3, 1, 2],
+        )
+        .unwrap();
+        let l = LayerActivations::measure(1, "ReLU", Some(ActivationKind::Relu), &y, 4).unwrap();
+        assert!((l.dead_units.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert!((l.dead.unwrap() - 8.0 / 12.0).abs() < 1e-12);
+    }
 
     #[test]
     fn the_layer_trait_tells_activations_apart() {

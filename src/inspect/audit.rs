@@ -14,8 +14,10 @@
 //!    targets, and it has no preferred direction for the layers to favour.
 //!    For each layer the norm `‖∂L/∂x‖₂` at its input is recorded, with its
 //!    ratio to the output gradient as root-mean-square per element (so layers
-//!    of different widths compare fairly), and the norm of every parameter
-//!    gradient.
+//!    of different widths compare fairly), the norm of every parameter
+//!    gradient, and `‖∂L/∂W‖₂/‖W‖₂` over the layer's weights: the relative
+//!    step a learning rate of 1 would take, which shows weights too small to
+//!    learn even where the gradient's ratio between layers looks healthy.
 //! 3. **No trace.** Parameter gradients are put back as they were (zero,
 //!    before training) and batch norm's running statistics restored. Only
 //!    dropout's random stream has advanced.
@@ -56,7 +58,7 @@ use rand_distr::StandardNormal;
 
 use super::activations::{ActivationReport, Buffers, LayerActivations, check_batch, opt_percent};
 use super::stats::{DEFAULT_BINS, TensorStats, sig};
-use crate::{Error, Mode, Network, Result, Scalar, Tensor};
+use crate::{Error, Mode, Network, ParamKind, Result, Scalar, Tensor};
 
 /// The seed of the audit's backward gradient.
 pub const AUDIT_SEED: u64 = 0x5EED_A0D1;
@@ -197,6 +199,14 @@ pub struct LayerAudit {
     /// `‖∂L/∂θ‖₂` for each parameter, with its full name (`"0.weight"`).
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::named"))]
     pub param_grad_norms: Vec<(String, f64)>,
+    /// `‖∂L/∂W‖₂ / ‖W‖₂` over the layer's [`ParamKind::Weight`] parameters
+    /// (`None` for a layer without weights): the relative change a step of
+    /// learning rate 1 makes to them. Unlike a ratio of gradient norms
+    /// between layers, it shows weights too small to learn: for ReLU
+    /// networks, scaling every weight by `c` scales every layer's
+    /// `‖∂L/∂W‖` by the same `c^(depth−1)`, so their ratios stay near 1
+    /// while this falls with the scale.
+    pub relative_weight_grad: Option<f64>,
     /// The problems found.
     pub flags: Vec<Flag>,
 }
@@ -205,7 +215,7 @@ pub struct LayerAudit {
 ///
 /// `Display` prints a table (layer, mean, std, std relative to the probe,
 /// saturated, dead units, `‖∂L/∂x‖`, gradient ratio, parameter-gradient norm,
-/// flags) and the [`summary`](InitAudit::summary) line.
+/// `‖∂L/∂W‖/‖W‖`, flags) and the [`summary`](InitAudit::summary) line.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct InitAudit {
@@ -314,7 +324,8 @@ impl<T: Scalar> Network<T> {
         let measured = self.audit_passes(probe, batch);
         let mut names_norms = Vec::new();
         self.visit_params(&mut |i, p| {
-            names_norms.push((i, format!("{i}.{}", p.name), norm(&p.grad)))
+            let weight = (p.kind == ParamKind::Weight).then(|| norm(&p.value));
+            names_norms.push((i, format!("{i}.{}", p.name), norm(&p.grad), weight))
         });
         let mut saved = grads.into_iter();
         self.visit_params_mut(&mut |_, p| {
@@ -330,19 +341,25 @@ impl<T: Scalar> Network<T> {
             .iter()
             .zip(&backward)
             .map(|(a, &(gnorm, glen))| {
-                let params: Vec<(String, f64)> = names_norms
-                    .iter()
-                    .filter(|(i, _, _)| *i == a.layer)
-                    .map(|(_, n, v)| (n.clone(), *v))
-                    .collect();
-                layer_audit(
+                let own = || names_norms.iter().filter(|p| p.0 == a.layer);
+                let params: Vec<(String, f64)> = own().map(|p| (p.1.clone(), p.2)).collect();
+                // Σ‖∂L/∂W‖² and Σ‖W‖² over the layer's weights.
+                let (g2, w2) = own()
+                    .filter_map(|p| p.3.map(|w| (p.2 * p.2, w * w)))
+                    .fold((None, 0.0), |(g, w), (gi, wi)| {
+                        (Some(g.unwrap_or(0.0) + gi), w + wi)
+                    });
+                let relative = g2.map(|g2| (g2 / w2).sqrt());
+                let mut audit = layer_audit(
                     a,
                     gnorm,
                     rms(gnorm, glen) / out_rms,
                     params,
                     input.std,
                     thresholds,
-                )
+                );
+                audit.relative_weight_grad = relative;
+                audit
             })
             .collect();
         Ok(InitAudit {
@@ -354,6 +371,7 @@ impl<T: Scalar> Network<T> {
             activations: ActivationReport {
                 mode: Mode::Train,
                 batch,
+                input_shape: probe.shape().to_vec(),
                 bins: DEFAULT_BINS,
                 input,
                 layers: forward,
@@ -434,6 +452,7 @@ fn layer_audit(
         grad_input_norm,
         grad_ratio,
         param_grad_norms,
+        relative_weight_grad: None,
         flags,
     }
 }
@@ -514,11 +533,14 @@ impl InitAudit {
     }
 }
 
+/// For 5 × (dense(100) with `N(0, 1)` weights + sigmoid) on a 1000 × 100
+/// standard-normal probe (the first two layers shown):
+///
 /// ```text
-/// initialization audit: probe 1000 samples, std 1; gradient seeded at the output, ‖·‖₂ 0.01
-///   #  layer          mean        std   std/in  saturated  dead units    ‖∂L/∂x‖  grad/out    ‖∂L/∂θ‖  flag
-///   0  Dense       -0.0123      9.987    9.987          —           —     0.1172     11.72      3.356
-///   1  Sigmoid      0.4989     0.4411   0.4411      64.6%           —    0.01066     1.066    —          saturated 65%
+/// initialization audit: probe 1000 samples, std 1.003; gradient seeded at the output, ‖·‖₂ 0.3165
+///   #  layer            mean        std     std/in  saturated  dead units    ‖∂L/∂x‖   grad/out    ‖∂L/∂θ‖   ‖∂W‖/‖W‖  flag
+///   0  Dense        0.001889      10.01      9.987          —           —     0.2436     0.7697     0.2496   0.002484
+///   1  Sigmoid        0.5001     0.4587     0.4575      64.2%           —     0.0246    0.07775          —          —  saturated 64%
 /// summary: saturated at layers 1, 3, 5, 7, 9
 /// ```
 impl fmt::Display for InitAudit {
@@ -532,7 +554,7 @@ impl fmt::Display for InitAudit {
         )?;
         writeln!(
             f,
-            "{:>3}  {:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>10} {:>10}  flag",
+            "{:>3}  {:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>10} {:>10} {:>10}  flag",
             "#",
             "layer",
             "mean",
@@ -542,7 +564,8 @@ impl fmt::Display for InitAudit {
             "dead units",
             "‖∂L/∂x‖",
             "grad/out",
-            "‖∂L/∂θ‖"
+            "‖∂L/∂θ‖",
+            "‖∂W‖/‖W‖"
         )?;
         for l in &self.layers {
             let theta = if l.param_grad_norms.is_empty() {
@@ -557,7 +580,7 @@ impl fmt::Display for InitAudit {
             };
             let flags: Vec<String> = l.flags.iter().map(|x| x.to_string()).collect();
             let line = format!(
-                "{:>3}  {:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>10} {:>10}  {}",
+                "{:>3}  {:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>10} {:>10} {:>10}  {}",
                 l.layer,
                 l.layer_kind,
                 sig(l.mean),
@@ -568,6 +591,7 @@ impl fmt::Display for InitAudit {
                 sig(l.grad_input_norm),
                 sig(l.grad_ratio),
                 theta,
+                l.relative_weight_grad.map_or("—".to_string(), sig),
                 flags.join(", ")
             );
             writeln!(f, "{}", line.trim_end())?;

@@ -62,6 +62,8 @@ use crate::{Error, Result, Scalar, Tensor};
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchNorm<T> {
     features: usize,
+    /// NCHW input, one feature per channel (`BatchNorm2d`); else `[n, features]`.
+    spatial: bool,
     eps: f64,
     momentum: f64,
     weight: Param<T>,
@@ -91,9 +93,18 @@ impl<T: Scalar> BatchNorm<T> {
     /// # Errors
     /// [`Error::InvalidArgument`] if `features` is zero.
     pub fn new(features: usize) -> Result<Self> {
+        Self::with_layout(features, false)
+    }
+
+    /// `spatial`: NCHW input normalized per channel (BatchNorm2d), else `[n, features]`.
+    pub(crate) fn with_layout(features: usize, spatial: bool) -> Result<Self> {
         if features == 0 {
             return Err(Error::invalid_arg(
-                "BatchNorm features",
+                if spatial {
+                    "BatchNorm2d channels"
+                } else {
+                    "BatchNorm features"
+                },
                 features,
                 "needs at least one feature",
             ));
@@ -101,6 +112,7 @@ impl<T: Scalar> BatchNorm<T> {
         let f = [features];
         Ok(BatchNorm {
             features,
+            spatial,
             eps: 1e-5,
             momentum: 0.1,
             weight: Param::new("weight", ParamKind::Scale, Tensor::ones(&f)?),
@@ -181,15 +193,25 @@ impl<T: Scalar> BatchNorm<T> {
     }
 
     /// Checks the input and that parameters and buffers (which callers can
-    /// replace) still have one element per feature; returns `n`.
-    fn check(&self, op: &'static str, x_shape: &[usize]) -> Result<usize> {
-        let (n, width) = match *x_shape {
-            [n, w] => (n, w),
-            _ => {
+    /// replace) still have one element per feature; returns the layout
+    /// `(n, inner)`: the input is `[n, features, inner…]` with `inner`
+    /// values per sample and feature (1 for a 2-D batch, `h·w` for NCHW).
+    fn check(&self, op: &'static str, x_shape: &[usize]) -> Result<(usize, usize)> {
+        let (n, width, inner) = match (x_shape, self.spatial) {
+            (&[n, w], false) => (n, w, 1),
+            (&[n, c, h, w], true) => (n, c, h.saturating_mul(w)),
+            (_, false) => {
                 return Err(Error::invalid_shape(
                     op,
                     x_shape,
                     format!("expected a 2-D batch [n, {}]", self.features),
+                ));
+            }
+            (_, true) => {
+                return Err(Error::invalid_shape(
+                    op,
+                    x_shape,
+                    format!("expected a 4-D batch [n, {}, h, w]", self.features),
                 ));
             }
         };
@@ -198,7 +220,11 @@ impl<T: Scalar> BatchNorm<T> {
                 op,
                 x_shape,
                 &[self.features],
-                "the input needs one column per feature",
+                if self.spatial {
+                    "the input needs one channel (dimension 1) per feature"
+                } else {
+                    "the input needs one column per feature"
+                },
             ));
         }
         for (name, t) in [
@@ -218,27 +244,25 @@ impl<T: Scalar> BatchNorm<T> {
                 ));
             }
         }
-        Ok(n)
+        Ok((n, inner))
     }
 
-    /// Fills `mean` and the biased `var` with the batch statistics of `x`.
-    fn batch_stats(&mut self, x: &Tensor<T>, n: usize) -> Result<()> {
+    /// Fills `mean` and the biased `var` with the batch statistics of `x`
+    /// (laid out `[n, features, inner]`), over `count = n·inner` values per feature.
+    fn batch_stats(&mut self, x: &Tensor<T>, inner: usize, count: usize) -> Result<()> {
         let f = self.features;
-        let inv_n = T::one() / T::from_usize(n);
+        let inv_n = T::one() / T::from_usize(count);
         self.mean.resize_zeroed(&[f])?;
         self.var.resize_zeroed(&[f])?;
         let (mean, var) = (self.mean.as_mut_slice(), self.var.as_mut_slice());
-        for row in x.as_slice().chunks_exact(f) {
-            for (m, &v) in mean.iter_mut().zip(row) {
-                *m += v;
-            }
+        for (q, run) in x.as_slice().chunks_exact(inner).enumerate() {
+            mean[q % f] += run.iter().copied().sum::<T>();
         }
         mean.iter_mut().for_each(|m| *m *= inv_n);
         // Two passes: Σ(x − μ)² does not cancel catastrophically as Σx² − nμ² can.
-        for row in x.as_slice().chunks_exact(f) {
-            for ((s, &v), &m) in var.iter_mut().zip(row).zip(mean.iter()) {
-                *s += (v - m) * (v - m);
-            }
+        for (q, run) in x.as_slice().chunks_exact(inner).enumerate() {
+            let m = mean[q % f];
+            var[q % f] += run.iter().map(|&v| (v - m) * (v - m)).sum::<T>();
         }
         var.iter_mut().for_each(|s| *s *= inv_n);
         Ok(())
@@ -262,53 +286,67 @@ impl<T: Scalar> BatchNorm<T> {
 
 impl<T: Scalar> Layer<T> for BatchNorm<T> {
     fn kind(&self) -> &'static str {
-        "BatchNorm"
+        if self.spatial {
+            "BatchNorm2d"
+        } else {
+            "BatchNorm"
+        }
     }
 
     /// `[n, features]` → `[n, features]`.
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        self.check("BatchNorm output_shape", input)?;
+        let op = if self.spatial {
+            "BatchNorm2d output_shape"
+        } else {
+            "BatchNorm output_shape"
+        };
+        self.check(op, input)?;
         Ok(input.to_vec())
     }
 
     /// `y = γ·(x − running_mean)/√(running_var + ε) + β`, computed exactly as
     /// an Eval `forward` computes it (`1/√(v + ε)` first, once per feature).
     fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
-        let n = self.check("BatchNorm infer", x.shape())?;
+        let op = if self.spatial {
+            "BatchNorm2d infer"
+        } else {
+            "BatchNorm infer"
+        };
+        let (_, inner) = self.check(op, x.shape())?;
         let f = self.features;
         let eps = T::from_f64(self.eps);
         out.resize_zeroed(x.shape())?;
-        if n == 0 {
+        if inner == 0 {
             return Ok(());
         }
         let (rm, rv) = (self.running_mean.as_slice(), self.running_var.as_slice());
         let (gamma, beta) = (self.weight.value.as_slice(), self.bias.value.as_slice());
-        // The first output row holds 1/√(v + ε) until it is itself computed, last.
-        let (first, rest) = out.as_mut_slice().split_at_mut(f);
-        for (s, &v) in first.iter_mut().zip(rv) {
-            *s = (v + eps).sqrt().recip();
-        }
-        let rows = x.as_slice().chunks_exact(f);
-        for (x_row, y_row) in rows.clone().skip(1).zip(rest.chunks_exact_mut(f)) {
-            for j in 0..f {
-                y_row[j] = gamma[j] * ((x_row[j] - rm[j]) * first[j]) + beta[j];
-            }
-        }
-        if let Some(x_row) = rows.take(1).next() {
-            for j in 0..f {
-                first[j] = gamma[j] * ((x_row[j] - rm[j]) * first[j]) + beta[j];
+        let runs = x
+            .as_slice()
+            .chunks_exact(inner)
+            .zip(out.as_mut_slice().chunks_exact_mut(inner));
+        for (q, (x_run, y_run)) in runs.enumerate() {
+            let j = q % f;
+            // The same operations as the eval forward pass, so the result is bitwise equal.
+            let inv_std = (rv[j] + eps).sqrt().recip();
+            for (y, &v) in y_run.iter_mut().zip(x_run) {
+                *y = gamma[j] * ((v - rm[j]) * inv_std) + beta[j];
             }
         }
         Ok(())
     }
 
-    /// `BatchNorm1d(num_features, eps, momentum)`.
+    /// `BatchNorm1d(num_features, eps, momentum)` (`BatchNorm2d` for NCHW input).
     fn config(&self) -> Option<LayerConfig> {
         Some(
-            LayerConfig::new("BatchNorm1d")
-                .with("num_features", self.features)
-                .with("eps", self.eps)
-                .with("momentum", self.momentum),
+            LayerConfig::new(if self.spatial {
+                "BatchNorm2d"
+            } else {
+                "BatchNorm1d"
+            })
+            .with("num_features", self.features)
+            .with("eps", self.eps)
+            .with("momentum", self.momentum),
         )
     }
 
@@ -320,22 +358,27 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
     /// [`Error::InvalidShape`] in training mode when `n < 2` (PyTorch:
     /// "Expected more than 1 value per channel when training").
     fn forward(&mut self, x: &Tensor<T>, mode: Mode) -> Result<&Tensor<T>> {
-        const OP: &str = "BatchNorm forward";
-        let n = self.check(OP, x.shape())?;
+        let op = if self.spatial {
+            "BatchNorm2d forward"
+        } else {
+            "BatchNorm forward"
+        };
+        let (n, inner) = self.check(op, x.shape())?;
+        let count = n.saturating_mul(inner);
         let f = self.features;
         let eps = T::from_f64(self.eps);
         self.inv_std.resize_zeroed(&[f])?;
         match mode {
             Mode::Train => {
-                if n < 2 {
+                if count < 2 {
                     return Err(Error::invalid_shape(
-                        OP,
+                        op,
                         x.shape(),
                         "expected more than 1 value per channel when training",
                     ));
                 }
-                self.batch_stats(x, n)?;
-                self.update_running(n);
+                self.batch_stats(x, inner, count)?;
+                self.update_running(count);
                 for (s, &v) in self
                     .inv_std
                     .as_mut_slice()
@@ -357,16 +400,15 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         self.output.resize_zeroed(x.shape())?;
         let (mean, inv_std) = (self.mean.as_slice(), self.inv_std.as_slice());
         let (gamma, beta) = (self.weight.value.as_slice(), self.bias.value.as_slice());
-        for (xh_row, y_row) in self
-            .x_hat
-            .as_mut_slice()
-            .chunks_exact_mut(f)
-            .zip(self.output.as_mut_slice().chunks_exact_mut(f))
-        {
-            for j in 0..f {
-                let xh = (xh_row[j] - mean[j]) * inv_std[j];
-                xh_row[j] = xh;
-                y_row[j] = gamma[j] * xh + beta[j];
+        if inner > 0 {
+            let runs = self.x_hat.as_mut_slice().chunks_exact_mut(inner);
+            let out = self.output.as_mut_slice().chunks_exact_mut(inner);
+            for (q, (xh_run, y_run)) in runs.zip(out).enumerate() {
+                let j = q % f;
+                for (xh, y) in xh_run.iter_mut().zip(y_run) {
+                    *xh = (*xh - mean[j]) * inv_std[j];
+                    *y = gamma[j] * *xh + beta[j];
+                }
             }
         }
         self.last_mode = Some(mode);
@@ -377,43 +419,50 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
     /// the [module docs](self) after a training pass, `γ·dy/√(running_var + ε)`
     /// after an eval pass.
     fn backward(&mut self, dy: &Tensor<T>) -> Result<&Tensor<T>> {
-        const OP: &str = "BatchNorm backward";
-        check_backward(OP, self.last_mode.map(|_| &self.output), dy)?;
+        let op = if self.spatial {
+            "BatchNorm2d backward"
+        } else {
+            "BatchNorm backward"
+        };
+        check_backward(op, self.last_mode.map(|_| &self.output), dy)?;
         let f = self.features;
+        let (n, inner) = self.check(op, dy.shape())?;
         self.sum_dy.resize_zeroed(&[f])?;
         self.sum_dy_xhat.resize_zeroed(&[f])?;
+        self.grad_input.resize_zeroed(dy.shape())?;
+        if inner == 0 {
+            return Ok(&self.grad_input);
+        }
         let (sum_dy, sum_dy_xhat) = (self.sum_dy.as_mut_slice(), self.sum_dy_xhat.as_mut_slice());
-        for (g_row, xh_row) in dy
-            .as_slice()
-            .chunks_exact(f)
-            .zip(self.x_hat.as_slice().chunks_exact(f))
-        {
-            for j in 0..f {
-                sum_dy[j] += g_row[j];
-                sum_dy_xhat[j] += g_row[j] * xh_row[j];
+        let xh = self.x_hat.as_slice().chunks_exact(inner);
+        for (q, (g_run, xh_run)) in dy.as_slice().chunks_exact(inner).zip(xh).enumerate() {
+            let j = q % f;
+            for (&g, &xh) in g_run.iter().zip(xh_run) {
+                sum_dy[j] += g;
+                sum_dy_xhat[j] += g * xh;
             }
         }
         self.weight.grad.axpy(T::one(), &self.sum_dy_xhat)?;
         self.bias.grad.axpy(T::one(), &self.sum_dy)?;
 
-        self.grad_input.resize_zeroed(dy.shape())?;
         let (gamma, inv_std) = (self.weight.value.as_slice(), self.inv_std.as_slice());
         let (sum_dy, sum_dy_xhat) = (self.sum_dy.as_slice(), self.sum_dy_xhat.as_slice());
         let train = self.last_mode == Some(Mode::Train);
-        let inv_n = T::one() / T::from_usize(dy.shape()[0].max(1));
-        for ((dx_row, g_row), xh_row) in self
-            .grad_input
-            .as_mut_slice()
-            .chunks_exact_mut(f)
-            .zip(dy.as_slice().chunks_exact(f))
-            .zip(self.x_hat.as_slice().chunks_exact(f))
-        {
-            for j in 0..f {
-                let scale = gamma[j] * inv_std[j];
-                dx_row[j] = if train {
-                    scale * (g_row[j] - sum_dy[j] * inv_n - xh_row[j] * sum_dy_xhat[j] * inv_n)
+        let inv_n = T::one() / T::from_usize((n * inner).max(1));
+        let runs = self.grad_input.as_mut_slice().chunks_exact_mut(inner);
+        let g_xh = dy
+            .as_slice()
+            .chunks_exact(inner)
+            .zip(self.x_hat.as_slice().chunks_exact(inner));
+        for (q, (dx_run, (g_run, xh_run))) in runs.zip(g_xh).enumerate() {
+            let j = q % f;
+            let scale = gamma[j] * inv_std[j];
+            let (mean_dy, mean_dy_xhat) = (sum_dy[j] * inv_n, sum_dy_xhat[j] * inv_n);
+            for ((dx, &g), &xh) in dx_run.iter_mut().zip(g_run).zip(xh_run) {
+                *dx = if train {
+                    scale * (g - mean_dy - xh * mean_dy_xhat)
                 } else {
-                    scale * g_row[j]
+                    scale * g
                 };
             }
         }

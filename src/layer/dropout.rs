@@ -436,6 +436,30 @@ mod tests {
     }
 
     #[test]
+    fn works_on_nchw_feature_maps() {
+        // Each element of a [n, c, h, w] map is dropped on its own (nn.Dropout, not Dropout2d).
+        let x = Tensor::from_vec(
+            (0..2 * 3 * 4 * 5)
+                .map(|i| f64::from(i) * 0.1 - 3.0)
+                .collect(),
+            &[2, 3, 4, 5],
+        )
+        .unwrap();
+        let mut d = Dropout::new(0.5, 4).unwrap();
+        assert_eq!(d.output_shape(x.shape()).unwrap(), x.shape());
+        let y = d.forward(&x, Mode::Train).unwrap().clone();
+        assert_eq!(y.shape(), x.shape());
+        let m = d.mask().unwrap().clone();
+        assert_eq!(m.shape(), x.shape());
+        assert_eq!(y, x.mul(&m).unwrap());
+        let dx = d.backward(&Tensor::ones(x.shape()).unwrap()).unwrap();
+        assert_eq!(dx, &m);
+        d.freeze_mask(true);
+        let r = GradCheck::default().layer(&mut d, &x).unwrap();
+        assert!(r.max_rel_error < 1e-6, "{r}");
+    }
+
+    #[test]
     fn gradcheck_without_freezing_sees_a_different_function_each_call() {
         // Why freeze_mask exists: each perturbed forward draws a new mask, so the
         // finite differences measure the change of mask, not the derivative.

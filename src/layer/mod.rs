@@ -32,12 +32,19 @@ use activation::ActivationKind;
 
 pub mod activation;
 mod activation_config;
+pub mod avg_pool;
 pub mod batch_norm;
+pub mod batch_norm2d;
 mod config;
+pub mod conv2d;
 pub mod dense;
 pub mod dropout;
+pub mod flatten;
+mod im2col;
+pub mod max_pool;
 mod registry;
 pub mod softmax;
+pub mod window;
 
 pub use config::{ConfigValue, LayerConfig};
 pub use registry::{LayerConstructor, LayerRegistry};

@@ -1,9 +1,14 @@
 //! [`LayerRegistry`]: from a type tag to the code that rebuilds the layer.
 
 use super::activation::Activation;
+use super::avg_pool::{AvgPool2d, GlobalAvgPool2d};
 use super::batch_norm::BatchNorm;
+use super::batch_norm2d::BatchNorm2d;
+use super::conv2d::Conv2d;
 use super::dense::Dense;
 use super::dropout::Dropout;
+use super::flatten::Flatten;
+use super::max_pool::MaxPool2d;
 use super::softmax::Softmax;
 use super::{Layer, LayerConfig};
 use crate::{Error, Result, Scalar};
@@ -66,6 +71,12 @@ impl<T: Scalar> LayerRegistry<T> {
         let mut r = Self::empty();
         r.register("Linear", Dense::<T>::from_config);
         r.register("BatchNorm1d", BatchNorm::<T>::from_config);
+        r.register("BatchNorm2d", BatchNorm2d::<T>::from_config);
+        r.register("Conv2d", Conv2d::<T>::from_config);
+        r.register("MaxPool2d", MaxPool2d::<T>::from_config);
+        r.register("AvgPool2d", AvgPool2d::<T>::from_config);
+        r.register("AdaptiveAvgPool2d", GlobalAvgPool2d::<T>::from_config);
+        r.register("Flatten", Flatten::<T>::from_config);
         r.register("Dropout", Dropout::<T>::from_config);
         r.register("Softmax", Softmax::<T>::from_config);
         for tag in super::activation_config::CONFIG_TYPES {

@@ -5,9 +5,14 @@ use rand::Rng;
 use crate::init::Initializer;
 use crate::layer::Layer;
 use crate::layer::activation::Activation;
+use crate::layer::avg_pool::{AvgPool2d, GlobalAvgPool2d};
 use crate::layer::batch_norm::BatchNorm;
+use crate::layer::batch_norm2d::BatchNorm2d;
+use crate::layer::conv2d::{Conv2d, Conv2dOptions, IntoPair};
 use crate::layer::dense::Dense;
 use crate::layer::dropout::Dropout;
+use crate::layer::flatten::Flatten;
+use crate::layer::max_pool::MaxPool2d;
 use crate::layer::softmax::Softmax;
 use crate::{Error, Network, Result, Scalar};
 
@@ -21,6 +26,13 @@ enum Spec<T: Scalar> {
     Softmax,
     Dropout(f64),
     BatchNorm,
+    Conv2d {
+        out_channels: usize,
+        kernel: (usize, usize),
+        options: Conv2dOptions,
+        init: Box<dyn Initializer<T>>,
+    },
+    BatchNorm2d,
     Layer(Box<dyn Layer<T>>),
 }
 
@@ -157,6 +169,75 @@ impl<T: Scalar> NetworkBuilder<T> {
         self.push(Spec::Layer(layer))
     }
 
+    fn push_layer<L: Layer<T> + 'static>(mut self, layer: Result<L>) -> Self {
+        match layer {
+            Ok(l) => self.push(Spec::Layer(Box::new(l))),
+            Err(e) => {
+                self.error.get_or_insert(e);
+                self
+            }
+        }
+    }
+
+    /// A [`Conv2d`] to `out_channels` channels with a `kernel` (one size or
+    /// `(kh, kw)`), the input channels taken from the previous layer's
+    /// `[channels, height, width]` output, weights drawn by `init` with
+    /// PyTorch's fans (`fan_in = in_c·kh·kw`), bias zero.
+    ///
+    /// ```
+    /// use weightwise::rand::{SeedableRng, rngs::StdRng};
+    /// use weightwise::prelude::*;
+    /// # fn main() -> weightwise::Result<()> {
+    /// let net = Network::<f32>::builder_shape(&[1, 8, 8])
+    ///     .conv2d(8, 3, Conv2dOptions::default().padding(1), Init::he_normal()).relu()
+    ///     .max_pool2d(2)
+    ///     .flatten()
+    ///     .dense(10, Init::xavier_uniform())
+    ///     .build(&mut StdRng::seed_from_u64(0))?;
+    /// assert_eq!(net.layers()[2].output_shape(&[1, 8, 8, 8])?, vec![1, 8, 4, 4]);
+    /// assert_eq!(net.outputs(), 10);
+    /// # Ok(()) }
+    /// ```
+    pub fn conv2d(
+        self,
+        out_channels: usize,
+        kernel: impl IntoPair,
+        options: Conv2dOptions,
+        init: impl Initializer<T> + 'static,
+    ) -> Self {
+        self.push(Spec::Conv2d {
+            out_channels,
+            kernel: kernel.pair(),
+            options,
+            init: Box::new(init),
+        })
+    }
+
+    /// [`MaxPool2d`] with a `kernel` and stride equal to it (PyTorch's `nn.MaxPool2d(k)`).
+    pub fn max_pool2d(self, kernel: impl IntoPair) -> Self {
+        self.push_layer(MaxPool2d::new(kernel))
+    }
+
+    /// [`AvgPool2d`] with a `kernel` and stride equal to it (PyTorch's `nn.AvgPool2d(k)`).
+    pub fn avg_pool2d(self, kernel: impl IntoPair) -> Self {
+        self.push_layer(AvgPool2d::new(kernel))
+    }
+
+    /// [`GlobalAvgPool2d`]: each channel's mean, `[c, h, w]` → `[c, 1, 1]`.
+    pub fn global_avg_pool2d(self) -> Self {
+        self.push_layer(Ok(GlobalAvgPool2d::new()))
+    }
+
+    /// [`Flatten`]: each sample's values as one row, e.g. `[c, h, w]` → `[c·h·w]`.
+    pub fn flatten(self) -> Self {
+        self.push_layer(Ok(Flatten::new()))
+    }
+
+    /// [`BatchNorm2d`] over the previous layer's channels (PyTorch's defaults).
+    pub fn batch_norm2d(self) -> Self {
+        self.push(Spec::BatchNorm2d)
+    }
+
     /// Creates the layers, drawing their initial weights (and dropout seeds)
     /// from `rng` in order: the same seed gives the same network.
     ///
@@ -187,10 +268,41 @@ impl<T: Scalar> NetworkBuilder<T> {
                 Spec::Softmax => Box::new(Softmax::new()),
                 Spec::Dropout(p) => Box::new(Dropout::new(p, rng.next_u64())?),
                 Spec::BatchNorm => Box::new(BatchNorm::new(width)?),
+                Spec::Conv2d {
+                    out_channels,
+                    kernel,
+                    options,
+                    init,
+                } => {
+                    let c = image_channels(&net, "conv2d")?;
+                    Box::new(Conv2d::new(
+                        c,
+                        out_channels,
+                        kernel,
+                        options,
+                        init.as_ref(),
+                        rng,
+                    )?)
+                }
+                Spec::BatchNorm2d => {
+                    Box::new(BatchNorm2d::new(image_channels(&net, "batch_norm2d")?)?)
+                }
                 Spec::Layer(l) => l,
             };
             net.push(layer)?;
         }
         Ok(net)
+    }
+}
+
+/// The channel count of the network's current `[channels, height, width]` output.
+fn image_channels<T: Scalar>(net: &Network<T>, op: &'static str) -> Result<usize> {
+    match *net.output_shape() {
+        [c, _, _] => Ok(c),
+        ref other => Err(Error::invalid_shape(
+            op,
+            other,
+            "needs samples of shape [channels, height, width] (build with Network::builder_shape)",
+        )),
     }
 }

@@ -238,93 +238,127 @@ pub fn tiles_with<T: Scalar>(
         .iter()
         .map(|v| v.as_f64())
         .collect();
-    let shared = options.scale == TileScale::Shared;
-    let global = max_abs(&values);
-    let limits: Vec<f64> = values
-        .chunks(len)
-        .map(|r| if shared { global } else { max_abs(r) })
-        .collect();
-    let captions: Vec<String> = limits
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            if shared {
-                i.to_string()
-            } else {
-                format!("{i} ±{}", format_sig(*l))
-            }
-        })
-        .collect();
-
-    let px = (96.0 / h.max(w) as f64).clamp(1.0, 16.0);
-    let (tw, th) = (w as f64 * px, h as f64 * px);
-    let caption_w = captions
-        .iter()
-        .map(|c| text_width(c, TICK_FONT))
-        .fold(0.0, f64::max);
-    let (cell_w, cell_h) = (tw.max(caption_w) + 12.0, th + 26.0);
-    let gcols = (n as f64).sqrt().ceil() as usize;
-    let grows = n.div_ceil(gcols);
-    let (x0, y0) = (16.0, 48.0);
-    let grid_w = gcols as f64 * cell_w;
-
-    let legend_y = y0 + grows as f64 * cell_h + 8.0;
-    let bar_len = 200.0;
-    let (labels, note) = if shared {
-        (
-            limit_labels(global),
-            "one colour scale for all tiles: ±max|w|".to_string(),
-        )
-    } else {
-        (
-            ["-max|w|".into(), "0".into(), "+max|w|".into()],
-            "each tile on its own scale ±max|w| (printed under it)".to_string(),
-        )
+    let columns = (n as f64).sqrt().ceil() as usize;
+    let grid = TileGrid {
+        image,
+        columns,
+        shared: options.scale == TileScale::Shared,
     };
-    let width = (x0 + grid_w + 16.0)
-        .max(x0 + 30.0 + bar_len + 40.0)
-        .max(x0 + 30.0 + text_width(&note, TICK_FONT) + 16.0)
-        .max(text_width(title, 16.0) + 32.0);
-    let mut svg = Svg::new(width, legend_y + 14.0 + 17.0 + 26.0 + 12.0, title);
-    svg.title_text(title);
+    Ok(grid.draw(&values, title, &|i| i.to_string()))
+}
 
-    for (t, row) in values.chunks(len).enumerate() {
-        let cx = x0 + (t % gcols) as f64 * cell_w + (cell_w - tw) / 2.0;
-        let cy = y0 + (t / gcols) as f64 * cell_h;
-        svg.push("<g shape-rendering=\"crispEdges\">");
-        for (k, &v) in row.iter().enumerate() {
-            let rect = (cx + (k % w) as f64 * px, cy + (k / w) as f64 * px, px, px);
-            cell(&mut svg, rect, &cell_color(v, limits[t]), None);
+/// The layout of a grid of image tiles: see [`tiles_with`].
+pub(crate) struct TileGrid {
+    /// `(height, width)` of one tile, in values.
+    pub image: (usize, usize),
+    /// Tiles per row of the grid.
+    pub columns: usize,
+    /// One colour scale for all tiles, else one per tile.
+    pub shared: bool,
+}
+
+impl TileGrid {
+    /// Draws `values` (whole tiles of `h·w` values, row-major, at least one)
+    /// as tiles captioned `caption(index)` (with the tile's limit appended
+    /// when each tile has its own scale), with a colour bar and a legend
+    /// stating the scale.
+    pub(crate) fn draw(
+        &self,
+        values: &[f64],
+        title: &str,
+        caption: &dyn Fn(usize) -> String,
+    ) -> Svg {
+        let (h, w) = self.image;
+        let len = h * w;
+        let n = values.len() / len;
+        let shared = self.shared;
+        let global = max_abs(values);
+        let limits: Vec<f64> = values
+            .chunks(len)
+            .map(|r| if shared { global } else { max_abs(r) })
+            .collect();
+        let captions: Vec<String> = limits
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if shared {
+                    caption(i)
+                } else {
+                    format!("{} ±{}", caption(i), format_sig(*l))
+                }
+            })
+            .collect();
+
+        let px = (96.0 / h.max(w) as f64).clamp(1.0, 16.0);
+        let (tw, th) = (w as f64 * px, h as f64 * px);
+        let caption_w = captions
+            .iter()
+            .map(|c| text_width(c, TICK_FONT))
+            .fold(0.0, f64::max);
+        let (cell_w, cell_h) = (tw.max(caption_w) + 12.0, th + 26.0);
+        let gcols = self.columns.clamp(1, n.max(1));
+        let grows = n.div_ceil(gcols);
+        let (x0, y0) = (16.0, 48.0);
+        let grid_w = gcols as f64 * cell_w;
+
+        let legend_y = y0 + grows as f64 * cell_h + 8.0;
+        let bar_len = 200.0;
+        let (labels, note) = if shared {
+            (
+                limit_labels(global),
+                "one colour scale for all tiles: ±max|w|".to_string(),
+            )
+        } else {
+            (
+                ["-max|w|".into(), "0".into(), "+max|w|".into()],
+                "each tile on its own scale ±max|w| (printed under it)".to_string(),
+            )
+        };
+        let width = (x0 + grid_w + 16.0)
+            .max(x0 + 30.0 + bar_len + 40.0)
+            .max(x0 + 30.0 + text_width(&note, TICK_FONT) + 16.0)
+            .max(text_width(title, 16.0) + 32.0);
+        let mut svg = Svg::new(width, legend_y + 14.0 + 17.0 + 26.0 + 12.0, title);
+        svg.title_text(title);
+
+        for (t, row) in values.chunks(len).enumerate() {
+            let cx = x0 + (t % gcols) as f64 * cell_w + (cell_w - tw) / 2.0;
+            let cy = y0 + (t / gcols) as f64 * cell_h;
+            svg.push("<g shape-rendering=\"crispEdges\">");
+            for (k, &v) in row.iter().enumerate() {
+                let rect = (cx + (k % w) as f64 * px, cy + (k / w) as f64 * px, px, px);
+                cell(&mut svg, rect, &cell_color(v, limits[t]), None);
+            }
+            svg.push("</g>");
+            svg.rect(
+                cx,
+                cy,
+                tw,
+                th,
+                "none",
+                " class=\"frame\" stroke=\"#999999\"",
+            );
+            let mid = x0 + (t % gcols) as f64 * cell_w + cell_w / 2.0;
+            svg.text(
+                mid,
+                cy + th + 15.0,
+                &captions[t],
+                TICK_FONT,
+                Anchor::Middle,
+                "",
+            );
         }
-        svg.push("</g>");
-        svg.rect(
-            cx,
-            cy,
-            tw,
-            th,
-            "none",
-            " class=\"frame\" stroke=\"#999999\"",
-        );
-        let mid = x0 + (t % gcols) as f64 * cell_w + cell_w / 2.0;
+        colorbar(&mut svg, (x0 + 30.0, legend_y), bar_len, false, &labels);
         svg.text(
-            mid,
-            cy + th + 15.0,
-            &captions[t],
+            x0 + 30.0,
+            legend_y + 14.0 + 17.0 + 20.0,
+            &note,
             TICK_FONT,
-            Anchor::Middle,
+            Anchor::Start,
             "",
         );
+        svg
     }
-    colorbar(&mut svg, (x0 + 30.0, legend_y), bar_len, false, &labels);
-    svg.text(
-        x0 + 30.0,
-        legend_y + 14.0 + 17.0 + 20.0,
-        &note,
-        TICK_FONT,
-        Anchor::Start,
-        "",
-    );
-    Ok(svg)
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@
 mod attribution;
 mod axis;
 mod color;
+mod conv;
 mod curves;
 mod heatmap;
 mod histogram;
@@ -55,6 +56,7 @@ use crate::{Error, Result};
 
 pub use attribution::{attribution_maps, magnitude_tiles};
 pub use color::{Rgb, TABLEAU10, categorical, diverging, sequential};
+pub use conv::{conv_filters, feature_map_tiles, feature_maps, filter_tiles};
 pub use curves::{compare_runs, training_curves};
 pub use heatmap::{TileScale, TilesOptions, heatmap, tiles, tiles_with};
 pub use histogram::{HistogramOptions, histograms, histograms_with};

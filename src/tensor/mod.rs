@@ -455,6 +455,18 @@ impl<T: Scalar> Tensor<T> {
         self.shape.clone_from(&src.shape);
     }
 
+    /// Makes `self` a tensor of shape `shape` holding `data`, reusing its
+    /// memory; the caller has checked that `data.len()` is the shape's size.
+    pub(crate) fn assign_from(&mut self, data: &[T], shape: &[usize]) {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        self.data.clear();
+        self.data.extend_from_slice(data);
+        if self.shape != shape {
+            self.shape.clear();
+            self.shape.extend_from_slice(shape);
+        }
+    }
+
     /// Gives `self` the shape `shape` filled with zeros, reusing its memory.
     /// Used by layers to keep their buffers across steps without allocating.
     ///

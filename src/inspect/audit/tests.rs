@@ -221,6 +221,9 @@ fn one_layer_by_hand() {
     assert!((l.param_grad_norms[0].1 - dw.norm_l2()).abs() < 1e-12);
     assert_eq!(l.param_grad_norms[1].0, "0.bias");
     assert!((l.param_grad_norms[1].1 - db.norm_l2()).abs() < 1e-12);
+    // ‖W‖ = 2√2; the bias is not a weight and does not enter the ratio.
+    let rel = l.relative_weight_grad.unwrap();
+    assert!((rel - dw.norm_l2() / 8f64.sqrt()).abs() < 1e-12, "{rel}");
     // Forward: y = 2x, so its std over the probe's is exactly 2 and the mean doubles.
     assert!((l.relative_std - 2.0).abs() < 1e-12);
     assert!((l.mean - 2.0 * x.mean()).abs() < 1e-12);
@@ -250,6 +253,13 @@ fn the_audit_leaves_no_trace() {
     let a = net.audit_init(&x).unwrap();
     assert_eq!(a.layers.len(), 4);
     assert!(a.layers[0].param_grad_norms[0].1 > 0.0);
+    // Batch norm's γ is a scale and ReLU has no parameters: no weight ratio.
+    let rel: Vec<bool> = a
+        .layers
+        .iter()
+        .map(|l| l.relative_weight_grad.is_some())
+        .collect();
+    assert_eq!(rel, [true, false, false, true]);
     let after: Vec<(String, Tensor<f64>)> = net
         .named_tensors()
         .into_iter()
