@@ -42,6 +42,7 @@ mod histogram;
 mod line;
 mod model;
 mod scale;
+mod timeline;
 #[cfg(test)]
 mod wellformed;
 
@@ -59,6 +60,7 @@ pub use model::{
     activation_histograms, importance_image, unit_tiles, weight_heatmap, weight_histograms,
 };
 pub use scale::{Scale, format_tick, nice_ticks};
+pub use timeline::{activation_health, learning_rate, update_ratios, weight_bands, weight_ridges};
 
 /// Font stack used for all text.
 const FONT_FAMILY: &str = "Helvetica, Arial, sans-serif";

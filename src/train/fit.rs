@@ -7,6 +7,7 @@ use rand::seq::SliceRandom;
 
 use super::history::{EpochRecord, GradientRecord, History};
 use super::metrics::count_correct;
+use super::record::{Recorder, Recording};
 use super::step::{At, StepBuffers, StepConfig, train_step};
 use crate::data::Dataset;
 use crate::layer::Mode;
@@ -83,6 +84,10 @@ pub struct Fit<'a, T: Scalar> {
     /// Record per-parameter gradient norms and update ratios in the
     /// [`History`]. Defaults to false.
     pub record_gradients: bool,
+    /// Snapshots of the weights during training (quantiles, histograms,
+    /// update ratios, dead units), kept in [`History::timeline`] for
+    /// [`History::report`]. Defaults to none (no cost).
+    pub recording: Option<Recording<T>>,
     /// Called after every epoch with its record; return `false` to stop.
     /// Defaults to none (the library prints nothing).
     pub on_epoch: Option<&'a mut dyn FnMut(&EpochRecord) -> bool>,
@@ -107,6 +112,7 @@ impl<T: Scalar> Default for Fit<'_, T> {
             validation: None,
             early_stopping: None,
             record_gradients: false,
+            recording: None,
             on_epoch: None,
             buffers: StepBuffers::default(),
         }
@@ -146,6 +152,9 @@ impl<T: Scalar> Fit<'_, T> {
             ));
         }
         self.optimizer.validate()?;
+        if let Some(r) = &self.recording {
+            r.validate(net)?;
+        }
         if let Some(s) = &self.schedule {
             s.validate()?;
         }
@@ -269,6 +278,7 @@ impl<T: Scalar> Network<T> {
         let (mut x, mut y) = (Tensor::default(), Tensor::default());
         let mut best: Option<Best<T>> = None;
         let param_names: Vec<String> = self.named_params().into_iter().map(|(n, _)| n).collect();
+        let mut recorder = Recorder::start(fit.recording.as_ref(), self, fit.initial_epoch)?;
 
         for epoch in fit.initial_epoch..fit.epochs {
             let start = Instant::now();
@@ -285,13 +295,17 @@ impl<T: Scalar> Network<T> {
             buf.grad_sums.iter_mut().for_each(|s| *s = (0.0, 0.0));
             let (mut loss_sum, mut objective_sum, mut seen) = (0.0, 0.0, 0usize);
             let (mut correct, mut counted, mut steps) = (0usize, 0usize, 0usize);
+            let snapshot = recorder
+                .as_ref()
+                .is_some_and(|r| r.wants(epoch, fit.epochs - 1));
+            let record_gradients = fit.record_gradients || snapshot;
             let mut cfg = StepConfig {
                 loss: fit.loss,
                 optimizer: fit.optimizer.as_mut(),
                 regularizer: fit.regularizer.as_ref(),
                 constraints: &fit.constraints,
                 clip: fit.clip,
-                record_gradients: fit.record_gradients,
+                record_gradients,
             };
             for (step, indices) in order.chunks(fit.batch_size).enumerate() {
                 train.batch_into(indices, &mut x, &mut y)?;
@@ -311,7 +325,7 @@ impl<T: Scalar> Network<T> {
                 Some(v) => Some(self.evaluate(v, fit.loss)?),
                 None => None,
             };
-            let gradients = if fit.record_gradients {
+            let mut gradients = if record_gradients {
                 param_names
                     .iter()
                     .zip(&buf.grad_sums)
@@ -324,6 +338,12 @@ impl<T: Scalar> Network<T> {
             } else {
                 Vec::new()
             };
+            if let Some(r) = recorder.as_mut() {
+                r.after_epoch(self, epoch, fit.epochs - 1, &gradients)?;
+            }
+            if !fit.record_gradients {
+                gradients.clear();
+            }
             let record = EpochRecord {
                 epoch,
                 train_loss: loss_sum / seen as f64,
@@ -367,6 +387,10 @@ impl<T: Scalar> Network<T> {
                 history.stopped_early = epoch + 1 < fit.epochs;
                 break;
             }
+        }
+        if let Some(r) = recorder {
+            let done = fit.initial_epoch + history.epochs.len();
+            history.timeline = Some(r.finish(self, done)?);
         }
         if let Some(b) = best {
             history.best_epoch = Some(b.epoch);

@@ -32,9 +32,13 @@ mod fit;
 mod gradients;
 mod history;
 mod metrics;
+mod record;
 mod step;
 
 pub use fit::{Clip, EarlyStopping, Evaluation, Fit};
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
 pub use metrics::count_correct;
+pub use record::{
+    ActivationSnapshot, ParamSnapshot, QUANTILES, Recording, Snapshot, Timeline,
+};
 pub use step::StepBuffers;
