@@ -110,6 +110,7 @@ pub mod loss;
 pub mod network;
 pub mod optim;
 pub mod regularize;
+pub mod report;
 pub mod scalar;
 pub(crate) mod special;
 pub mod svg;

@@ -392,6 +392,7 @@ mod tests {
             log_y: true,
             log_x: true,
             colors: vec![Rgb(1, 2, 3)],
+            ..Default::default()
         };
         let s = line_chart_with(
             &[Series::new("decay", with_zero)],

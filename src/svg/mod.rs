@@ -44,7 +44,7 @@ mod model;
 mod scale;
 mod timeline;
 #[cfg(test)]
-mod wellformed;
+pub(crate) mod wellformed;
 
 use std::fmt::{self, Write as _};
 use std::path::Path;
@@ -127,6 +127,14 @@ impl Svg {
     fn nested(&self, x: f64, y: f64) -> String {
         let mut s = String::new();
         let _ = write!(s, "<svg x=\"{}\" y=\"{}\"", num(x), num(y));
+        self.write_inner(&mut s);
+        s
+    }
+
+    /// The document as an `<svg>` element for an HTML page: no XML
+    /// namespace (HTML5 implies it) and scaled to its container by CSS.
+    pub(crate) fn inline(&self) -> String {
+        let mut s = String::from("<svg role=\"img\"");
         self.write_inner(&mut s);
         s
     }

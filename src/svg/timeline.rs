@@ -288,9 +288,14 @@ pub fn learning_rate(history: &History) -> Result<Svg> {
         .map(|e| (e.epoch as f64 + 1.0, e.learning_rate))
         .collect();
     let (lo, hi) = pts.iter().fold((f64::MAX, 0.0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let title = if lo == hi {
+        format!("Learning rate: {} throughout", super::scale::format_sig(lo))
+    } else {
+        "Learning rate".to_string()
+    };
     line_chart_with(
         &[Series::new("learning rate of the epoch", pts)],
-        "Learning rate",
+        &title,
         "epoch",
         "learning rate",
         &LineChartOptions {
