@@ -12,9 +12,11 @@
 //!    Per layer the example prints the activations' mean and standard
 //!    deviation and the fraction that is saturated (sigmoid output below 0.01
 //!    or above 0.99) or zero (ReLU), and draws one histogram per layer, all on
-//!    the range [0, 1] as the book's (values beyond it are counted in each
-//!    panel's header; for ReLU the exact zeros, about half, are left out of
-//!    the bars so that the rest stays visible).
+//!    one shared range per figure: [0, 1] for sigmoid as the book's, and
+//!    [0, largest output] for ReLU, whose outputs under He reach well past 1
+//!    (the book's fixed (0, 1) would hide half of He's spread); for ReLU the
+//!    exact zeros, about half, are left out of the bars so that the rest
+//!    stays visible.
 //! 2. **Gradients.** The same six set-ups at depths 5, 10 and 20, audited by
 //!    `Network::audit_init` on the same inputs: a backward pass from its
 //!    seeded standard-normal output gradient (divided by the batch size)
@@ -44,8 +46,6 @@ use weightwise::svg::{self, HistogramOptions, LineChartOptions, Series};
 
 const WIDTH: usize = 100;
 const ROWS: usize = 1000;
-/// Bin range of the ReLU histograms (the book's is (0, 1)).
-const RELU_RANGE: (f64, f64) = (0.0, 1.0);
 
 /// One set-up: an activation and an initializer for every dense layer.
 struct Setup {
@@ -140,11 +140,16 @@ fn part1(x: &Tensor<f64>, out: &str) -> Result<()> {
                 panels.push((format!("layer {}", i + 1), v.to_vec()));
             }
         }
-        // One shared range per figure, as the book's `range=(0, 1)`, so the
-        // layers can be compared by eye.
+        // One shared range per figure, so the layers compare by eye: the
+        // book's (0, 1) for sigmoid, for ReLU up to the largest output.
+        let relu_max = panels
+            .iter()
+            .flat_map(|p| &p.1)
+            .copied()
+            .fold(0.0f64, f64::max);
         let opts = HistogramOptions {
             range: Some(if setup.kind == ActivationKind::Relu {
-                RELU_RANGE
+                (0.0, if relu_max > 0.0 { relu_max } else { 1.0 })
             } else {
                 (0.0, 1.0)
             }),

@@ -53,7 +53,7 @@ use crate::{Error, Result};
 
 pub use color::{Rgb, TABLEAU10, categorical, diverging, sequential};
 pub use curves::{compare_runs, training_curves};
-pub use heatmap::{TileScale, TilesOptions, heatmap, tiles, tiles_with};
+pub use heatmap::{DEAD_TILE, TileScale, TilesOptions, heatmap, tiles, tiles_with};
 pub use histogram::{HistogramOptions, histograms, histograms_with};
 pub use line::{LineChartOptions, Series, line_chart, line_chart_with};
 pub use model::{
