@@ -30,7 +30,8 @@ fn main() -> weightwise::Result<()> {
         .build(&mut rng)?;
     println!("{net}\n");
     // Catch a bad start before training: activations and gradients per layer.
-    let probe = train.features().rows(0..256)?;
+    // 64 rows: the probe is one more forward pass per snapshot.
+    let probe = train.features().rows(0..64)?;
     println!("{}\n", net.audit_init(&probe)?);
 
     let start = Instant::now();

@@ -188,7 +188,7 @@ pub fn weight_ridges(timeline: &Timeline, param: usize) -> Result<Svg> {
 }
 
 /// Update-to-weight ratio `‖Δw‖₂/‖w‖₂` per parameter over epochs (each
-/// point the mean over a snapshot epoch's steps) on a log axis, with the
+/// point measured at a snapshot epoch's last step) on a log axis, with the
 /// rule-of-thumb 1e-3 line: far below it a layer barely moves, far above it
 /// the steps are large for the weights.
 ///
@@ -220,7 +220,7 @@ pub fn update_ratios(timeline: &Timeline) -> Result<Svg> {
     }
     line_chart_with(
         &series,
-        "Update ratio ‖Δw‖/‖w‖ per step (epoch mean)",
+        "Update ratio ‖Δw‖/‖w‖ of one step",
         "epoch",
         "‖Δw‖ / ‖w‖",
         &LineChartOptions {

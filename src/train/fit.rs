@@ -299,6 +299,9 @@ impl<T: Scalar> Network<T> {
                 .as_ref()
                 .is_some_and(|r| r.wants(epoch, fit.epochs - 1));
             let record_gradients = fit.record_gradients || snapshot;
+            // A snapshot without `record_gradients` measures the last step only.
+            let last_step = order.len().div_ceil(fit.batch_size) - 1;
+            let measured = if fit.record_gradients { None } else { Some(last_step) };
             let mut cfg = StepConfig {
                 loss: fit.loss,
                 optimizer: fit.optimizer.as_mut(),
@@ -308,6 +311,7 @@ impl<T: Scalar> Network<T> {
                 record_gradients,
             };
             for (step, indices) in order.chunks(fit.batch_size).enumerate() {
+                cfg.record_gradients = record_gradients && measured.is_none_or(|m| m == step);
                 train.batch_into(indices, &mut x, &mut y)?;
                 let at = At::Fit { epoch, step };
                 let out = train_step(self, &x, &y, buf, &mut cfg, at)?;
@@ -331,8 +335,8 @@ impl<T: Scalar> Network<T> {
                     .zip(&buf.grad_sums)
                     .map(|(name, &(g, u))| GradientRecord {
                         name: name.clone(),
-                        grad_norm: g / steps as f64,
-                        update_ratio: u / steps as f64,
+                        grad_norm: g / measured.map_or(steps, |_| 1) as f64,
+                        update_ratio: u / measured.map_or(steps, |_| 1) as f64,
                     })
                     .collect()
             } else {

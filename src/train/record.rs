@@ -3,22 +3,22 @@
 //!
 //! A snapshot is taken before the first epoch, after every `every`-th epoch
 //! and after the last one. It holds, per parameter, nine quantiles and a
-//! fixed-bin histogram of the values, the mean gradient norm and
-//! update-to-weight ratio over the snapshot epoch's steps, and, per activation
+//! fixed-bin histogram of the values, the gradient norm and update-to-weight
+//! ratio of the snapshot epoch's last step, and, per activation
 //! layer, the dead and saturated fractions of its outputs on a fixed probe
 //! batch in inference mode.
 //!
 //! Recording is off by default and costs nothing then. When on, a step
-//! allocates nothing: steps of a snapshot epoch add two norms per parameter
-//! into buffers kept by the step, and only the snapshot itself (sorting a copy
-//! of each parameter, one forward pass of the probe) allocates. Memory is
+//! allocates nothing: the last step of a snapshot epoch measures two norms
+//! per parameter into buffers kept by the step, and only the snapshot itself
+//! (sorting a copy of each parameter, one forward pass of the probe) allocates. Memory is
 //! bounded: past [`Recording::max_snapshots`] every other snapshot is dropped
 //! and the interval doubles, as TensorBoard's reservoir keeps a run readable.
 
 use super::history::GradientRecord;
 use crate::inspect::InitAudit;
 use crate::layer::activation::ActivationKind;
-use crate::{Error, Mode, Network, Result, Scalar, Tensor};
+use crate::{Error, Network, Result, Scalar, Tensor};
 
 /// The quantiles a snapshot keeps, as fractions: 0, 2, 9, 25, 50, 75, 91, 98
 /// and 100 % (TensorBoard's distribution bands: about ±0, 1, 1.5, 2 σ of a
@@ -109,9 +109,12 @@ pub struct ParamSnapshot {
     pub range: (f64, f64),
     /// Counts in equal-width bins over `range` (the maximum in the last bin).
     pub counts: Vec<u32>,
-    /// Mean over the snapshot epoch's steps of `‖∂L/∂w‖₂`; None before training.
+    /// `‖∂L/∂w‖₂` (after clipping and the regularizer's gradient) at the
+    /// snapshot epoch's last step, or its mean over the epoch's steps when
+    /// [`Fit::record_gradients`](super::Fit::record_gradients) is set; None
+    /// before training and for a snapshot that early stopping forced.
     pub grad_norm: Option<f64>,
-    /// Mean over the snapshot epoch's steps of `‖Δw‖₂ / ‖w‖₂`; None before training.
+    /// `‖Δw‖₂ / ‖w‖₂`, measured as `grad_norm` is.
     pub update_ratio: Option<f64>,
 }
 
@@ -242,22 +245,7 @@ impl<'r, T: Scalar> Recorder<'r, T> {
             ));
         });
         let activations = match &self.settings.probe {
-            Some(probe) => net
-                .activation_report_with(probe, Mode::Eval, 1)?
-                .layers
-                .into_iter()
-                .filter_map(|l| {
-                    let activation = l.activation?;
-                    (l.dead_units.is_some() || l.saturated.is_some()).then_some(
-                        ActivationSnapshot {
-                            layer: l.layer,
-                            activation,
-                            dead_units: l.dead_units,
-                            saturated: l.saturated,
-                        },
-                    )
-                })
-                .collect(),
+            Some(probe) => probe_activations(net, probe)?,
             None => Vec::new(),
         };
         let snaps = &mut self.timeline.snapshots;
@@ -282,6 +270,49 @@ impl<'r, T: Scalar> Recorder<'r, T> {
     }
 }
 
+/// The probe sent through the layers in inference mode, measuring each
+/// activation layer that can die or saturate on its output in place (the
+/// same definitions as [`ActivationReport`](crate::inspect::ActivationReport),
+/// without its copies and histograms).
+fn probe_activations<T: Scalar>(
+    net: &Network<T>,
+    probe: &Tensor<T>,
+) -> Result<Vec<ActivationSnapshot>> {
+    let mut out = Vec::new();
+    // Inference through `&self` (no layer cache is touched), ping-ponging
+    // between two tensors.
+    let (mut a, mut y) = (probe.clone(), Tensor::default());
+    for (i, layer) in net.layers().iter().enumerate() {
+        layer.infer(&a, &mut y)?;
+        std::mem::swap(&mut a, &mut y);
+        let y = &a;
+        let Some(kind) = layer.activation() else { continue };
+        let (can_die, can_saturate) = (kind.is_dead(0.0f64), kind.is_saturated(1.0f64));
+        let v = y.as_slice();
+        let dead_units = match *y.shape() {
+            [n, units] if can_die && n > 0 => {
+                let dead = (0..units)
+                    .filter(|&j| (0..n).all(|r| kind.is_dead(v[r * units + j])))
+                    .count();
+                Some(dead as f64 / units.max(1) as f64)
+            }
+            _ => None,
+        };
+        let saturated = can_saturate.then(|| {
+            v.iter().filter(|&&x| kind.is_saturated(x)).count() as f64 / v.len().max(1) as f64
+        });
+        if dead_units.is_some() || saturated.is_some() {
+            out.push(ActivationSnapshot {
+                layer: i,
+                activation: kind,
+                dead_units,
+                saturated,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The quantiles and histogram of `t`'s finite values.
 fn summarize<T: Scalar>(
     t: &Tensor<T>,
@@ -297,12 +328,9 @@ fn summarize<T: Scalar>(
             .map(|v| v.as_f64())
             .filter(|v| v.is_finite()),
     );
-    sorted.sort_unstable_by(f64::total_cmp);
+    select_quantile_ranks(sorted);
     let quantiles = QUANTILES.map(|q| quantile(sorted, q));
-    let (lo, hi) = match (sorted.first(), sorted.last()) {
-        (Some(&a), Some(&b)) => (a, b),
-        _ => (f64::NAN, f64::NAN),
-    };
+    let (lo, hi) = (quantiles[0], quantiles[8]);
     let mut counts = vec![0u32; bins];
     let width = hi - lo;
     for &v in sorted.iter() {
@@ -322,7 +350,35 @@ fn summarize<T: Scalar>(
     }
 }
 
-/// The `q` quantile of sorted values by linear interpolation (NaN if empty).
+/// The order statistics at each rank [`quantile`] reads from (`⌊q·(n−1)⌋`
+/// and the one after), put in place by selection, left to right: those
+/// entries then hold what a full sort would, in O(n) per rank rather than
+/// O(n log n) for the sort.
+fn select_quantile_ranks(v: &mut [f64]) {
+    let Some(last) = v.len().checked_sub(1) else {
+        return;
+    };
+    let mut ranks: Vec<usize> = QUANTILES
+        .iter()
+        .flat_map(|q| {
+            let i = (q * last as f64).floor() as usize;
+            [i, (i + 1).min(last)]
+        })
+        .collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    let mut start = 0;
+    for r in ranks {
+        v[start..].select_nth_unstable_by(r - start, f64::total_cmp);
+        start = r + 1;
+        if start > last {
+            break;
+        }
+    }
+}
+
+/// The `q` quantile by linear interpolation (NaN if empty), reading only
+/// the ranks that [`select_quantile_ranks`] puts in place (or a sorted slice).
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let Some(last) = sorted.len().checked_sub(1) else {
         return f64::NAN;
@@ -338,6 +394,17 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selection_gives_the_sorted_quantiles() {
+        let mut v: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1000) as f64 * 0.37 - 50.0).collect();
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        select_quantile_ranks(&mut v);
+        for q in QUANTILES {
+            assert_eq!(quantile(&v, q), quantile(&sorted, q), "q = {q}");
+        }
+    }
 
     #[test]
     fn quantiles_interpolate_like_numpy() {
