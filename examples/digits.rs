@@ -30,9 +30,9 @@ fn main() -> weightwise::Result<()> {
         .build(&mut rng)?;
     println!("{net}\n");
     // Catch a bad start before training: activations and gradients per layer.
-    // 64 rows: the probe is one more forward pass per snapshot.
+    println!("{}\n", net.audit_init(&train.features().rows(0..256)?)?);
+    // Recording's probe: 64 rows, as it is one more forward pass per snapshot.
     let probe = train.features().rows(0..64)?;
-    println!("{}\n", net.audit_init(&probe)?);
 
     let start = Instant::now();
     let mut print = |e: &EpochRecord| {
