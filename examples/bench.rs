@@ -149,7 +149,7 @@ fn w2(threads: usize) -> weightwise::Result<()> {
         .dense(10, Init::he_normal())
         .build(&mut rng)?;
     let mut fit = Fit {
-        loss: Loss::softmax_cross_entropy(),
+        loss: Loss::softmax_cross_entropy().into(),
         optimizer: Sgd {
             lr: 0.01,
             ..Default::default()
@@ -196,7 +196,7 @@ fn w3(threads: usize) -> weightwise::Result<()> {
         .dense(10, Init::he_normal())
         .build(&mut rng)?;
     let mut fit = Fit {
-        loss: Loss::softmax_cross_entropy(),
+        loss: Loss::softmax_cross_entropy().into(),
         optimizer: Adam {
             lr: 1e-3,
             ..Default::default()
@@ -212,7 +212,7 @@ fn w3(threads: usize) -> weightwise::Result<()> {
     let history = net.fit(&train, &mut fit, &mut rng)?;
     let seconds = t.elapsed().as_secs_f64();
     let acc = net
-        .evaluate(&test, Loss::softmax_cross_entropy())?
+        .evaluate(&test, &Loss::softmax_cross_entropy())?
         .accuracy
         .unwrap_or(f64::NAN);
     println!("W3 threads={threads} test_accuracy={acc:.4} train_seconds={seconds:.2}");

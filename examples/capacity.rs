@@ -79,10 +79,10 @@ fn train_width(width: usize, train: &Dataset<f32>, val: &Dataset<f32>) -> Result
         fit.initial_epoch = start;
         fit.epochs = start + EVAL_EVERY;
         net.fit(train, &mut fit, &mut shuffle)?;
-        let (t, v) = (net.evaluate(train, loss)?, net.evaluate(val, loss)?);
+        let (t, v) = (net.evaluate(train, &loss)?, net.evaluate(val, &loss)?);
         curve.push((fit.epochs, t.loss, v.loss));
     }
-    let (t, v) = (net.evaluate(train, loss)?, net.evaluate(val, loss)?);
+    let (t, v) = (net.evaluate(train, &loss)?, net.evaluate(val, &loss)?);
     Ok(Outcome {
         width,
         curve,

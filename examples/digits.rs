@@ -39,12 +39,12 @@ fn main() -> weightwise::Result<()> {
         if e.epoch % 5 == 4 || e.epoch == 0 {
             println!("{e}");
         }
-        true
+        Control::CONTINUE
     };
     let history = net.fit(
         &train,
         &mut Fit {
-            loss: Loss::softmax_cross_entropy(),
+            loss: Loss::softmax_cross_entropy().into(),
             optimizer: Adam {
                 lr: 1e-3,
                 ..Default::default()
@@ -64,7 +64,7 @@ fn main() -> weightwise::Result<()> {
     )?;
     let seconds = start.elapsed().as_secs_f64();
 
-    let eval = net.evaluate(&test, Loss::softmax_cross_entropy())?;
+    let eval = net.evaluate(&test, &Loss::softmax_cross_entropy())?;
     println!(
         "\ntest accuracy {:.4} (loss {:.4}) after {} epochs in {:.2} s",
         eval.accuracy.unwrap_or(f64::NAN),

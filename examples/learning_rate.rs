@@ -68,7 +68,7 @@ fn run(lr: f64, train: &Dataset<f32>, test: &Dataset<f32>) -> Result<Run> {
     let mut records = Vec::new();
     let mut keep = |e: &EpochRecord| {
         records.push(e.clone());
-        true
+        Control::CONTINUE
     };
     let result = net.fit(
         train,

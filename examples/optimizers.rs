@@ -68,7 +68,7 @@ fn run(algorithm: Algorithm, train: &Dataset<f32>, test: &Dataset<f32>) -> Resul
         opt.step(&mut net.params_mut())?;
         losses.push(l);
     }
-    let acc = net.evaluate(test, loss)?.accuracy.unwrap_or(f64::NAN);
+    let acc = net.evaluate(test, &loss)?.accuracy.unwrap_or(f64::NAN);
     Ok((losses, acc))
 }
 

@@ -47,7 +47,7 @@ fn main() -> weightwise::Result<()> {
         net.fit(
             &train,
             &mut Fit {
-                loss: Loss::mse(),
+                loss: Loss::mse().into(),
                 optimizer: Adam {
                     lr: 1e-2,
                     ..Default::default()
@@ -67,8 +67,8 @@ fn main() -> weightwise::Result<()> {
             .map(|(_, p)| p.value.norm_l2().powi(2))
             .sum::<f64>()
             .sqrt();
-        let tr = net.evaluate(&train, Loss::mse())?.loss;
-        let te = net.evaluate(&test, Loss::mse())?.loss;
+        let tr = net.evaluate(&train, &Loss::mse())?.loss;
+        let te = net.evaluate(&test, &Loss::mse())?.loss;
         println!("{name:<12} {tr:>10.4} {te:>10.4} {norm:>10.2}");
     }
     println!("\nThe noise variance is 0.0625: a train MSE far below it is memorised noise.");

@@ -111,12 +111,12 @@ fn train(
         fit.initial_epoch = epoch;
         fit.epochs = epoch + 1;
         net.fit(train, &mut fit, &mut shuffle)?;
-        train_acc.push(net.evaluate(train, loss)?.accuracy.unwrap_or(f64::NAN));
-        test_acc.push(net.evaluate(test, loss)?.accuracy.unwrap_or(f64::NAN));
+        train_acc.push(net.evaluate(train, &loss)?.accuracy.unwrap_or(f64::NAN));
+        test_acc.push(net.evaluate(test, &loss)?.accuracy.unwrap_or(f64::NAN));
     }
     let losses = (
-        net.evaluate(train, loss)?.loss,
-        net.evaluate(test, loss)?.loss,
+        net.evaluate(train, &loss)?.loss,
+        net.evaluate(test, &loss)?.loss,
     );
     let weight_norm = net
         .named_params()

@@ -133,9 +133,15 @@ pub fn gain(nonlinearity: Nonlinearity) -> f64 {
     }
 }
 
+/// `InitFn`, the open trait of initializers under the crate's naming pattern
+/// (built-ins [`Init`], open trait `InitFn`, as [`Loss`](crate::Loss) /
+/// [`LossFn`](crate::LossFn)): the same trait as [`Initializer`], its first name.
+pub use self::Initializer as InitFn;
+
 /// Anything that can fill a weight tensor given its fans and the caller's `Rng`.
 ///
-/// [`Init`] covers the usual rules; implement this for your own.
+/// [`Init`] covers the usual rules; implement this for your own. Also named
+/// [`InitFn`].
 pub trait Initializer<T: Scalar>: Debug {
     /// Overwrites every element of `w`, whose fans are `fans`. On error `w`
     /// is left unchanged.

@@ -34,14 +34,14 @@
 //!
 //! // 4. Train: a loss, an optimizer, a penalty, shuffled mini-batches.
 //! let history = net.fit(&train, &mut Fit {
-//!     loss: Loss::softmax_cross_entropy(),
+//!     loss: Loss::softmax_cross_entropy().into(),
 //!     optimizer: Adam { lr: 3e-3, ..Default::default() }.into(),
 //!     regularizer: Some(L2::new(1e-4)?.into()),  // (λ/2)·‖W‖², weights only
 //!     epochs: 5,
 //!     validation: Some(&test),
 //!     ..Default::default()
 //! }, &mut rng)?;
-//! let accuracy = net.evaluate(&test, Loss::softmax_cross_entropy())?.accuracy.unwrap();
+//! let accuracy = net.evaluate(&test, &Loss::softmax_cross_entropy())?.accuracy.unwrap();
 //! assert!(accuracy > 0.9);
 //!
 //! // 5. See the weights: statistics per parameter, pictures as SVG.
@@ -75,7 +75,10 @@
 //!   built with [`Network::builder_shape`].
 //! - A dense weight has PyTorch's layout `[out, in]`, and `y = x·Wᵀ + b`.
 //! - L2 is `(λ/2)·‖w‖²` with gradient `λ·w`: `λ` equals PyTorch's `weight_decay`
-//!   and twice Keras' `l2` factor. Losses are means, as PyTorch's `reduction='mean'`.
+//!   and twice Keras' `l2` factor.
+//! - Losses are means by default (PyTorch's `reduction='mean'`); sums and
+//!   unreduced per-sample losses on request ([`loss::Reduction`],
+//!   [`LossFn::unreduced`]).
 //! - Randomness always comes from a caller's [`rand::Rng`] or a seed: the same
 //!   seed gives the same weights and the same training run. The API takes
 //!   `rand` 0.10, re-exported as [`weightwise::rand`](crate::rand) (and
@@ -131,7 +134,7 @@ pub use error::{Error, Result};
 #[doc(hidden)]
 pub use gemm::__bench;
 pub use gemm::{num_threads, set_num_threads};
-pub use init::{Init, Initializer};
+pub use init::{Init, InitFn, Initializer};
 pub use inspect::{ActivationReport, AuditThresholds, Flag, InitAudit, TensorStats, WeightReport};
 #[cfg(feature = "safetensors")]
 pub use io::{LoadOptions, load_checkpoint, save_checkpoint};
@@ -142,16 +145,16 @@ pub use layer::dropout::Dropout;
 pub use layer::softmax::Softmax;
 pub use layer::{Layer, Mode, Param, ParamKind};
 pub use layer::{LayerConfig, LayerRegistry};
-pub use loss::{Loss, LossFn};
+pub use loss::{Loss, LossFn, Reduction};
 pub use network::{Network, NetworkBuilder, Workspace};
 pub use optim::{
-    AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LrSchedule, Optimizer, OptimizerState,
-    RmsProp, Schedule, Sgd, Warmup,
+    AdaGrad, Adam, AdamW, Algorithm, GradientDescent, LambdaSchedule, LrSchedule, Optimizer,
+    OptimizerState, Plateau, ReduceLrOnPlateau, RmsProp, Schedule, ScheduleFn, Sgd, Warmup,
 };
-pub use regularize::{ElasticNet, L1, L2, Regularization, Regularizer};
+pub use regularize::{ElasticNet, L1, L2, Penalty, PenaltyFn, Regularization, Regularizer};
 pub use scalar::Scalar;
 pub use tensor::Tensor;
-pub use train::{Clip, EarlyStopping, EpochRecord, Evaluation, Fit, History};
+pub use train::{Clip, Control, EarlyStopping, EpochRecord, Evaluation, Fit, History};
 
 /// The names most programs need, in one `use weightwise::prelude::*`.
 pub mod prelude {
@@ -160,9 +163,11 @@ pub mod prelude {
     pub use crate::io::{LoadOptions, load_checkpoint, save_checkpoint};
     pub use crate::{
         Activation, ActivationKind, AdaGrad, Adam, AdamW, BatchNorm, Clip, Constraint, Constraints,
-        Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error, Evaluation, Fit,
-        History, Init, InitAudit, Initializer, L1, L2, Layer, Loss, LossFn, LrSchedule, Mode,
-        Network, NetworkBuilder, Optimizer, Param, ParamKind, Regularization, Regularizer, Result,
-        RmsProp, Scalar, Schedule, Sgd, Softmax, Tensor, Warmup, WeightReport, Workspace, datasets,
+        Control, Dataset, Dense, Dropout, EarlyStopping, ElasticNet, EpochRecord, Error,
+        Evaluation, Fit, History, Init, InitAudit, InitFn, Initializer, L1, L2, LambdaSchedule,
+        Layer, Loss, LossFn, LrSchedule, Mode, Network, NetworkBuilder, Optimizer, Param,
+        ParamKind, Penalty, PenaltyFn, Plateau, ReduceLrOnPlateau, Reduction, Regularization,
+        Regularizer, Result, RmsProp, Scalar, Schedule, ScheduleFn, Sgd, Softmax, Tensor, Warmup,
+        WeightReport, Workspace, datasets,
     };
 }

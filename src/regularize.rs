@@ -84,9 +84,16 @@ use std::sync::Arc;
 
 use crate::{Error, Param, ParamKind, Result, Scalar, Tensor};
 
+/// `PenaltyFn`, the open trait of weight penalties under the crate's naming
+/// pattern (built-ins [`Penalty`] from [`L1`], [`L2`], [`ElasticNet`], open
+/// trait `PenaltyFn`, as [`Loss`](crate::Loss) / [`LossFn`](crate::LossFn)):
+/// the same trait as [`Regularizer`], its first name.
+pub use self::Regularizer as PenaltyFn;
+
 /// A differentiable (or proximable) penalty on one weight tensor.
 ///
-/// Implement it for a custom penalty and wrap it with [`Penalty::new`].
+/// Implement it for a custom penalty and wrap it with [`Penalty::new`]. Also
+/// named [`PenaltyFn`].
 pub trait Regularizer<T: Scalar>: Debug + Send + Sync {
     /// The penalty `Ω(w)`.
     fn penalty(&self, w: &Tensor<T>) -> T;

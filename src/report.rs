@@ -266,7 +266,7 @@ impl<T: Scalar> Report<'_, T> {
         let net = self.net;
         let mut charts = vec![(svg::weight_histograms(net, 30)?, "Each parameter's values after training.")];
         let dense: Vec<usize> = (0..net.layers().len())
-            .filter(|&i| svg::weight_heatmap(net, i).is_ok())
+            .filter(|&i| net.layers()[i].weight_matrix().is_some())
             .collect();
         let side = (net.inputs() as f64).sqrt().round() as usize;
         let image = self.image.or((side * side == net.inputs()).then_some((side, side)));

@@ -67,8 +67,8 @@ fn small_overfit(regularizer: Option<Regularization<f32>>) -> (Network<f32>, (f6
     )
     .expect("training runs");
     let loss = Loss::softmax_cross_entropy();
-    let tr = net.evaluate(&train, loss).expect("scores");
-    let te = net.evaluate(&test, loss).expect("scores");
+    let tr = net.evaluate(&train, &loss).expect("scores");
+    let te = net.evaluate(&test, &loss).expect("scores");
     let figures = (
         tr.accuracy.expect("classification"),
         te.accuracy.expect("classification"),
@@ -215,10 +215,14 @@ fn wide_networks_fit_the_training_set_and_overfit_validation() {
             fit.initial_epoch = start;
             fit.epochs = start + 10;
             net.fit(&train, &mut fit, &mut shuffle).expect("trains");
-            last = net.evaluate(&val, loss).expect("scores").loss;
+            last = net.evaluate(&val, &loss).expect("scores").loss;
             best = best.min(last);
         }
-        (net.evaluate(&train, loss).expect("scores").loss, best, last)
+        (
+            net.evaluate(&train, &loss).expect("scores").loss,
+            best,
+            last,
+        )
     };
     // 150 epochs of Adam lr 3e-3 in batches of 50 (600 steps).
     let (narrow_train, narrow_best, _) = run(2);

@@ -1,9 +1,12 @@
 //! Small classic data sets, shipped inside the crate: no files, no download.
 //!
-//! | function | samples | features | classes | source |
-//! |---|---|---|---|---|
-//! | [`digits`] | 1,797 (1,437 train + 360 test) | 64 pixels in [0, 1] | 10 | UCI "Optical Recognition of Handwritten Digits" |
-//! | [`iris`] | 150 | 4 measurements in cm | 3 | UCI "Iris" (Fisher 1936) |
+//! Every set has the same two functions: `name()` gives a fixed, documented
+//! `(train, test)` split, and `name_all()` the whole set in the file's order.
+//!
+//! | split | whole set | samples | features | classes | source |
+//! |---|---|---|---|---|---|
+//! | [`digits`] | [`digits_all`] | 1,797 (1,437 train + 360 test) | 64 pixels in [0, 1] | 10 | UCI "Optical Recognition of Handwritten Digits" |
+//! | [`iris`] | [`iris_all`] | 150 (120 train + 30 test, stratified) | 4 measurements in cm | 3 | UCI "Iris" (Fisher 1936) |
 //!
 //! Both are the copies bundled with scikit-learn 1.9.1 (`load_digits`,
 //! `load_iris`), licensed CC BY 4.0 (per the UCI Machine Learning
@@ -15,7 +18,9 @@
 //! # fn main() -> weightwise::Result<()> {
 //! let (train, test) = weightwise::datasets::digits::<f32>()?;
 //! assert_eq!((train.len(), test.len(), train.num_features()), (1437, 360, 64));
-//! let iris = weightwise::datasets::iris::<f64>()?;
+//! let (train, test) = weightwise::datasets::iris::<f64>()?;
+//! assert_eq!((train.len(), test.len(), train.num_features()), (120, 30, 4));
+//! let iris = weightwise::datasets::iris_all::<f64>()?;
 //! assert_eq!((iris.len(), iris.num_classes()?), (150, 3));
 //! # Ok(()) }
 //! ```
@@ -98,9 +103,10 @@ fn digits_test_indices() -> Result<Vec<usize>> {
     Ok(out)
 }
 
-/// Fisher's iris flowers: features `[150, 4]` = sepal length, sepal width,
-/// petal length, petal width in cm; targets `[150]` = species 0 setosa
-/// (rows 0–49), 1 versicolor (50–99), 2 virginica (100–149). Unscaled: fit a
+/// All 150 of Fisher's iris flowers in the file's order: features
+/// `[150, 4]` = sepal length, sepal width, petal length, petal width in cm;
+/// targets `[150]` = species 0 setosa (rows 0–49), 1 versicolor (50–99),
+/// 2 virginica (100–149). Unscaled: fit a
 /// [`Standardizer`](super::Standardizer) on the training part.
 ///
 /// Source: R. A. Fisher (1936), *Iris*, UCI Machine Learning Repository,
@@ -108,9 +114,23 @@ fn digits_test_indices() -> Result<Vec<usize>> {
 ///
 /// # Errors
 /// Only if the embedded file were corrupt ([`Error::Format`]).
-pub fn iris<T: Scalar>() -> Result<Dataset<T>> {
+pub fn iris_all<T: Scalar>() -> Result<Dataset<T>> {
     let (_, table) = parse_csv::<T>(IRIS_CSV, "iris.csv")?;
     Dataset::from_table(&table, 4)
+}
+
+/// The iris flowers as `(train, test)`: 120 and 30 samples, a fixed split
+/// stratified by species: row `i` (0-based, file order) is a test row when
+/// `i % 5 == 4`, i.e. every fifth flower of each species (rows 4, 9, …, 149),
+/// 10 per species in the test set and 40 in the training set, each in the
+/// file's order. Features and targets as in [`iris_all`].
+///
+/// # Errors
+/// Only if the embedded file were corrupt ([`Error::Format`]).
+pub fn iris<T: Scalar>() -> Result<(Dataset<T>, Dataset<T>)> {
+    let all = iris_all::<T>()?;
+    let (test, train): (Vec<usize>, Vec<usize>) = (0..all.len()).partition(|i| i % 5 == 4);
+    Ok((all.select(&train)?, all.select(&test)?))
 }
 
 #[cfg(test)]
@@ -179,8 +199,30 @@ mod tests {
                 }
 
                 #[test]
+                fn iris_split_is_stratified_and_fixed() {
+                    let all = iris_all::<T>().unwrap();
+                    let (train, test) = iris::<T>().unwrap();
+                    assert_eq!((train.len(), test.len()), (120, 30));
+                    assert_eq!(class_counts(&train, 3), [40, 40, 40]);
+                    assert_eq!(class_counts(&test, 3), [10, 10, 10]);
+                    // Test row 0 is file row 4; train row 4 is file row 5.
+                    assert_eq!(
+                        test.features().row(0).unwrap(),
+                        all.features().row(4).unwrap()
+                    );
+                    assert_eq!(
+                        train.features().row(4).unwrap(),
+                        all.features().row(5).unwrap()
+                    );
+                    assert_eq!(
+                        test.features().row(29).unwrap(),
+                        all.features().row(149).unwrap()
+                    );
+                }
+
+                #[test]
                 fn iris_shapes_and_classes() {
-                    let d = iris::<T>().unwrap();
+                    let d = iris_all::<T>().unwrap();
                     assert_eq!(d.features().shape(), &[150, 4]);
                     assert_eq!(d.num_classes().unwrap(), 3);
                     assert_eq!(class_counts(&d, 3), [50, 50, 50]);

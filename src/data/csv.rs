@@ -165,13 +165,193 @@ impl<T: Scalar> Dataset<T> {
     }
 
     /// Loads a data set from a numeric CSV file (see [`read_csv`]), column
-    /// `target_column` (0-based) as the targets and the others as features.
+    /// `target_column` (0-based) as the targets `[n]` and the others as
+    /// features. The targets fit softmax cross-entropy (class indices) and
+    /// any loss of a one-output network (see the [loss docs](crate::loss));
+    /// [`Dataset::from_csv_targets`] says what the targets are and reads
+    /// several target columns.
     ///
     /// # Errors
     /// As for [`read_csv`] and [`Dataset::from_table`].
     pub fn from_csv(path: impl AsRef<Path>, target_column: usize) -> Result<Self> {
         let (_, table) = read_csv(path)?;
         Dataset::from_table(&table, target_column)
+    }
+
+    /// Loads a data set from a numeric CSV file (see [`read_csv`]) with the
+    /// [`Targets`] named: a class-index column (targets `[n]`, checked to
+    /// be integers `≥ 0`) or one or more regression columns (targets
+    /// `[n, k]`, one column per network output). Every other column is a
+    /// feature, in file order.
+    ///
+    /// ```
+    /// use weightwise::data::{Dataset, Targets};
+    /// # fn main() -> weightwise::Result<()> {
+    /// let path = std::env::temp_dir().join(format!("ww-doc-{}.csv", std::process::id()));
+    /// std::fs::write(&path, "x1,x2,y\n0.5,1,2.5\n1.5,2,5.5\n").unwrap();
+    /// let d = Dataset::<f64>::from_csv_targets(&path, Targets::values(["y"]))?;
+    /// assert_eq!((d.features().shape(), d.targets().shape()), (&[2, 2][..], &[2, 1][..]));
+    /// let d = Dataset::<f64>::from_csv_targets(&path, Targets::values([0, 1]))?;
+    /// assert_eq!(d.targets().shape(), &[2, 2]);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`read_csv`]; [`Dataset::from_table_targets`]'s errors, with
+    /// the file named.
+    pub fn from_csv_targets(path: impl AsRef<Path>, targets: Targets) -> Result<Self> {
+        let (header, table) = read_csv(path)?;
+        Dataset::from_table_targets(&table, &header, &targets)
+    }
+
+    /// Splits a table `[n, c]` into features and the [`Targets`] named;
+    /// `header` (the names [`read_csv`] returns, possibly empty) resolves
+    /// columns given by name.
+    ///
+    /// # Errors
+    /// [`Error::InvalidShape`] if `table` is not 2-D or no feature column is
+    /// left; [`Error::InvalidArgument`] for a column index out of range, a
+    /// name not in the header (the header is listed), a column named twice,
+    /// no target column, or a class column holding a value that is not an
+    /// integer `≥ 0` (naming its row).
+    pub fn from_table_targets(
+        table: &Tensor<T>,
+        header: &[String],
+        targets: &Targets,
+    ) -> Result<Self> {
+        let (n, c) = table.dims2("Dataset::from_table_targets")?;
+        let columns = match targets {
+            Targets::Class(col) => vec![col.resolve(header, c)?],
+            Targets::Values(cols) => cols
+                .iter()
+                .map(|col| col.resolve(header, c))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        if columns.is_empty() {
+            return Err(Error::invalid_arg(
+                "target columns",
+                "none",
+                "name at least one target column",
+            ));
+        }
+        for (k, &j) in columns.iter().enumerate() {
+            if columns[..k].contains(&j) {
+                return Err(Error::invalid_arg(
+                    "target columns",
+                    j,
+                    "a column is named twice",
+                ));
+            }
+        }
+        let k = columns.len();
+        let width = c - k;
+        let mut features = Vec::with_capacity(n * width);
+        let mut ys = Vec::with_capacity(n * k);
+        for (i, row) in table.iter_rows()?.enumerate() {
+            features.extend(
+                row.iter()
+                    .enumerate()
+                    .filter(|(j, _)| !columns.contains(j))
+                    .map(|(_, &v)| v),
+            );
+            for &j in &columns {
+                let v = row[j];
+                if matches!(targets, Targets::Class(_))
+                    && !(v >= T::zero() && v.fract() == T::zero())
+                {
+                    return Err(Error::invalid_arg(
+                        "class column",
+                        v,
+                        format!("row {i}: a class index must be an integer ≥ 0"),
+                    ));
+                }
+                ys.push(v);
+            }
+        }
+        let target_shape: &[usize] = match targets {
+            Targets::Class(_) => &[n],
+            Targets::Values(_) => &[n, k],
+        };
+        Dataset::new(
+            Tensor::from_vec(features, &[n, width])?,
+            Tensor::from_vec(ys, target_shape)?,
+        )
+    }
+}
+
+/// A column of a table, by 0-based index or by header name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// The 0-based column index.
+    Index(usize),
+    /// The name in the header line.
+    Name(String),
+}
+
+impl From<usize> for Column {
+    fn from(i: usize) -> Self {
+        Column::Index(i)
+    }
+}
+
+impl From<&str> for Column {
+    fn from(name: &str) -> Self {
+        Column::Name(name.to_string())
+    }
+}
+
+impl From<String> for Column {
+    fn from(name: String) -> Self {
+        Column::Name(name)
+    }
+}
+
+impl Column {
+    /// The 0-based index in a table of `columns` columns with this header.
+    fn resolve(&self, header: &[String], columns: usize) -> Result<usize> {
+        match self {
+            Column::Index(i) if *i < columns => Ok(*i),
+            Column::Index(i) => Err(Error::invalid_arg(
+                "target column",
+                i,
+                format!("the table has {columns} columns, indexed from 0"),
+            )),
+            Column::Name(name) => header.iter().position(|h| h == name).ok_or_else(|| {
+                Error::invalid_arg(
+                    "target column",
+                    name,
+                    if header.is_empty() {
+                        "the file has no header line: give the column's index".to_string()
+                    } else {
+                        format!("not in the header; the columns are {}", header.join(", "))
+                    },
+                )
+            }),
+        }
+    }
+}
+
+/// What a table's target columns are, for [`Dataset::from_csv_targets`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Targets {
+    /// One column of class indices `0..C`: targets `[n]`, for softmax
+    /// cross-entropy (or 0/1 labels for a one-output binary cross-entropy).
+    Class(Column),
+    /// One or more columns of real values: targets `[n, k]`, one column per
+    /// network output, for the regression losses.
+    Values(Vec<Column>),
+}
+
+impl Targets {
+    /// A class-index column, by index or name: `Targets::class("species")`.
+    pub fn class(column: impl Into<Column>) -> Targets {
+        Targets::Class(column.into())
+    }
+
+    /// Regression columns, by index or name: `Targets::values(["y1", "y2"])`.
+    pub fn values<C: Into<Column>>(columns: impl IntoIterator<Item = C>) -> Targets {
+        Targets::Values(columns.into_iter().map(Into::into).collect())
     }
 }
 
@@ -288,6 +468,49 @@ mod tests {
         assert!(matches!(e, Error::Io { ref path, .. } if *path == missing.display().to_string()));
         assert!(e.to_string().starts_with(&missing.display().to_string()));
         assert!(Dataset::<f64>::from_csv(&missing, 0).is_err());
+    }
+
+    #[test]
+    fn targets_by_kind_index_and_name() {
+        let f = TempFile::new("targets.csv", "a,y1,b,label,y2\n1,10,2,0,20\n3,30,4,2,40\n");
+        let d = Dataset::<f64>::from_csv_targets(&f.0, Targets::values(["y1", "y2"])).unwrap();
+        assert_eq!(d.targets().shape(), &[2, 2]);
+        assert_eq!(d.targets().as_slice(), &[10.0, 20.0, 30.0, 40.0]);
+        assert_eq!(d.features().as_slice(), &[1.0, 2.0, 0.0, 3.0, 4.0, 2.0]);
+        let d = Dataset::<f32>::from_csv_targets(&f.0, Targets::values([4])).unwrap();
+        assert_eq!(d.targets().shape(), &[2, 1]);
+        assert_eq!(d.num_features(), 4);
+        let d = Dataset::<f64>::from_csv_targets(&f.0, Targets::class("label")).unwrap();
+        assert_eq!(
+            (d.targets().shape(), d.targets().as_slice()),
+            (&[2][..], &[0.0, 2.0][..])
+        );
+
+        let err = |t: Targets| {
+            Dataset::<f64>::from_csv_targets(&f.0, t)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(Targets::class("nope")),
+            "invalid target column = nope: not in the header; the columns are a, y1, b, label, y2"
+        );
+        assert!(err(Targets::values([5])).contains("the table has 5 columns"));
+        assert!(err(Targets::values(["y1", "y1"])).contains("named twice"));
+        assert!(err(Targets::Values(Vec::new())).contains("at least one target column"));
+        let all: Vec<usize> = (0..5).collect();
+        assert!(matches!(
+            Dataset::<f64>::from_csv_targets(&f.0, Targets::values(all)),
+            Err(Error::InvalidShape { .. })
+        ));
+        let frac = TempFile::new("frac.csv", "1,0.5\n2,1\n");
+        let e = Dataset::<f64>::from_csv_targets(&frac.0, Targets::class(1)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid class column = 0.5: row 0: a class index must be an integer ≥ 0"
+        );
+        let e = Dataset::<f64>::from_csv_targets(&frac.0, Targets::class("y")).unwrap_err();
+        assert!(e.to_string().contains("no header line"), "{e}");
     }
 
     #[test]

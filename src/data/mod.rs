@@ -10,7 +10,7 @@
 //! use weightwise::data::{Dataset, Standardizer};
 //! # fn main() -> weightwise::Result<()> {
 //! let mut rng = StdRng::seed_from_u64(42);
-//! let iris = weightwise::data::datasets::iris::<f64>()?;
+//! let iris = weightwise::data::datasets::iris_all::<f64>()?;
 //! let (train, val) = iris.split(0.2, &mut rng)?;
 //! let scaler = Standardizer::fit(train.features())?;
 //! let train = Dataset::new(scaler.transform(train.features())?, train.targets().clone())?;
@@ -26,6 +26,6 @@ mod encode;
 #[path = "builtin.rs"]
 pub mod datasets;
 
-pub use csv::{parse_csv, read_csv};
+pub use csv::{Column, Targets, parse_csv, read_csv};
 pub use dataset::{Batches, Dataset};
 pub use encode::{Standardizer, one_hot, one_hot_tensor, to_labels};

@@ -18,19 +18,22 @@
 
 use crate::{Error, Network, Result, Scalar, Tensor};
 
-/// The `"weight"` parameter of every dense layer, in order, with its index.
+/// The weight matrix of every layer that declares one
+/// ([`Layer::weight_matrix`](crate::Layer::weight_matrix)), in order, with its index.
 fn dense_weights<T: Scalar>(net: &Network<T>) -> Vec<(usize, &Tensor<T>)> {
-    let mut out = Vec::new();
-    net.visit_params(&mut |i, p| {
-        if p.name == "weight" && net.layers()[i].kind() == "Dense" {
-            out.push((i, &p.value));
-        }
-    });
-    out
+    net.layers()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| l.weight_matrix().map(|p| (i, &p.value)))
+        .filter(|(_, w)| w.ndim() == 2)
+        .collect()
 }
 
 fn no_dense(op: &'static str) -> Error {
-    Error::invalid_state(op, "the network has no Dense layer")
+    Error::invalid_state(
+        op,
+        "the network has no layer with a weight matrix (a Dense layer, or one declaring Layer::weight_matrix)",
+    )
 }
 
 /// The L2 norm of each input's column in the first dense layer's weight,
@@ -94,7 +97,8 @@ pub fn weight_path_importance<T: Scalar>(net: &Network<T>) -> Result<Vec<f64>> {
     let mut shape = vec![1, net.inputs()];
     for (i, l) in net.layers().iter().enumerate() {
         let next = l.output_shape(&shape)?;
-        if l.kind() != "Dense" && next != shape {
+        let linear = l.weight_matrix().is_some_and(|p| p.value.ndim() == 2);
+        if !linear && next != shape {
             return Err(Error::invalid_state(
                 OP,
                 format!(
@@ -242,7 +246,7 @@ mod tests {
         let e = first_layer_norms(&n).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "first_layer_norms: the network has no Dense layer"
+            "first_layer_norms: the network has no layer with a weight matrix (a Dense layer, or one declaring Layer::weight_matrix)"
         );
         let w = Param::new("weight", ParamKind::Weight, Tensor::ones(&[2, 2]).unwrap());
         n.push(Box::new(Halve(Tensor::default(), w.clone())))
@@ -250,7 +254,7 @@ mod tests {
         assert!(first_layer_norms(&n).is_err());
         assert_eq!(
             weight_path_importance(&n).unwrap_err().to_string(),
-            "weight_path_importance: the network has no Dense layer"
+            "weight_path_importance: the network has no layer with a weight matrix (a Dense layer, or one declaring Layer::weight_matrix)"
         );
         // A width-changing custom layer cannot be the identity.
         let mut n = Network::<f64>::new(4).unwrap();

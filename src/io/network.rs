@@ -22,18 +22,17 @@ pub(crate) fn network_metadata() -> Metadata {
     ])
 }
 
-/// PyTorch's `BatchNorm1d` counts its batches in an `I64` scalar buffer,
-/// `N.num_batches_tracked`, which our batch norm does not keep (it matters
-/// only for `momentum=None`). True when `name` is exactly that buffer of a
-/// batch-norm layer of `net`.
+/// A buffer PyTorch's counterpart of a layer saves and the layer does not
+/// keep ([`Layer::untracked_buffers`](crate::Layer::untracked_buffers), e.g.
+/// `BatchNorm1d`'s `I64` `N.num_batches_tracked`): true when `name` is
+/// exactly such a buffer of a layer of `net`.
 fn is_num_batches_tracked<T: Scalar>(net: &Network<T>, name: &str) -> bool {
     name.split_once('.').is_some_and(|(index, local)| {
-        local == "num_batches_tracked"
-            && index
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| net.layers().get(i))
-                .is_some_and(|l| l.kind() == "BatchNorm")
+        index
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| net.layers().get(i))
+            .is_some_and(|l| l.untracked_buffers().contains(&local))
     })
 }
 

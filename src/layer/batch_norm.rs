@@ -429,6 +429,11 @@ impl<T: Scalar> Layer<T> for BatchNorm<T> {
         Ok(&self.grad_input)
     }
 
+    fn untracked_buffers(&self) -> &'static [&'static str] {
+        // PyTorch counts batches for `momentum=None`; this layer has a fixed momentum.
+        &["num_batches_tracked"]
+    }
+
     fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
         f(&self.weight);
         f(&self.bias);

@@ -337,6 +337,10 @@ impl<T: Scalar> Layer<T> for Dense<T> {
         Ok(())
     }
 
+    fn weight_matrix(&self) -> Option<&Param<T>> {
+        Some(&self.weight)
+    }
+
     fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
         f(&self.weight);
         if let Some(b) = &self.bias {

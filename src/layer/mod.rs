@@ -165,12 +165,37 @@ pub trait Layer<T: Scalar>: Debug + Send + Sync + LayerClone<T> {
     /// pass in training mode, a shape error when `dy` differs from the output.
     fn backward(&mut self, dy: &Tensor<T>) -> Result<&Tensor<T>>;
 
+    // ---- Typed identity: what diagnostics, pictures and files know about a
+    // layer. Library code asks these, never `kind()`, so a layer of your own
+    // that declares them is treated exactly as a built-in.
+
     /// The element-wise function this layer applies, if it is an activation
     /// layer ([`Activation`](activation::Activation)); `None` for every other
     /// layer. Diagnostics use it to count saturated and dead outputs.
     fn activation(&self) -> Option<ActivationKind> {
         None
     }
+
+    /// The weight matrix this layer applies, if it is a linear map: one of
+    /// its parameters, of shape `[out, in]` (PyTorch's layout, `y = x·Wᵀ`
+    /// plus any bias), whose row `i` holds output unit `i`'s incoming
+    /// weights. [`Dense`](dense::Dense) returns its `weight`. The weight
+    /// pictures ([`svg::unit_tiles`](crate::svg::unit_tiles),
+    /// [`svg::weight_heatmap`](crate::svg::weight_heatmap)) and the importance
+    /// maps ([`inspect::importance`](crate::inspect::importance)) use every
+    /// layer that declares one. Provided: `None`.
+    fn weight_matrix(&self) -> Option<&Param<T>> {
+        None
+    }
+
+    /// Names of buffers that PyTorch's counterpart of this layer saves but
+    /// this layer does not keep (`BatchNorm1d`'s `num_batches_tracked`);
+    /// loading a weight file skips them. Provided: none.
+    fn untracked_buffers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    // ---- end of typed identity.
 
     /// Like [`Layer::backward`] when `∂L/∂x` is not needed (the first layer of
     /// a network during training): only the parameter gradients are added.

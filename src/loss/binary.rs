@@ -5,7 +5,7 @@
 
 #[cfg(doc)]
 use super::Loss;
-use super::{elementwise, position};
+use super::{Out, elementwise, position};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// The logistic sigmoid `1/(1 + e^−x)`, without overflow for large `|x|`.
@@ -23,19 +23,27 @@ pub(super) fn binary_cross_entropy<T: Scalar>(
     pred: &Tensor<T>,
     target: &Tensor<T>,
     grad: &mut Tensor<T>,
+    out: Out<'_, T>,
 ) -> Result<T> {
     let shape = target.shape();
-    elementwise("binary_cross_entropy", pred, target, grad, |x, y, i| {
-        if !(y >= T::zero() && y <= T::one()) {
-            return Err(Error::invalid_arg(
-                "binary_cross_entropy target",
-                y,
-                format!("element {} must lie in [0, 1]", position(i, shape)),
-            ));
-        }
-        let value = x.max(T::zero()) - x * y + (-x.abs()).exp().ln_1p();
-        Ok((value, sigmoid(x) - y))
-    })
+    elementwise(
+        "binary_cross_entropy",
+        pred,
+        target,
+        grad,
+        out,
+        |x, y, i| {
+            if !(y >= T::zero() && y <= T::one()) {
+                return Err(Error::invalid_arg(
+                    "binary_cross_entropy target",
+                    y,
+                    format!("element {} must lie in [0, 1]", position(i, shape)),
+                ));
+            }
+            let value = x.max(T::zero()) - x * y + (-x.abs()).exp().ln_1p();
+            Ok((value, sigmoid(x) - y))
+        },
+    )
 }
 
 /// `(1/N) Σ max(0, 1 − y·ŷ)` with `{0, 1}` labels mapped to `{−1, +1}`,
@@ -44,10 +52,11 @@ pub(super) fn hinge<T: Scalar>(
     pred: &Tensor<T>,
     target: &Tensor<T>,
     grad: &mut Tensor<T>,
+    out: Out<'_, T>,
 ) -> Result<T> {
     let shape = target.shape();
     let (mut first_zero, mut first_minus_one) = (None, None);
-    let loss = elementwise("hinge", pred, target, grad, |x, y, i| {
+    let loss = elementwise("hinge", pred, target, grad, out, |x, y, i| {
         let y = if y == T::one() {
             y
         } else if y == -T::one() {

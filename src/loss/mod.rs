@@ -1,11 +1,12 @@
 //! Losses: how wrong a prediction is, and which way to move.
 //!
-//! A [`LossFn`] returns the loss, a mean, and writes its gradient with
-//! respect to the prediction into a buffer the caller keeps. [`Loss`] is the
-//! set of standard losses; every one follows PyTorch's formula and its default
-//! reduction (`reduction='mean'`):
+//! [`LossFn`] is the open trait: anything implementing it trains with
+//! [`Network::fit`](crate::Network::fit), [`Network::evaluate`](crate::Network::evaluate)
+//! and [`Network::train_on_batch`](crate::Network::train_on_batch), exactly as
+//! a built-in does. [`Loss`] is the set of built-in losses; every one follows
+//! PyTorch's formula and its three reductions:
 //!
-//! | loss | per element / row | PyTorch | Keras (same number) |
+//! | loss | per element / row `ℓ` | PyTorch | Keras (same number) |
 //! |---|---|---|---|
 //! | [`Loss::mse`] | `(ŷ − y)²` | `MSELoss()` | `MeanSquaredError` |
 //! | [`Loss::mae`] | `\|ŷ − y\|` | `L1Loss()` | `MeanAbsoluteError` |
@@ -14,8 +15,25 @@
 //! | [`Loss::softmax_cross_entropy`] | `−Σ_c y_c·log softmax(x)_c` per row, on logits | `CrossEntropyLoss()` | `(Sparse)CategoricalCrossentropy(from_logits=True)` |
 //! | [`Loss::hinge`] | `max(0, 1 − y·ŷ)`, `y ∈ {−1, +1}` | none (`clamp(1 − y·ŷ, min=0).mean()`) | `Hinge` |
 //!
-//! The element-wise losses average over **all** elements of the prediction;
-//! softmax cross-entropy averages over the rows (samples) of a 2-D batch.
+//! ## Reductions
+//! As PyTorch's `reduction` argument, with the same definitions:
+//!
+//! | PyTorch | here | element-wise losses (all but cross-entropy) | softmax cross-entropy |
+//! |---|---|---|---|
+//! | `'mean'` (default) | [`Reduction::Mean`] | `(1/N) Σ ℓ` over **all** `N` elements | `(1/n) Σ ℓ_i` over the `n` rows (samples) |
+//! | `'sum'` | [`Reduction::Sum`] | `Σ ℓ` | `Σ ℓ_i` |
+//! | `'none'` | [`LossFn::unreduced`] | `ℓ`, the prediction's shape | `ℓ_i`, shape `[n]` |
+//!
+//! `Loss::mse().with_reduction(Reduction::Sum)` picks one; [`LossFn::unreduced`]
+//! gives the unreduced losses of any built-in, with the gradient of their sum.
+//! Cross-entropy's label smoothing is [`Loss::with_label_smoothing`].
+//!
+//! ## Targets
+//! The element-wise losses take a target of the prediction's shape. For a
+//! network with **one output** (`[n, 1]` predictions) a plain column of
+//! targets `[n]` is accepted too, and the other way round: both hold the
+//! same `n` numbers in the same order. Any other mismatch is an error that
+//! says which shape is expected.
 //!
 //! Both classification heads take **logits** (raw scores): the sigmoid or
 //! softmax is fused into the loss, which is numerically stable for any
@@ -43,19 +61,63 @@
 //! assert_eq!(Loss::softmax_cross_entropy().name(), "softmax_cross_entropy");
 //! # Ok(()) }
 //! ```
+//!
+//! ## Your own loss
+//! Implement [`LossFn::loss_and_grad`]; implement [`LossFn::unreduced`] too
+//! for per-sample weights in `fit`, and [`LossFn::accuracy`] for a
+//! classification loss whose accuracy should appear in the history.
+//! `examples/custom.rs` trains with a focal loss written this way.
 
+mod accuracy;
 mod binary;
+mod elementwise;
 mod regression;
 mod softmax_ce;
+#[cfg(test)]
+mod tests;
+mod weighted;
 
 pub use softmax_ce::{class_index, class_indices, class_indices_into};
+pub use weighted::weighted_loss_and_grad;
+
+use elementwise::Out;
+pub(crate) use elementwise::{elementwise, empty_batch, position, same_elements};
 
 use crate::{Error, Result, Scalar, Tensor};
 
-/// A loss function with its hand-written gradient.
+/// A loss function with its hand-written gradient: the open trait every loss,
+/// built-in ([`Loss`]) or yours, implements.
+///
+/// ```
+/// use weightwise::{LossFn, Result, Tensor};
+///
+/// /// Mean fourth power, `(1/N) Σ (ŷ − y)⁴`.
+/// #[derive(Debug)]
+/// struct Quartic;
+///
+/// impl LossFn<f64> for Quartic {
+///     fn loss_and_grad(&self, pred: &Tensor<f64>, target: &Tensor<f64>, grad: &mut Tensor<f64>) -> Result<f64> {
+///         let n = pred.len() as f64;
+///         grad.resize_zeroed(pred.shape());
+///         let mut total = 0.0;
+///         for ((g, &p), &y) in grad.as_mut_slice().iter_mut().zip(pred.as_slice()).zip(target.as_slice()) {
+///             total += (p - y).powi(4);
+///             *g = 4.0 * (p - y).powi(3) / n;
+///         }
+///         Ok(total / n)
+///     }
+/// }
+/// # fn main() -> Result<()> {
+/// let p = Tensor::from_rows(&[[0.3], [-0.7]])?;
+/// let y = Tensor::from_rows(&[[0.0], [0.2]])?;
+/// let report = weightwise::gradcheck::loss(&Quartic, &p, &y)?;
+/// assert!(report.max_rel_error < 1e-6);
+/// # Ok(()) }
+/// ```
 pub trait LossFn<T: Scalar>: std::fmt::Debug {
-    /// The loss, and `∂loss/∂pred` written into `grad` (which is resized, its
-    /// memory reused).
+    /// The loss, reduced to one number as the loss is configured to reduce
+    /// (a mean unless it says otherwise), and `∂loss/∂pred` written into
+    /// `grad` (which is resized, its memory reused).
     ///
     /// When an error is returned, `grad`'s contents are unspecified.
     ///
@@ -68,6 +130,58 @@ pub trait LossFn<T: Scalar>: std::fmt::Debug {
         target: &Tensor<T>,
         grad: &mut Tensor<T>,
     ) -> Result<T>;
+
+    /// PyTorch's `reduction='none'`: the losses before reduction written into
+    /// `losses` (one per sample, or one per element; the first dimension is
+    /// the batch's `n` rows), and the gradient of **their sum** with respect
+    /// to `pred` into `grad`. `fit` uses it to weight samples
+    /// ([`Fit::sample_weights`](crate::Fit::sample_weights)).
+    ///
+    /// Provided: an [`Error::InvalidState`] saying the loss has no unreduced
+    /// form; every built-in overrides it.
+    ///
+    /// # Errors
+    /// As for [`LossFn::loss_and_grad`].
+    fn unreduced(
+        &self,
+        pred: &Tensor<T>,
+        target: &Tensor<T>,
+        losses: &mut Tensor<T>,
+        grad: &mut Tensor<T>,
+    ) -> Result<()> {
+        let _ = (pred, target, losses, grad);
+        Err(Error::invalid_state(
+            "unreduced loss",
+            format!(
+                "{} gives no per-sample losses: implement LossFn::unreduced to weight samples",
+                self.name()
+            ),
+        ))
+    }
+
+    /// How [`LossFn::loss_and_grad`] reduces the losses that
+    /// [`LossFn::unreduced`] gives: `fit` applies the same reduction to
+    /// weighted samples. Provided: [`Reduction::Mean`].
+    fn reduction(&self) -> Reduction {
+        Reduction::Mean
+    }
+
+    /// How many predictions are right, as `(correct, counted)`, or `None`
+    /// when accuracy means nothing for this loss (regression). `fit` and
+    /// `evaluate` report it. `scratch` is memory the caller keeps between
+    /// calls. Provided: `None`.
+    ///
+    /// # Errors
+    /// Invalid targets, as the loss itself reports them.
+    fn accuracy(
+        &self,
+        pred: &Tensor<T>,
+        target: &Tensor<T>,
+        scratch: &mut Vec<usize>,
+    ) -> Result<Option<(usize, usize)>> {
+        let _ = (pred, target, scratch);
+        Ok(None)
+    }
 
     /// The loss alone.
     ///
@@ -85,17 +199,33 @@ pub trait LossFn<T: Scalar>: std::fmt::Debug {
     }
 }
 
-/// The standard losses. Each implements [`LossFn<T>`] for `f32` and `f64`.
-///
-/// Construct them with the lower-case functions ([`Loss::mse`], …), whose docs
-/// give the formula, the reduction and the PyTorch/Keras equivalent.
-/// Constructing a loss never fails; a parameter (Huber's `δ`) is checked when
-/// the loss is computed, like [`Init`](crate::Init)'s.
+/// Boxes a built-in loss, so `Fit { loss: Loss::mse().into(), .. }` reads
+/// like the optimizer's `Adam { .. }.into()`; a loss of your own is
+/// `Box::new(MyLoss)`.
+impl<T: Scalar> From<Loss> for Box<dyn LossFn<T>> {
+    fn from(loss: Loss) -> Self {
+        Box::new(loss)
+    }
+}
+
+/// How a loss turns the losses of a batch into one number; see the
+/// [module docs](self). PyTorch's third mode, `'none'`, is [`LossFn::unreduced`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// The mean: over all elements for the element-wise losses, over the
+    /// rows for cross-entropy (PyTorch's `'mean'`, the default).
+    #[default]
+    Mean,
+    /// The sum (PyTorch's `'sum'`).
+    Sum,
+}
+
+/// Which built-in loss a [`Loss`] is, with its parameter.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Loss {
-    /// Mean squared error; see [`Loss::mse`].
+pub enum LossKind {
+    /// Squared error; see [`Loss::mse`].
     Mse,
-    /// Mean absolute error; see [`Loss::mae`].
+    /// Absolute error; see [`Loss::mae`].
     Mae,
     /// Huber loss; see [`Loss::huber`].
     Huber {
@@ -108,6 +238,31 @@ pub enum Loss {
     SoftmaxCrossEntropy,
     /// Hinge loss; see [`Loss::hinge`].
     Hinge,
+}
+
+/// The built-in losses. Each implements [`LossFn<T>`] for `f32` and `f64`.
+///
+/// Construct them with the lower-case functions ([`Loss::mse`], …), whose docs
+/// give the formula and the PyTorch/Keras equivalent, then optionally
+/// [`with_reduction`](Loss::with_reduction) and, for cross-entropy,
+/// [`with_label_smoothing`](Loss::with_label_smoothing). Constructing a loss
+/// never fails; Huber's `δ` is checked when the loss is computed, like
+/// [`Init`](crate::Init)'s parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Loss {
+    kind: LossKind,
+    reduction: Reduction,
+    label_smoothing: f64,
+}
+
+impl From<LossKind> for Loss {
+    fn from(kind: LossKind) -> Self {
+        Loss {
+            kind,
+            reduction: Reduction::Mean,
+            label_smoothing: 0.0,
+        }
+    }
 }
 
 impl Loss {
@@ -130,7 +285,7 @@ impl Loss {
     /// assert_eq!(Loss::mse().loss(&pred, &target).unwrap(), 5.0);
     /// ```
     pub fn mse() -> Loss {
-        Loss::Mse
+        LossKind::Mse.into()
     }
 
     /// Mean absolute error (L1), for regression robust to outliers:
@@ -142,7 +297,7 @@ impl Loss {
     /// with `sign(0) = 0`, as PyTorch. Mean over all `N` elements. PyTorch
     /// `nn.L1Loss()`; Keras `MeanAbsoluteError` gives the same number.
     pub fn mae() -> Loss {
-        Loss::Mae
+        LossKind::Mae.into()
     }
 
     /// Huber loss, quadratic near zero and linear beyond `delta`; with
@@ -162,7 +317,7 @@ impl Loss {
     /// float type). The constructor does not check it: computing the loss
     /// returns [`Error::InvalidArgument`] for a bad `delta`.
     pub fn huber(delta: f64) -> Loss {
-        Loss::Huber { delta }
+        LossKind::Huber { delta }.into()
     }
 
     /// Binary cross-entropy on logits, for binary and multi-label
@@ -183,7 +338,7 @@ impl Loss {
     /// Soft targets (any value in `[0, 1]`) are allowed; a target outside
     /// `[0, 1]` or NaN is an [`Error::InvalidArgument`] naming its position.
     pub fn binary_cross_entropy() -> Loss {
-        Loss::BinaryCrossEntropy
+        LossKind::BinaryCrossEntropy.into()
     }
 
     /// Softmax cross-entropy on logits, the usual multi-class head; `pred`
@@ -202,7 +357,8 @@ impl Loss {
     ///   entries lie in `[0, 1]` and whose rows sum to 1 within `1e−4`.
     ///
     /// Mean over the `n` rows. PyTorch `nn.CrossEntropyLoss()` accepts both
-    /// forms too (without `weight`, `ignore_index` or `label_smoothing`;
+    /// forms too (without `weight` or `ignore_index`; label smoothing is
+    /// [`Loss::with_label_smoothing`];
     /// PyTorch does not check that probability rows sum to 1, we do). Keras:
     /// `SparseCategoricalCrossentropy(from_logits=True)` for indices,
     /// `CategoricalCrossentropy(from_logits=True)` for probabilities.
@@ -214,7 +370,7 @@ impl Loss {
     /// class index that is negative, non-integral, NaN or `≥ C`, a
     /// probability outside `[0, 1]`, or a row not summing to 1.
     pub fn softmax_cross_entropy() -> Loss {
-        Loss::SoftmaxCrossEntropy
+        LossKind::SoftmaxCrossEntropy.into()
     }
 
     /// Hinge loss, the SVM margin loss for binary classification; `ŷ` is a
@@ -231,19 +387,105 @@ impl Loss {
     /// PyTorch has no module for it (`HingeEmbeddingLoss` is a different
     /// loss); `torch.clamp(1 - y * pred, min=0).mean()` computes the same.
     pub fn hinge() -> Loss {
-        Loss::Hinge
+        LossKind::Hinge.into()
+    }
+
+    /// This loss with another [`Reduction`] (PyTorch's `reduction='sum'`):
+    /// the gradient is that of the sum, `∂ℓ/∂ŷ` without the `1/N`.
+    ///
+    /// ```
+    /// use weightwise::{loss::{Loss, Reduction}, LossFn, Tensor};
+    /// let pred = Tensor::from_slice(&[1.0, 3.0]);
+    /// let zero = Tensor::from_slice(&[0.0, 0.0]);
+    /// assert_eq!(Loss::mse().with_reduction(Reduction::Sum).loss(&pred, &zero).unwrap(), 10.0);
+    /// ```
+    pub fn with_reduction(self, reduction: Reduction) -> Loss {
+        Loss { reduction, ..self }
+    }
+
+    /// Softmax cross-entropy with PyTorch's `label_smoothing = ε`: the
+    /// target is mixed with the uniform distribution over the `C` classes,
+    ///
+    /// ```text
+    /// y'_c = (1 − ε)·y_c + ε/C
+    /// ℓ_i  = −Σ_c y'_c·log softmax(x_i)_c = (1 − ε)·ℓ_i(y) + (ε/C)·Σ_c −log softmax(x_i)_c
+    /// ```
+    ///
+    /// for class-index targets (`y` one-hot) and probability targets alike,
+    /// then reduced as configured. Accuracy still compares with the
+    /// unsmoothed class.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `epsilon` is outside `[0, 1]` (PyTorch's
+    /// range) or NaN, or if this loss is not softmax cross-entropy.
+    pub fn with_label_smoothing(self, epsilon: f64) -> Result<Loss> {
+        if self.kind != LossKind::SoftmaxCrossEntropy {
+            return Err(Error::invalid_arg(
+                "label_smoothing",
+                epsilon,
+                format!(
+                    "applies to softmax_cross_entropy only, not to {}",
+                    self.name()
+                ),
+            ));
+        }
+        if !(0.0..=1.0).contains(&epsilon) {
+            return Err(Error::invalid_arg(
+                "label_smoothing",
+                epsilon,
+                "must be in [0, 1] (PyTorch's range)",
+            ));
+        }
+        Ok(Loss {
+            label_smoothing: epsilon,
+            ..self
+        })
+    }
+
+    /// Which built-in this is, with its parameter.
+    pub const fn kind(&self) -> LossKind {
+        self.kind
+    }
+
+    /// The reduction, [`Reduction::Mean`] unless set.
+    pub const fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    /// Cross-entropy's label smoothing `ε`, 0 unless set.
+    pub const fn label_smoothing(&self) -> f64 {
+        self.label_smoothing
     }
 
     /// The loss's name in logs and histories: `"mse"`, `"mae"`, `"huber"`,
     /// `"binary_cross_entropy"`, `"softmax_cross_entropy"` or `"hinge"`.
     pub const fn name(&self) -> &'static str {
-        match self {
-            Loss::Mse => "mse",
-            Loss::Mae => "mae",
-            Loss::Huber { .. } => "huber",
-            Loss::BinaryCrossEntropy => "binary_cross_entropy",
-            Loss::SoftmaxCrossEntropy => "softmax_cross_entropy",
-            Loss::Hinge => "hinge",
+        match self.kind {
+            LossKind::Mse => "mse",
+            LossKind::Mae => "mae",
+            LossKind::Huber { .. } => "huber",
+            LossKind::BinaryCrossEntropy => "binary_cross_entropy",
+            LossKind::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            LossKind::Hinge => "hinge",
+        }
+    }
+
+    fn compute<T: Scalar>(
+        &self,
+        pred: &Tensor<T>,
+        target: &Tensor<T>,
+        grad: &mut Tensor<T>,
+        out: Out<'_, T>,
+    ) -> Result<T> {
+        match self.kind {
+            LossKind::Mse => regression::mse(pred, target, grad, out),
+            LossKind::Mae => regression::mae(pred, target, grad, out),
+            LossKind::Huber { delta } => regression::huber(delta, pred, target, grad, out),
+            LossKind::BinaryCrossEntropy => binary::binary_cross_entropy(pred, target, grad, out),
+            LossKind::SoftmaxCrossEntropy => {
+                softmax_ce::softmax_cross_entropy(self.label_smoothing, pred, target, grad, out)
+            }
+            LossKind::Hinge => binary::hinge(pred, target, grad, out),
         }
     }
 }
@@ -255,234 +497,44 @@ impl<T: Scalar> LossFn<T> for Loss {
         target: &Tensor<T>,
         grad: &mut Tensor<T>,
     ) -> Result<T> {
-        match *self {
-            Loss::Mse => regression::mse(pred, target, grad),
-            Loss::Mae => regression::mae(pred, target, grad),
-            Loss::Huber { delta } => regression::huber(delta, pred, target, grad),
-            Loss::BinaryCrossEntropy => binary::binary_cross_entropy(pred, target, grad),
-            Loss::SoftmaxCrossEntropy => softmax_ce::softmax_cross_entropy(pred, target, grad),
-            Loss::Hinge => binary::hinge(pred, target, grad),
+        let out = match self.reduction {
+            Reduction::Mean => Out::Mean,
+            Reduction::Sum => Out::Sum,
+        };
+        self.compute(pred, target, grad, out)
+    }
+
+    fn unreduced(
+        &self,
+        pred: &Tensor<T>,
+        target: &Tensor<T>,
+        losses: &mut Tensor<T>,
+        grad: &mut Tensor<T>,
+    ) -> Result<()> {
+        self.compute(pred, target, grad, Out::None(losses))
+            .map(|_| ())
+    }
+
+    fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    fn accuracy(
+        &self,
+        pred: &Tensor<T>,
+        target: &Tensor<T>,
+        scratch: &mut Vec<usize>,
+    ) -> Result<Option<(usize, usize)>> {
+        match self.kind {
+            LossKind::SoftmaxCrossEntropy => accuracy::argmax(pred, target, scratch).map(Some),
+            LossKind::BinaryCrossEntropy | LossKind::Hinge => {
+                accuracy::by_sign(pred, target).map(Some)
+            }
+            _ => Ok(None),
         }
     }
 
     fn name(&self) -> &'static str {
         Loss::name(self)
-    }
-}
-
-/// Multi-index of flat offset `i` in `shape`, for messages: `[1, 0]`.
-fn position(mut i: usize, shape: &[usize]) -> String {
-    let mut idx = vec![0; shape.len()];
-    for (d, &n) in shape.iter().enumerate().rev() {
-        if n > 0 {
-            idx[d] = i % n;
-            i /= n;
-        }
-    }
-    format!("{idx:?}")
-}
-
-/// The `[n]`-element mean an empty prediction cannot have.
-fn empty_batch(name: &'static str, shape: &[usize]) -> Error {
-    Error::invalid_shape(
-        name,
-        shape,
-        "empty batch: a mean over zero elements is undefined",
-    )
-}
-
-/// The driver of every element-wise loss: checks that `pred` and `target`
-/// have the same non-empty shape, resizes `grad`, and for each element calls
-/// `f(pred_i, target_i, i)`, which returns `(ℓ_i, ∂ℓ_i/∂pred_i)`. Returns the
-/// mean of `ℓ` (summed in `f64`) and writes `∂ℓ_i/∂pred_i / N` into `grad`.
-fn elementwise<T: Scalar>(
-    name: &'static str,
-    pred: &Tensor<T>,
-    target: &Tensor<T>,
-    grad: &mut Tensor<T>,
-    mut f: impl FnMut(T, T, usize) -> Result<(T, T)>,
-) -> Result<T> {
-    if pred.shape() != target.shape() {
-        return Err(Error::shape_mismatch(
-            name,
-            pred.shape(),
-            target.shape(),
-            "the target must have the prediction's shape",
-        ));
-    }
-    let n = pred.len();
-    if n == 0 {
-        return Err(empty_batch(name, pred.shape()));
-    }
-    grad.resize_zeroed(pred.shape());
-    let inv_n = T::one() / T::from_usize(n);
-    let mut total = 0.0f64;
-    let pairs = pred.as_slice().iter().zip(target.as_slice());
-    for (i, (g, (&x, &y))) in grad.as_mut_slice().iter_mut().zip(pairs).enumerate() {
-        let (value, d) = f(x, y, i)?;
-        total += value.as_f64();
-        *g = d * inv_n;
-    }
-    Ok(T::from_f64(total / n as f64))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::gradcheck;
-
-    fn t(v: &[f64], s: &[usize]) -> Tensor<f64> {
-        Tensor::from_vec(v.to_vec(), s).unwrap()
-    }
-
-    const ELEMENTWISE: [Loss; 5] = [
-        Loss::Mse,
-        Loss::Mae,
-        Loss::Huber { delta: 1.0 },
-        Loss::BinaryCrossEntropy,
-        Loss::Hinge,
-    ];
-
-    #[test]
-    fn names_and_constructors() {
-        let all = [
-            (Loss::mse(), "mse"),
-            (Loss::mae(), "mae"),
-            (Loss::huber(1.5), "huber"),
-            (Loss::binary_cross_entropy(), "binary_cross_entropy"),
-            (Loss::softmax_cross_entropy(), "softmax_cross_entropy"),
-            (Loss::hinge(), "hinge"),
-        ];
-        for (loss, name) in all {
-            assert_eq!(loss.name(), name);
-            assert_eq!(LossFn::<f32>::name(&loss), name);
-            let dynamic: &dyn LossFn<f64> = &loss;
-            assert_eq!(dynamic.name(), name);
-        }
-        assert_eq!(Loss::huber(1.5), Loss::Huber { delta: 1.5 });
-        assert_ne!(Loss::huber(1.5), Loss::huber(2.0));
-    }
-
-    #[derive(Debug)]
-    struct SumLoss;
-    impl LossFn<f64> for SumLoss {
-        fn loss_and_grad(
-            &self,
-            p: &Tensor<f64>,
-            _: &Tensor<f64>,
-            g: &mut Tensor<f64>,
-        ) -> Result<f64> {
-            g.resize_zeroed(p.shape());
-            g.fill(1.0);
-            Ok(p.sum())
-        }
-    }
-
-    #[test]
-    fn default_name_is_the_type_name_and_default_loss_matches() {
-        assert!(LossFn::<f64>::name(&SumLoss).ends_with("SumLoss"));
-        let p = t(&[1.0, 2.0], &[2]);
-        assert_eq!(SumLoss.loss(&p, &p).unwrap(), 3.0);
-    }
-
-    #[test]
-    fn elementwise_shape_mismatch_names_loss_and_shapes() {
-        let pred = t(&[1.0, 0.0, 1.0], &[3, 1]);
-        let target = t(&[1.0, 0.0, 1.0], &[3]);
-        for loss in ELEMENTWISE {
-            let msg = loss.loss(&pred, &target).unwrap_err().to_string();
-            assert_eq!(
-                msg,
-                format!(
-                    "{}: left is 3×1, right is 3 (the target must have the prediction's shape)",
-                    loss.name()
-                )
-            );
-        }
-    }
-
-    #[test]
-    fn empty_batches_are_errors() {
-        let empty = Tensor::<f64>::zeros(&[0, 1]).unwrap();
-        for loss in ELEMENTWISE {
-            let err = loss.loss(&empty, &empty).unwrap_err();
-            assert!(matches!(err, Error::InvalidShape { .. }), "{err}");
-            assert!(err.to_string().starts_with(loss.name()), "{err}");
-            assert!(err.to_string().contains("empty batch"), "{err}");
-        }
-        let err = Loss::softmax_cross_entropy()
-            .loss(&empty, &Tensor::zeros(&[0]).unwrap())
-            .unwrap_err();
-        assert!(err.to_string().contains("empty batch"), "{err}");
-    }
-
-    #[test]
-    fn non_finite_predictions_give_non_finite_losses_not_errors() {
-        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-            let pred = t(&[0.5, bad], &[1, 2]);
-            let target = t(&[1.0, 0.0], &[1, 2]);
-            for loss in ELEMENTWISE.into_iter().chain([Loss::SoftmaxCrossEntropy]) {
-                let l = loss.loss(&pred, &target).unwrap();
-                // Hinge with y = −1 (from 0) and ŷ = −∞ is max(0, 1 − ∞) = 0:
-                // the sample is infinitely well classified, a finite loss is right.
-                if !(loss == Loss::Hinge && bad == f64::NEG_INFINITY) {
-                    assert!(!l.is_finite(), "{} with {bad}: {l}", loss.name());
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn grad_buffer_is_reused() {
-        let pred = t(&[0.3, -0.2, 0.8, 0.1], &[2, 2]);
-        let target = t(&[1.0, 0.0, 0.0, 1.0], &[2, 2]);
-        let mut grad = Tensor::default();
-        for loss in ELEMENTWISE.into_iter().chain([Loss::SoftmaxCrossEntropy]) {
-            loss.loss_and_grad(&pred, &target, &mut grad).unwrap();
-            let ptr = grad.as_slice().as_ptr();
-            loss.loss_and_grad(&pred, &target, &mut grad).unwrap();
-            assert_eq!(grad.as_slice().as_ptr(), ptr, "{}", loss.name());
-            assert_eq!(grad.shape(), &[2, 2]);
-        }
-    }
-
-    #[test]
-    fn every_loss_passes_the_gradient_check() {
-        // Predictions kept away from the kinks: |ŷ − y| ∉ {0, δ} for MAE and
-        // Huber (δ = 1), y·ŷ ≠ 1 for hinge.
-        let pred = t(&[0.3, -1.7, 2.2, 0.45, -0.6, 1.35], &[2, 3]);
-        let binary = t(&[1.0, 0.0, 1.0, 0.0, 0.25, 1.0], &[2, 3]);
-        let signs = t(&[1.0, -1.0, -1.0, 1.0, 1.0, -1.0], &[2, 3]);
-        let zero_one = t(&[1.0, 0.0, 1.0, 0.0, 0.0, 1.0], &[2, 3]);
-        let regression = t(&[0.0, 0.5, 1.0, -2.0, 0.1, 1.0], &[2, 3]);
-        let indices = t(&[2.0, 0.0], &[2]);
-        let probs = t(&[0.2, 0.5, 0.3, 0.0, 1.0, 0.0], &[2, 3]);
-        let cases = [
-            (Loss::mse(), &regression),
-            (Loss::mae(), &regression),
-            (Loss::huber(1.0), &regression),
-            (Loss::huber(0.5), &regression),
-            (Loss::binary_cross_entropy(), &binary),
-            (Loss::hinge(), &signs),
-            (Loss::hinge(), &zero_one),
-            (Loss::softmax_cross_entropy(), &indices),
-            (Loss::softmax_cross_entropy(), &probs),
-        ];
-        for (loss, target) in cases {
-            let report = gradcheck::loss(&loss, &pred, target).unwrap();
-            assert!(
-                report.max_rel_error < 1e-6,
-                "{} {target:?}: {report}",
-                loss.name()
-            );
-            assert_eq!(report.checked, 6);
-        }
-    }
-
-    #[test]
-    fn positions_are_multi_indices() {
-        assert_eq!(position(5, &[2, 3]), "[1, 2]");
-        assert_eq!(position(3, &[4]), "[3]");
-        assert_eq!(position(0, &[]), "[]");
     }
 }

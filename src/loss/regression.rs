@@ -5,7 +5,7 @@
 
 #[cfg(doc)]
 use super::Loss;
-use super::elementwise;
+use super::{Out, elementwise};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// `sign(d)` with `sign(±0) = 0` (PyTorch's convention for the L1 gradient);
@@ -25,9 +25,10 @@ pub(super) fn mse<T: Scalar>(
     pred: &Tensor<T>,
     target: &Tensor<T>,
     grad: &mut Tensor<T>,
+    out: Out<'_, T>,
 ) -> Result<T> {
     let two = T::from_f64(2.0);
-    elementwise("mse", pred, target, grad, |x, y, _| {
+    elementwise("mse", pred, target, grad, out, |x, y, _| {
         let d = x - y;
         Ok((d * d, two * d))
     })
@@ -38,8 +39,9 @@ pub(super) fn mae<T: Scalar>(
     pred: &Tensor<T>,
     target: &Tensor<T>,
     grad: &mut Tensor<T>,
+    out: Out<'_, T>,
 ) -> Result<T> {
-    elementwise("mae", pred, target, grad, |x, y, _| {
+    elementwise("mae", pred, target, grad, out, |x, y, _| {
         let d = x - y;
         Ok((d.abs(), sign(d)))
     })
@@ -51,6 +53,7 @@ pub(super) fn huber<T: Scalar>(
     pred: &Tensor<T>,
     target: &Tensor<T>,
     grad: &mut Tensor<T>,
+    out: Out<'_, T>,
 ) -> Result<T> {
     let dt = T::from_f64(delta);
     if !(delta > 0.0 && delta.is_finite() && dt > T::zero() && dt.is_finite()) {
@@ -64,7 +67,7 @@ pub(super) fn huber<T: Scalar>(
         ));
     }
     let half = T::from_f64(0.5);
-    elementwise("huber", pred, target, grad, |x, y, _| {
+    elementwise("huber", pred, target, grad, out, |x, y, _| {
         let d = x - y;
         let a = d.abs();
         if a < dt {

@@ -5,7 +5,7 @@
 
 #[cfg(doc)]
 use super::Loss;
-use super::empty_batch;
+use super::{Out, empty_batch};
 use crate::{Error, Result, Scalar, Tensor};
 
 const NAME: &str = "softmax_cross_entropy";
@@ -139,11 +139,15 @@ pub fn class_indices_into<T: Scalar>(
     Ok(())
 }
 
-/// `(1/n) Σ_rows −Σ_c y_c log softmax(x)_c`, gradient `(softmax(x)·Σy − y)/n`.
+/// `(1/n) Σ_rows −Σ_c y'_c log softmax(x)_c` with `y' = (1 − ε)·y + ε/C`,
+/// gradient `(softmax(x)·Σy' − y')/n` (without `1/n` for the sum and the
+/// unreduced form, which writes one loss per row into `[n]`).
 pub(super) fn softmax_cross_entropy<T: Scalar>(
+    smoothing: f64,
     pred: &Tensor<T>,
     target: &Tensor<T>,
     grad: &mut Tensor<T>,
+    out: Out<'_, T>,
 ) -> Result<T> {
     let (n, c) = pred.dims2(NAME)?;
     if n == 0 {
@@ -160,16 +164,39 @@ pub(super) fn softmax_cross_entropy<T: Scalar>(
         [m] if m == n => true,
         [m, k] if m == n && k == c => false,
         _ => {
+            let hint = if c == 1 {
+                "the target must be class indices [n] or probabilities [n, C]; a one-output \
+                 network has one class: for two classes use binary_cross_entropy with 0/1 targets"
+            } else {
+                "the target must be class indices [n] or probabilities [n, C] \
+                 (one_hot turns indices into the latter)"
+            };
             return Err(Error::shape_mismatch(
                 NAME,
                 pred.shape(),
                 target.shape(),
-                "the target must be class indices [n] or probabilities [n, C]",
+                hint,
             ));
         }
     };
+    let mean = matches!(out, Out::Mean);
+    let mut losses = match out {
+        Out::None(l) => {
+            l.resize_zeroed(&[n]);
+            Some(l)
+        }
+        _ => None,
+    };
     grad.resize_zeroed(pred.shape());
-    let inv_n = T::one() / T::from_usize(n);
+    let scale = if mean {
+        T::one() / T::from_usize(n)
+    } else {
+        T::one()
+    };
+    // y' = keep·y + spread.
+    let eps = T::from_f64(smoothing);
+    let keep = T::one() - eps;
+    let spread = eps / T::from_usize(c);
     let mut total = 0.0f64;
     let rows = pred.as_slice().chunks_exact(c);
     for (i, (x, g)) in rows
@@ -187,25 +214,40 @@ pub(super) fn softmax_cross_entropy<T: Scalar>(
         }
         let lse = m + sum.ln();
         let inv_sum = T::one() / sum;
-        if by_index {
+        let row = if by_index {
             let k = index_in("softmax_cross_entropy target", target.as_slice()[i], i, c)?;
-            total += (lse - x[k]).as_f64();
-            for gj in g.iter_mut() {
-                *gj = *gj * inv_sum * inv_n;
+            // −Σ y'_c log p_c = keep·(lse − x_k) + spread·Σ_c (lse − x_c); Σ y' = 1.
+            let mut row = keep * (lse - x[k]);
+            if smoothing > 0.0 {
+                let mut all = T::zero();
+                for &xj in x {
+                    all += lse - xj;
+                }
+                row += spread * all;
             }
-            g[k] -= inv_n;
+            for gj in g.iter_mut() {
+                *gj = (*gj * inv_sum - spread) * scale;
+            }
+            g[k] -= keep * scale;
+            row
         } else {
             let y = &target.as_slice()[i * c..(i + 1) * c];
             let s = probability_row("softmax_cross_entropy target", y, i)?;
+            let s = keep * s + eps;
             let mut row = T::zero();
             for ((gj, &xj), &yj) in g.iter_mut().zip(x).zip(y) {
+                let yj = keep * yj + spread;
                 row += yj * (lse - xj);
-                *gj = (*gj * inv_sum * s - yj) * inv_n;
+                *gj = (*gj * inv_sum * s - yj) * scale;
             }
-            total += row.as_f64();
+            row
+        };
+        total += row.as_f64();
+        if let Some(l) = losses.as_deref_mut() {
+            l.as_mut_slice()[i] = row;
         }
     }
-    Ok(T::from_f64(total / n as f64))
+    Ok(T::from_f64(if mean { total / n as f64 } else { total }))
 }
 
 #[cfg(test)]

@@ -60,6 +60,7 @@ pub mod clip;
 mod gradient_descent;
 mod rmsprop;
 pub mod schedule;
+pub mod scheduler;
 mod sgd;
 
 pub use adagrad::AdaGrad;
@@ -68,6 +69,10 @@ pub use clip::{clip_grad_norm, clip_grad_norm_with, clip_grad_value, clip_grad_v
 pub use gradient_descent::GradientDescent;
 pub use rmsprop::RmsProp;
 pub use schedule::{LrSchedule, Schedule, Warmup};
+pub use scheduler::{
+    LambdaSchedule, Plateau, PlateauMode, ReduceLrOnPlateau, ScheduleContext, ScheduleFn,
+    ThresholdMode,
+};
 pub use sgd::Sgd;
 
 /// Something that moves parameters from their gradients, one step at a time.

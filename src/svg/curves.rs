@@ -140,6 +140,7 @@ mod tests {
             val_loss: val,
             val_accuracy: acc.map(|a| a - 0.1),
             learning_rate: 1e-3,
+            next_learning_rate: 1e-3,
             seconds: 0.1,
             gradients: Vec::new(),
         }

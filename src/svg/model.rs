@@ -15,12 +15,13 @@ use crate::inspect::ActivationReport;
 use crate::layer::activation::ActivationKind;
 use crate::{Error, Network, Result, Scalar, Tensor};
 
-/// The weight `[units, inputs]` of the dense layer at index `layer`.
+/// The weight matrix `[units, inputs]` of the layer at index `layer`
+/// ([`Layer::weight_matrix`](crate::Layer::weight_matrix)), with the layer's kind.
 fn dense_weight<'a, T: Scalar>(
     net: &'a Network<T>,
     layer: usize,
     op: &'static str,
-) -> Result<&'a Tensor<T>> {
+) -> Result<(&'a Tensor<T>, &'static str)> {
     let n = net.layers().len();
     let l = net.layers().get(layer).ok_or_else(|| {
         Error::invalid_arg(
@@ -29,27 +30,23 @@ fn dense_weight<'a, T: Scalar>(
             format!("{op}: the network has {n} layers"),
         )
     })?;
-    let mut weight = None;
-    if l.kind() == "Dense" {
-        l.visit_params(&mut |p| {
-            if p.name == "weight" {
-                weight = Some(&p.value);
-            }
-        });
-    }
-    weight.ok_or_else(|| {
-        Error::invalid_arg(
+    match l.weight_matrix() {
+        Some(p) if p.value.ndim() == 2 => Ok((&p.value, l.kind())),
+        _ => Err(Error::invalid_arg(
             "layer index",
             layer,
-            format!("{op}: layer {layer} is a {}, not a Dense layer", l.kind()),
-        )
-    })
+            format!(
+                "{op}: layer {layer} ({}) has no weight matrix [out, in] (Layer::weight_matrix)",
+                l.kind()
+            ),
+        )),
+    }
 }
 
 /// `"layer 0 (Dense 64→32)"`.
-fn layer_name<T: Scalar>(w: &Tensor<T>, layer: usize) -> String {
+fn layer_name<T: Scalar>(w: &Tensor<T>, kind: &str, layer: usize) -> String {
     let s = w.shape();
-    format!("layer {layer} (Dense {}→{})", s[1], s[0])
+    format!("layer {layer} ({kind} {}→{})", s[1], s[0])
 }
 
 /// Each unit's incoming weights (a row of the dense layer's `[units,
@@ -78,7 +75,7 @@ fn layer_name<T: Scalar>(w: &Tensor<T>, layer: usize) -> String {
 /// layer, or an image side is 0; [`Error::ShapeMismatch`] if `height · width`
 /// differs from the layer's inputs.
 pub fn unit_tiles<T: Scalar>(net: &Network<T>, layer: usize, image: (usize, usize)) -> Result<Svg> {
-    let w = dense_weight(net, layer, "unit_tiles")?;
+    let (w, kind) = dense_weight(net, layer, "unit_tiles")?;
     let (h, wd) = image;
     if h == 0 || wd == 0 {
         return Err(Error::invalid_arg(
@@ -97,7 +94,7 @@ pub fn unit_tiles<T: Scalar>(net: &Network<T>, layer: usize, image: (usize, usiz
     }
     let title = format!(
         "{}: each unit's incoming weights as {h}×{wd} images",
-        layer_name(w, layer)
+        layer_name(w, kind, layer)
     );
     tiles(w, image, &title)
 }
@@ -109,10 +106,10 @@ pub fn unit_tiles<T: Scalar>(net: &Network<T>, layer: usize, image: (usize, usiz
 /// # Errors
 /// [`Error::InvalidArgument`] if `layer` is out of range or not a dense layer.
 pub fn weight_heatmap<T: Scalar>(net: &Network<T>, layer: usize) -> Result<Svg> {
-    let w = dense_weight(net, layer, "weight_heatmap")?;
+    let (w, kind) = dense_weight(net, layer, "weight_heatmap")?;
     let title = format!(
         "{} weight, {} (unit × input)",
-        layer_name(w, layer),
+        layer_name(w, kind, layer),
         shape_str(w.shape())
     );
     heatmap(w, &title, "input", "unit")
@@ -486,7 +483,7 @@ mod tests {
         let e = unit_tiles(&n, 1, (3, 4)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid layer index = 1: unit_tiles: layer 1 is a ReLU, not a Dense layer"
+            "invalid layer index = 1: unit_tiles: layer 1 (ReLU) has no weight matrix [out, in] (Layer::weight_matrix)"
         );
         let e = unit_tiles(&n, 7, (3, 4)).unwrap_err();
         assert_eq!(

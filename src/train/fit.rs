@@ -1,197 +1,19 @@
-//! [`Fit`], the training configuration, and `Network::fit` / `evaluate`.
+//! `Network::fit`, `train_on_batch` and `evaluate`.
 
 use std::time::Instant;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
 
+use super::config::{Control, Fit};
 use super::history::{EpochRecord, GradientRecord, History};
-use super::metrics::count_correct;
-use super::record::{Recorder, Recording};
+use super::record::Recorder;
 use super::step::{At, StepBuffers, StepConfig, train_step};
 use crate::data::Dataset;
 use crate::layer::Mode;
-use crate::loss::{Loss, LossFn};
-use crate::optim::{Adam, LrSchedule, Optimizer};
-use crate::{Constraints, Error, Network, Regularization, Result, Scalar, Tensor};
-
-/// Gradient clipping, applied after the backward pass and before the update.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Clip {
-    /// Rescale all gradients together so their global L2 norm is at most this
-    /// (PyTorch `clip_grad_norm_`: factor `max/(norm + 1e-6)` when it is below 1).
-    Norm(f64),
-    /// Clamp every gradient element to `[−v, v]` (PyTorch `clip_grad_value_`).
-    Value(f64),
-}
-
-/// Stop when the monitored loss stops improving.
-///
-/// The monitored loss is the validation loss when there is validation data,
-/// else the training loss. An epoch improves when its loss is below the best
-/// so far by more than `min_delta`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EarlyStopping {
-    /// Epochs without improvement tolerated before stopping. Defaults to 10.
-    pub patience: usize,
-    /// Smallest decrease that counts as an improvement. Defaults to 0.
-    pub min_delta: f64,
-    /// Whether to put back the weights of the best epoch at the end. Defaults to true.
-    pub restore_best: bool,
-}
-
-impl Default for EarlyStopping {
-    fn default() -> Self {
-        EarlyStopping {
-            patience: 10,
-            min_delta: 0.0,
-            restore_best: true,
-        }
-    }
-}
-
-/// Everything `fit` needs besides the data: a plain struct whose fields have
-/// documented defaults, used as `Fit { epochs: 20, ..Default::default() }`.
-///
-/// The optimizer lives here and keeps its state (moments, step count) after
-/// `fit` returns, so calling `fit` again continues the same run.
-pub struct Fit<'a, T: Scalar> {
-    /// The loss. Defaults to [`Loss::softmax_cross_entropy`].
-    pub loss: Loss,
-    /// The optimizer. Defaults to [`Adam`] with PyTorch's defaults (lr 1e-3).
-    pub optimizer: Box<dyn Optimizer<T>>,
-    /// Weight penalty, e.g. `Some(L2::new(1e-4)?.into())`. Defaults to none.
-    pub regularizer: Option<Regularization<T>>,
-    /// Constraints applied after each update. Defaults to none.
-    pub constraints: Constraints,
-    /// Learning-rate schedule, applied at the start of each epoch to the
-    /// optimizer's learning rate as it was when `fit` began. Defaults to none.
-    pub schedule: Option<LrSchedule>,
-    /// Gradient clipping. Defaults to none.
-    pub clip: Option<Clip>,
-    /// The epoch to stop before (Keras' `epochs`). Defaults to 10.
-    pub epochs: usize,
-    /// The first epoch, for resuming a run (Keras' `initial_epoch`). Defaults to 0.
-    pub initial_epoch: usize,
-    /// Rows per mini-batch; the last, partial batch is kept. Defaults to 32.
-    pub batch_size: usize,
-    /// Whether to reshuffle the training rows every epoch. Defaults to true.
-    pub shuffle: bool,
-    /// Data scored after every epoch in inference mode. Defaults to none.
-    pub validation: Option<&'a Dataset<T>>,
-    /// Early stopping. Defaults to none.
-    pub early_stopping: Option<EarlyStopping>,
-    /// Record per-parameter gradient norms and update ratios in the
-    /// [`History`]. Defaults to false.
-    pub record_gradients: bool,
-    /// Snapshots of the weights during training (quantiles, histograms,
-    /// update ratios, dead units), kept in [`History::timeline`] for
-    /// [`History::report`]. Defaults to none (no cost).
-    pub recording: Option<Recording<T>>,
-    /// Called after every epoch with its record; return `false` to stop.
-    /// Defaults to none (the library prints nothing).
-    pub on_epoch: Option<&'a mut dyn FnMut(&EpochRecord) -> bool>,
-    /// Scratch reused by every step, so a step allocates nothing after the
-    /// first batch (see [`StepBuffers`]). Defaults to empty buffers.
-    pub buffers: StepBuffers<T>,
-}
-
-impl<T: Scalar> Default for Fit<'_, T> {
-    fn default() -> Self {
-        Fit {
-            loss: Loss::softmax_cross_entropy(),
-            optimizer: Adam::default().into(),
-            regularizer: None,
-            constraints: Constraints::default(),
-            schedule: None,
-            clip: None,
-            epochs: 10,
-            initial_epoch: 0,
-            batch_size: 32,
-            shuffle: true,
-            validation: None,
-            early_stopping: None,
-            record_gradients: false,
-            recording: None,
-            on_epoch: None,
-            buffers: StepBuffers::default(),
-        }
-    }
-}
-
-impl<T: Scalar> std::fmt::Debug for Fit<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fit")
-            .field("loss", &self.loss)
-            .field("optimizer", &self.optimizer)
-            .field("regularizer", &self.regularizer)
-            .field("schedule", &self.schedule)
-            .field("clip", &self.clip)
-            .field("epochs", &self.epochs)
-            .field("initial_epoch", &self.initial_epoch)
-            .field("batch_size", &self.batch_size)
-            .field("early_stopping", &self.early_stopping)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T: Scalar> Fit<'_, T> {
-    /// Checks every setting against `train`, before any step is taken.
-    fn validate(&self, net: &Network<T>, train: &Dataset<T>) -> Result<()> {
-        if self.batch_size == 0 {
-            return Err(Error::invalid_arg("batch size", 0, "must be at least 1"));
-        }
-        if self.epochs == 0 || self.epochs <= self.initial_epoch {
-            return Err(Error::invalid_arg(
-                "epochs",
-                self.epochs,
-                format!(
-                    "must exceed the initial epoch ({}) so that at least one epoch runs",
-                    self.initial_epoch
-                ),
-            ));
-        }
-        self.optimizer.validate()?;
-        if let Some(r) = &self.recording {
-            r.validate(net)?;
-        }
-        if let Some(s) = &self.schedule {
-            s.validate()?;
-        }
-        match self.clip {
-            Some(Clip::Norm(v) | Clip::Value(v)) if !(v > 0.0 && v.is_finite()) => {
-                return Err(Error::invalid_arg("clip", v, "must be positive and finite"));
-            }
-            _ => {}
-        }
-        if let Some(es) = &self.early_stopping
-            && !(es.min_delta >= 0.0 && es.min_delta.is_finite())
-        {
-            return Err(Error::invalid_arg(
-                "early stopping min_delta",
-                es.min_delta,
-                "must be ≥ 0 and finite",
-            ));
-        }
-        for (what, d) in [("training", Some(train)), ("validation", self.validation)] {
-            if let Some(d) = d
-                && d.num_features() != net.inputs()
-            {
-                return Err(Error::shape_mismatch(
-                    if what == "training" {
-                        "fit (training data)"
-                    } else {
-                        "fit (validation data)"
-                    },
-                    d.features().shape(),
-                    &[net.inputs()],
-                    "each row needs one feature per network input",
-                ));
-            }
-        }
-        Ok(())
-    }
-}
+use crate::loss::LossFn;
+use crate::optim::ScheduleContext;
+use crate::{Network, Result, Scalar, Tensor};
 
 /// Loss and accuracy of a network on a data set, in inference mode.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -231,7 +53,7 @@ impl<T: Scalar> Network<T> {
     /// let data = Dataset::new(x, y)?;
     /// let mut net = Network::<f64>::builder(1).dense(1, Init::zeros()).build(&mut rng)?;
     /// let history = net.fit(&data, &mut Fit {
-    ///     loss: Loss::mse(),
+    ///     loss: Loss::mse().into(),
     ///     optimizer: Sgd { lr: 0.1, ..Default::default() }.into(),
     ///     epochs: 50,
     ///     batch_size: 8,
@@ -244,10 +66,13 @@ impl<T: Scalar> Network<T> {
     ///
     /// # Errors
     /// Invalid settings (zero batch size, no epoch to run, invalid optimizer,
-    /// schedule or clipping values) and data that does not fit the network,
-    /// before any step; a non-finite loss or gradient during training, naming
-    /// the epoch, the step and the layer. On an error the network keeps the
-    /// weights of the last completed step.
+    /// schedule or clipping values, sample weights that are not `[n]`,
+    /// finite and `≥ 0`) and data that does not fit the network, before any
+    /// step; a non-finite loss or gradient during training, naming the epoch,
+    /// the step and the layer; a learning rate the optimizer refuses from the
+    /// schedule or the callback; a loss without [`LossFn::unreduced`] when
+    /// samples are weighted. On an error the network keeps the weights of the
+    /// last completed step.
     pub fn fit(
         &mut self,
         train: &Dataset<T>,
@@ -275,17 +100,14 @@ impl<T: Scalar> Network<T> {
     ) -> Result<History> {
         let mut history = History::default();
         let mut order: Vec<usize> = (0..train.len()).collect();
-        let (mut x, mut y) = (Tensor::default(), Tensor::default());
+        let (mut x, mut y, mut w) = (Tensor::default(), Tensor::default(), Tensor::default());
         let mut best: Option<Best<T>> = None;
         let param_names: Vec<String> = self.named_params().into_iter().map(|(n, _)| n).collect();
         let mut recorder = Recorder::start(fit.recording.as_ref(), self, fit.initial_epoch)?;
 
         for epoch in fit.initial_epoch..fit.epochs {
             let start = Instant::now();
-            if let Some(s) = &fit.schedule {
-                fit.optimizer.set_learning_rate(s.lr_at(base_lr, epoch))?;
-            }
-            let lr = fit.optimizer.learning_rate();
+            let mut lr = fit.optimizer.learning_rate();
             if fit.shuffle {
                 // A fresh permutation of 0..n each epoch, so an epoch's order
                 // depends only on the rng (resuming reproduces it exactly).
@@ -303,7 +125,7 @@ impl<T: Scalar> Network<T> {
             let last_step = order.len().div_ceil(fit.batch_size) - 1;
             let measured = if fit.record_gradients { None } else { Some(last_step) };
             let mut cfg = StepConfig {
-                loss: fit.loss,
+                loss: fit.loss.as_ref(),
                 optimizer: fit.optimizer.as_mut(),
                 regularizer: fit.regularizer.as_ref(),
                 constraints: &fit.constraints,
@@ -312,9 +134,33 @@ impl<T: Scalar> Network<T> {
             };
             for (step, indices) in order.chunks(fit.batch_size).enumerate() {
                 cfg.record_gradients = record_gradients && measured.is_none_or(|m| m == step);
+                if let Some(s) = fit.schedule.as_mut() {
+                    let at = ScheduleContext {
+                        epoch,
+                        step,
+                        base_lr,
+                        lr: cfg.optimizer.learning_rate(),
+                    };
+                    if let Some(new) = s.lr(&at) {
+                        cfg.optimizer.set_learning_rate(new)?;
+                    }
+                }
+                if step == 0 {
+                    lr = cfg.optimizer.learning_rate();
+                }
                 train.batch_into(indices, &mut x, &mut y)?;
+                let weights = match fit.sample_weights {
+                    Some(all) => {
+                        w.resize_zeroed(&[indices.len()]);
+                        for (o, &i) in w.as_mut_slice().iter_mut().zip(indices) {
+                            *o = all.as_slice()[i];
+                        }
+                        Some(&w)
+                    }
+                    None => None,
+                };
                 let at = At::Fit { epoch, step };
-                let out = train_step(self, &x, &y, buf, &mut cfg, at)?;
+                let out = train_step(self, &x, &y, weights, buf, &mut cfg, at)?;
                 let n = indices.len() as f64;
                 loss_sum += out.loss * n;
                 objective_sum += (out.loss + out.penalty) * n;
@@ -326,7 +172,7 @@ impl<T: Scalar> Network<T> {
                 steps += 1;
             }
             let val = match fit.validation {
-                Some(v) => Some(self.evaluate(v, fit.loss)?),
+                Some(v) => Some(self.evaluate(v, fit.loss.as_ref())?),
                 None => None,
             };
             let mut gradients = if record_gradients {
@@ -356,11 +202,20 @@ impl<T: Scalar> Network<T> {
                 val_loss: val.map(|v| v.loss),
                 val_accuracy: val.and_then(|v| v.accuracy),
                 learning_rate: lr,
+                next_learning_rate: lr,
                 seconds: start.elapsed().as_secs_f64(),
                 gradients,
             };
 
             let monitored = record.val_loss.unwrap_or(record.train_loss);
+            let mut record = record;
+            if let Some(s) = fit.schedule.as_mut() {
+                let current = fit.optimizer.learning_rate();
+                if let Some(new) = s.end_epoch(monitored, current) {
+                    fit.optimizer.set_learning_rate(new)?;
+                }
+            }
+            record.next_learning_rate = fit.optimizer.learning_rate();
             let min_delta = fit.early_stopping.map_or(0.0, |e| e.min_delta);
             let improved = best.as_ref().is_none_or(|b| monitored < b.loss - min_delta);
             if improved {
@@ -378,10 +233,15 @@ impl<T: Scalar> Network<T> {
                     snapshot,
                 });
             }
-            let keep_going = match fit.on_epoch.as_mut() {
+            let control = match fit.on_epoch.as_mut() {
                 Some(f) => f(&record),
-                None => true,
+                None => Control::CONTINUE,
             };
+            if let Some(new) = control.learning_rate {
+                fit.optimizer.set_learning_rate(new)?;
+                record.next_learning_rate = fit.optimizer.learning_rate();
+            }
+            let keep_going = !control.stop;
             history.epochs.push(record);
             let patience_out = match (fit.early_stopping, &best) {
                 (Some(e), Some(b)) => epoch - b.epoch > e.patience,
@@ -409,7 +269,8 @@ impl<T: Scalar> Network<T> {
     /// loss, backward, then the gradient processing in the order of the
     /// [module docs](crate::train)), using `fit`'s loss, optimizer,
     /// regularizer, clipping and constraints; `fit.epochs`, the data settings
-    /// and the schedule are not used. Returns the batch's data loss.
+    /// (sample weights included) and the schedule are not used. Returns the
+    /// batch's data loss.
     ///
     /// After the first call with a given batch shape, a step allocates no memory.
     ///
@@ -423,21 +284,25 @@ impl<T: Scalar> Network<T> {
     ) -> Result<f64> {
         let buf = &mut fit.buffers;
         let mut cfg = StepConfig {
-            loss: fit.loss,
+            loss: fit.loss.as_ref(),
             optimizer: fit.optimizer.as_mut(),
             regularizer: fit.regularizer.as_ref(),
             constraints: &fit.constraints,
             clip: fit.clip,
             record_gradients: false,
         };
-        train_step(self, x, y, buf, &mut cfg, At::Batch).map(|o| o.loss)
+        train_step(self, x, y, None, buf, &mut cfg, At::Batch).map(|o| o.loss)
     }
 
-    /// Mean loss and accuracy on `data` in inference mode, in batches of 256 rows.
+    /// Mean loss and accuracy on `data` in inference mode, in batches of 256
+    /// rows, with any [`LossFn`]: `net.evaluate(&test, &Loss::mse())`. The
+    /// accuracy is the loss's own ([`LossFn::accuracy`]), `None` for a
+    /// regression loss. The loss is each batch's loss weighted by its rows
+    /// (the mean over samples for a mean-reduced loss).
     ///
     /// # Errors
     /// Data that does not fit the network or the loss.
-    pub fn evaluate(&mut self, data: &Dataset<T>, loss: Loss) -> Result<Evaluation> {
+    pub fn evaluate(&mut self, data: &Dataset<T>, loss: &dyn LossFn<T>) -> Result<Evaluation> {
         let (mut x, mut y, mut classes) = (Tensor::default(), Tensor::default(), Vec::new());
         let (mut loss_sum, mut correct, mut counted) = (0.0, 0usize, 0usize);
         let mut grad = Tensor::default();
@@ -449,7 +314,7 @@ impl<T: Scalar> Network<T> {
             data.batch_into(&indices, &mut x, &mut y)?;
             let out = self.forward(&x, Mode::Eval)?;
             loss_sum += loss.loss_and_grad(out, &y, &mut grad)?.as_f64() * indices.len() as f64;
-            if let Some((c, t)) = count_correct(out, &y, loss, &mut classes)? {
+            if let Some((c, t)) = loss.accuracy(out, &y, &mut classes)? {
                 correct += c;
                 counted += t;
             }

@@ -53,8 +53,12 @@ pub struct EpochRecord {
     pub val_loss: Option<f64>,
     /// Validation accuracy after the epoch, where it applies.
     pub val_accuracy: Option<f64>,
-    /// The learning rate used during the epoch.
+    /// The learning rate of the epoch's first step.
     pub learning_rate: f64,
+    /// The optimizer's rate after the epoch: after the schedule's
+    /// end-of-epoch update (e.g. [`ReduceLrOnPlateau`](crate::optim::ReduceLrOnPlateau))
+    /// and the epoch callback's [`Control`](crate::train::Control).
+    pub next_learning_rate: f64,
     /// Wall-clock seconds the epoch took (validation included).
     pub seconds: f64,
     /// Per-parameter gradient norms and update ratios, when asked for.
@@ -196,6 +200,7 @@ mod tests {
             val_loss: None,
             val_accuracy: None,
             learning_rate: 0.1,
+            next_learning_rate: 0.1,
             seconds: 0.0,
             gradients: vec![grad("0.weight", n), grad("0.bias", 0.5)],
         };

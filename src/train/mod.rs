@@ -28,16 +28,16 @@
 //! Nothing in a step allocates once the first batch has been seen: the batch,
 //! the loss gradient and every layer's buffers are kept and reused.
 
+mod config;
 mod fit;
 mod gradients;
 mod history;
-mod metrics;
 mod record;
 mod step;
 
-pub use fit::{Clip, EarlyStopping, Evaluation, Fit};
+pub use config::{Clip, Control, EarlyStopping, Fit};
+pub use fit::Evaluation;
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
-pub use metrics::count_correct;
 pub use record::{
     ActivationSnapshot, ParamSnapshot, QUANTILES, Recording, Snapshot, Timeline,
 };

@@ -3,12 +3,10 @@
 
 use crate::layer::Mode;
 use crate::loss::LossFn;
+use crate::loss::weighted_loss_and_grad;
 use crate::optim::clip::{clip_grad_norm_with, clip_grad_value_with};
-use crate::train::fit::Clip;
-use crate::train::metrics::count_correct;
+use crate::train::config::Clip;
 use crate::{Constraints, Error, Network, Optimizer, Regularization, Result, Scalar, Tensor};
-
-use crate::loss::Loss;
 
 /// The scratch a training step reuses (the loss gradient, decoded class
 /// labels, gradient-record sums), so that after the first batch a step
@@ -18,6 +16,8 @@ use crate::loss::Loss;
 pub struct StepBuffers<T> {
     pub(crate) dy: Tensor<T>,
     classes: Vec<usize>,
+    /// Per-sample losses, for weighted batches.
+    losses: Tensor<T>,
     /// Weights before the update, for the update-to-weight ratio.
     before: Vec<Tensor<T>>,
     /// Per parameter: sums over the epoch of the gradient norm and update ratio.
@@ -33,7 +33,7 @@ pub(crate) struct StepOutcome {
 
 /// The parts of a [`Fit`](super::Fit) a step needs.
 pub(crate) struct StepConfig<'a, T: Scalar> {
-    pub(crate) loss: Loss,
+    pub(crate) loss: &'a dyn LossFn<T>,
     pub(crate) optimizer: &'a mut dyn Optimizer<T>,
     pub(crate) regularizer: Option<&'a Regularization<T>>,
     pub(crate) constraints: &'a Constraints,
@@ -106,6 +106,7 @@ pub(crate) fn train_step<T: Scalar>(
     net: &mut Network<T>,
     x: &Tensor<T>,
     y: &Tensor<T>,
+    weights: Option<&Tensor<T>>,
     buf: &mut StepBuffers<T>,
     cfg: &mut StepConfig<'_, T>,
     at: At,
@@ -113,8 +114,12 @@ pub(crate) fn train_step<T: Scalar>(
     // 1–2. forward, loss, backward.
     net.zero_grad();
     let out = net.forward(x, Mode::Train)?;
-    let loss = cfg.loss.loss_and_grad(out, y, &mut buf.dy)?.as_f64();
-    let correct = count_correct(out, y, cfg.loss, &mut buf.classes)?;
+    let loss = match weights {
+        Some(w) => weighted_loss_and_grad(cfg.loss, out, y, w, &mut buf.losses, &mut buf.dy)?,
+        None => cfg.loss.loss_and_grad(out, y, &mut buf.dy)?,
+    }
+    .as_f64();
+    let correct = cfg.loss.accuracy(out, y, &mut buf.classes)?;
     if !loss.is_finite() {
         let origin = non_finite_origin(net, x);
         return Err(Error::non_finite(format!(
