@@ -32,7 +32,8 @@
 //! network as it was).
 //!
 //! Writes `init_activations_sigmoid.svg`, `init_activations_relu.svg`,
-//! `init_gradients.svg` and `init_training.svg` into the folder given as the
+//! `init_gradients.svg`, `init_training.svg` and one report per training run
+//! (`init_training_{normal001,xavier,he}_report.html`) into the folder given as the
 //! first argument (default `target/weightwise-out/`).
 //!
 //! Run with `cargo run --release --example init_compare [-- out-folder]`.
@@ -43,6 +44,7 @@ use rand::{SeedableRng, rngs::StdRng};
 use rand_distr::StandardNormal;
 use weightwise::prelude::*;
 use weightwise::svg::{self, HistogramOptions, LineChartOptions, Series};
+use weightwise::train::Recording;
 
 const WIDTH: usize = 100;
 const ROWS: usize = 1000;
@@ -236,7 +238,8 @@ fn part3(out: &str) -> Result<()> {
         "init", "epoch 1", "epoch 10", "epoch 30", "test loss", "test acc"
     );
     let mut histories = Vec::new();
-    for (name, init) in inits {
+    let probe = train.features().rows(0..64)?;
+    for ((name, init), slug) in inits.into_iter().zip(["normal001", "xavier", "he"]) {
         let mut b = Network::<f32>::builder(64);
         for _ in 0..5 {
             b = b.dense(WIDTH, init).relu();
@@ -253,10 +256,18 @@ fn part3(out: &str) -> Result<()> {
                 epochs: 30,
                 batch_size: 128,
                 validation: Some(&test),
+                recording: Some(Recording::every(1).with_probe(probe.clone())),
                 ..Default::default()
             },
             &mut StdRng::seed_from_u64(6),
         )?;
+        let report = format!("{out}/init_training_{slug}_report.html");
+        history
+            .report(&net)
+            .title(format!("ReLU 64-100×5-10 on digits, {name} init, SGD"))
+            .image_shape((8, 8))
+            .save(&report)?;
+        println!("wrote {report}");
         let l = history.train_losses();
         let last = history.last();
         println!(

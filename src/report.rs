@@ -178,7 +178,10 @@ impl<T: Scalar> Report<'_, T> {
         if let Some(b) = h.best_epoch {
             figs.push(("best epoch (monitored loss)", (b + 1).to_string()));
         }
-        figs.push(("stopped early", if h.stopped_early { "yes" } else { "no" }.into()));
+        figs.push((
+            "stopped early",
+            if h.stopped_early { "yes" } else { "no" }.into(),
+        ));
         figs.push(("training time", format!("{:.2} s", h.seconds())));
         figs.push(("parameters", self.net.num_params().to_string()));
         body.push_str("<dl class=\"figures\">");
@@ -207,10 +210,16 @@ impl<T: Scalar> Report<'_, T> {
         }
 
         section(&mut body, sections[3]);
-        figures(&mut body, [
-            (svg::training_curves(h)?, "Loss per epoch on a log axis (training solid, validation dashed), and accuracy."),
-            (svg::learning_rate(h)?, "The learning rate each epoch used."),
-        ]);
+        figures(
+            &mut body,
+            [
+                (
+                    svg::training_curves(h)?,
+                    "Loss per epoch on a log axis (training solid, validation dashed), and accuracy.",
+                ),
+                (svg::learning_rate(h)?, "The learning rate each epoch used."),
+            ],
+        );
 
         section(&mut body, sections[4]);
         self.over_time(&mut body)?;
@@ -230,7 +239,12 @@ impl<T: Scalar> Report<'_, T> {
     }
 
     fn over_time(&self, body: &mut String) -> Result<()> {
-        let Some(t) = self.history.timeline.as_ref().filter(|t| !t.snapshots.is_empty()) else {
+        let Some(t) = self
+            .history
+            .timeline
+            .as_ref()
+            .filter(|t| !t.snapshots.is_empty())
+        else {
             body.push_str(
                 "<p class=\"note\">Not recorded: set <code>Fit::recording</code> \
                  (e.g. <code>Some(Recording::every(1))</code>) to see the weights move.</p>\n",
@@ -254,30 +268,53 @@ impl<T: Scalar> Report<'_, T> {
         figures(body, charts);
         for (i, name) in t.params.iter().enumerate() {
             let _ = writeln!(body, "<h3>{}</h3>", escape(name));
-            figures(body, [
-                (svg::weight_bands(t, i)?, "Percentile bands of the values at each snapshot."),
-                (svg::weight_ridges(t, i)?, "Histograms at selected snapshots, oldest at the top."),
-            ]);
+            figures(
+                body,
+                [
+                    (
+                        svg::weight_bands(t, i)?,
+                        "Percentile bands of the values at each snapshot.",
+                    ),
+                    (
+                        svg::weight_ridges(t, i)?,
+                        "Histograms at selected snapshots, oldest at the top.",
+                    ),
+                ],
+            );
         }
         Ok(())
     }
 
     fn final_weights(&self, body: &mut String) -> Result<()> {
         let net = self.net;
-        let mut charts = vec![(svg::weight_histograms(net, 30)?, "Each parameter's values after training.")];
+        let mut charts = vec![(
+            svg::weight_histograms(net, 30)?,
+            "Each parameter's values after training.",
+        )];
         let dense: Vec<usize> = (0..net.layers().len())
             .filter(|&i| net.layers()[i].weight_matrix().is_some())
             .collect();
         let side = (net.inputs() as f64).sqrt().round() as usize;
-        let image = self.image.or((side * side == net.inputs()).then_some((side, side)));
+        let image = self
+            .image
+            .or((side * side == net.inputs()).then_some((side, side)));
         if let (Some(img), Some(&first)) = (image, dense.first()) {
-            charts.push((svg::unit_tiles(net, first, img)?, "Each first-layer unit's incoming weights as an image; grey tiles are dead units."));
+            charts.push((
+                svg::unit_tiles(net, first, img)?,
+                "Each first-layer unit's incoming weights as an image; grey tiles are dead units.",
+            ));
             if let Ok(imp) = crate::inspect::importance::weight_path_importance(net) {
-                charts.push((svg::importance_image(&imp, img, "input importance from the weights")?, "|W| products summed over paths to the outputs, per input."));
+                charts.push((
+                    svg::importance_image(&imp, img, "input importance from the weights")?,
+                    "|W| products summed over paths to the outputs, per input.",
+                ));
             }
         }
         for &i in &dense {
-            charts.push((svg::weight_heatmap(net, i)?, "The weight matrix: rows are units, columns inputs."));
+            charts.push((
+                svg::weight_heatmap(net, i)?,
+                "The weight matrix: rows are units, columns inputs.",
+            ));
         }
         figures(body, charts);
         Ok(())
@@ -330,7 +367,11 @@ fn figures<'c>(body: &mut String, charts: impl IntoIterator<Item = (Svg, &'c str
         let _ = writeln!(
             body,
             "<figure{}>{}<figcaption>{}</figcaption></figure>",
-            if chart.width() > 760.0 { " class=\"wide\"" } else { "" },
+            if chart.width() > 760.0 {
+                " class=\"wide\""
+            } else {
+                ""
+            },
             chart.inline(),
             escape(caption)
         );

@@ -37,7 +37,12 @@ fn run(recording: Option<Recording<f64>>, epochs: usize) -> (Network<f64>, Histo
 }
 
 fn probe() -> Tensor<f64> {
-    datasets::digits::<f64>().unwrap().0.features().rows(0..64).unwrap()
+    datasets::digits::<f64>()
+        .unwrap()
+        .0
+        .features()
+        .rows(0..64)
+        .unwrap()
 }
 
 #[test]
@@ -113,8 +118,14 @@ fn invalid_recording_is_refused_before_any_step() {
     let before = net.clone();
     for r in [
         Recording::every(0),
-        Recording { bins: 0, ..Recording::every(1) },
-        Recording { max_snapshots: 1, ..Recording::every(1) },
+        Recording {
+            bins: 0,
+            ..Recording::every(1)
+        },
+        Recording {
+            max_snapshots: 1,
+            ..Recording::every(1)
+        },
         Recording::every(1).with_probe(Tensor::zeros(&[4, 63]).unwrap()),
     ] {
         let err = net
@@ -128,17 +139,27 @@ fn invalid_recording_is_refused_before_any_step() {
             )
             .unwrap_err();
         assert!(err.to_string().contains("recording"), "{err}");
-        assert_eq!(net.tensor("0.weight").unwrap(), before.tensor("0.weight").unwrap());
+        assert_eq!(
+            net.tensor("0.weight").unwrap(),
+            before.tensor("0.weight").unwrap()
+        );
     }
 }
 
 /// External references an HTML page could load: none may appear.
 fn assert_self_contained(html: &str) {
-    assert!(!html.to_ascii_lowercase().contains("http"), "a URL in the report");
+    assert!(
+        !html.to_ascii_lowercase().contains("http"),
+        "a URL in the report"
+    );
     for attr in ["src=", "href="] {
         for (i, _) in html.match_indices(attr) {
             let value = &html[i + attr.len()..];
-            assert!(value.starts_with("\"#"), "external {attr} at byte {i}: {}", &value[..40.min(value.len())]);
+            assert!(
+                value.starts_with("\"#"),
+                "external {attr} at byte {i}: {}",
+                &value[..40.min(value.len())]
+            );
         }
     }
     for banned in ["<script", "<link", "<img", "<iframe", "@import", "url("] {
@@ -149,13 +170,24 @@ fn assert_self_contained(html: &str) {
 #[test]
 fn report_is_self_contained_well_formed_and_complete() {
     let (net, h) = run(Some(Recording::every(1).with_probe(probe())), 6);
-    let html = h.report(&net).title("digits <test> & co").to_html().unwrap();
+    let html = h
+        .report(&net)
+        .title("digits <test> & co")
+        .to_html()
+        .unwrap();
     assert_self_contained(&html);
-    let doc = html.strip_prefix("<!DOCTYPE html>\n").expect("doctype first");
+    let doc = html
+        .strip_prefix("<!DOCTYPE html>\n")
+        .expect("doctype first");
     check(doc).unwrap();
     for section in [
-        "id=\"run\"", "id=\"network\"", "id=\"audit\"", "id=\"curves\"", "id=\"time\"",
-        "id=\"final\"", "id=\"table\"",
+        "id=\"run\"",
+        "id=\"network\"",
+        "id=\"audit\"",
+        "id=\"curves\"",
+        "id=\"time\"",
+        "id=\"final\"",
+        "id=\"table\"",
     ] {
         assert!(html.contains(section), "{section} missing");
     }
@@ -182,6 +214,9 @@ fn report_saves_to_a_new_directory() {
     let dir = std::env::temp_dir().join(format!("weightwise-report-{}", std::process::id()));
     let path = dir.join("a/report.html");
     h.report(&net).save(&path).unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), h.report(&net).to_html().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        h.report(&net).to_html().unwrap()
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

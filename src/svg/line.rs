@@ -123,8 +123,7 @@ pub fn line_chart_with(
     }
     let ok = |v: f64, log: bool| v.is_finite() && (!log || v > 0.0);
     let cap = options.y_max.unwrap_or(f64::INFINITY);
-    let drawable =
-        |&(x, y): &(f64, f64)| ok(x, options.log_x) && ok(y, options.log_y) && y <= cap;
+    let drawable = |&(x, y): &(f64, f64)| ok(x, options.log_x) && ok(y, options.log_y) && y <= cap;
     let capped = series
         .iter()
         .flat_map(|s| &s.points)
@@ -137,7 +136,9 @@ pub fn line_chart_with(
     let x_dom = domain(all.iter().map(|p| p.0), options.log_x);
     let marks_y = options.y_marks.iter().map(|m| m.0);
     let y_dom = domain(
-        all.iter().map(|p| p.1).chain(marks_y.filter(|&v| ok(v, options.log_y))),
+        all.iter()
+            .map(|p| p.1)
+            .chain(marks_y.filter(|&v| ok(v, options.log_y))),
         options.log_y,
     );
     let make = |dom, range, log| {
@@ -223,7 +224,14 @@ pub fn line_chart_with(
                 num(py),
                 num(py + PLOT_H)
             ));
-            svg.text(mx + 4.0, py + 14.0 + 15.0 * k as f64, label, TICK_FONT, Anchor::Start, "");
+            svg.text(
+                mx + 4.0,
+                py + 14.0 + 15.0 * k as f64,
+                label,
+                TICK_FONT,
+                Anchor::Start,
+                "",
+            );
         }
     }
     for (v, label) in &options.y_marks {
@@ -236,7 +244,14 @@ pub fn line_chart_with(
                 num(my),
                 num(px + PLOT_W)
             ));
-            svg.text(px + PLOT_W - 4.0, my - 5.0, label, TICK_FONT, Anchor::End, "");
+            svg.text(
+                px + PLOT_W - 4.0,
+                my - 5.0,
+                label,
+                TICK_FONT,
+                Anchor::End,
+                "",
+            );
         }
     }
     if capped {

@@ -30,7 +30,10 @@ fn check(timeline: &Timeline, param: usize, op: &'static str) -> Result<()> {
         return Err(Error::invalid_arg(
             "parameter index",
             param,
-            format!("{op}: the timeline has {} parameters", timeline.params.len()),
+            format!(
+                "{op}: the timeline has {} parameters",
+                timeline.params.len()
+            ),
         ));
     }
     Ok(())
@@ -47,7 +50,13 @@ fn epoch_scale(timeline: &Timeline, px: f64) -> Scale {
 fn band(upper: &[(f64, f64)], lower: &[(f64, f64)]) -> String {
     let mut d = String::new();
     for (k, (x, y)) in upper.iter().chain(lower.iter().rev()).enumerate() {
-        let _ = write!(d, "{}{} {}", if k == 0 { "M" } else { " L" }, num(*x), num(*y));
+        let _ = write!(
+            d,
+            "{}{} {}",
+            if k == 0 { "M" } else { " L" },
+            num(*x),
+            num(*y)
+        );
     }
     d.push_str(" Z");
     d
@@ -65,10 +74,17 @@ pub fn weight_bands(timeline: &Timeline, param: usize) -> Result<Svg> {
     check(timeline, param, "weight_bands")?;
     let name = &timeline.params[param];
     let q = |s: &crate::train::Snapshot, i: usize| s.params[param].quantiles[i];
-    let (lo, hi) = timeline.snapshots.iter().fold((f64::MAX, f64::MIN), |(a, b), s| {
-        (a.min(q(s, 0)), b.max(q(s, 8)))
-    });
-    let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+    let (lo, hi) = timeline
+        .snapshots
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), s| {
+            (a.min(q(s, 0)), b.max(q(s, 8)))
+        });
+    let (lo, hi) = if lo < hi {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
     let y0 = Scale::linear((lo, hi), (PLOT_H, 0.0)).nice(5);
     let ticks_y = y_ticks(&y0);
     let (px, py) = (16.0 + LABEL_FONT + 10.0 + ticks_y.max_width() + 8.0, 48.0);
@@ -97,7 +113,13 @@ pub fn weight_bands(timeline: &Timeline, param: usize) -> Result<Svg> {
     let median = pts(4);
     let mut d = String::new();
     for (k, (mx, my)) in median.iter().enumerate() {
-        let _ = write!(d, "{}{} {}", if k == 0 { "M" } else { " L" }, num(*mx), num(*my));
+        let _ = write!(
+            d,
+            "{}{} {}",
+            if k == 0 { "M" } else { " L" },
+            num(*mx),
+            num(*my)
+        );
     }
     svg.push(&format!(
         "<path class=\"median\" d=\"{d}\" fill=\"none\" stroke=\"#0b3d66\" stroke-width=\"2\"/>"
@@ -106,14 +128,40 @@ pub fn weight_bands(timeline: &Timeline, param: usize) -> Result<Svg> {
     tx.keep_integers();
     x_axis(&mut svg, &x, &tx, py + PLOT_H);
     y_axis(&mut svg, &y, &ticks_y, px);
-    axis_label(&mut svg, px + PLOT_W / 2.0, py + PLOT_H + 40.0, "epoch", false);
-    axis_label(&mut svg, 16.0 + LABEL_FONT / 2.0, py + PLOT_H / 2.0, "weight value", true);
+    axis_label(
+        &mut svg,
+        px + PLOT_W / 2.0,
+        py + PLOT_H + 40.0,
+        "epoch",
+        false,
+    );
+    axis_label(
+        &mut svg,
+        16.0 + LABEL_FONT / 2.0,
+        py + PLOT_H / 2.0,
+        "weight value",
+        true,
+    );
     let pct = |i: usize| format!("{}", QUANTILES[i] * 100.0);
     let legend = format!(
         "line: median; bands, dark to light: {}–{}, {}–{}, {}–{}, {}–{} % of the values",
-        pct(3), pct(5), pct(2), pct(6), pct(1), pct(7), pct(0), pct(8)
+        pct(3),
+        pct(5),
+        pct(2),
+        pct(6),
+        pct(1),
+        pct(7),
+        pct(0),
+        pct(8)
     );
-    svg.text(px, py + PLOT_H + 62.0, &legend, TICK_FONT, Anchor::Start, "");
+    svg.text(
+        px,
+        py + PLOT_H + 62.0,
+        &legend,
+        TICK_FONT,
+        Anchor::Start,
+        "",
+    );
     Ok(svg)
 }
 
@@ -141,7 +189,11 @@ pub fn weight_ridges(timeline: &Timeline, param: usize) -> Result<Svg> {
         let r = s.params[param].range;
         (a.min(r.0), b.max(r.1))
     });
-    let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+    let (lo, hi) = if lo < hi {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
     let row_h = 22.0;
     let peak = 2.2 * row_h;
     let (px, py) = (96.0, 48.0 + peak - row_h);
@@ -160,12 +212,22 @@ pub fn weight_ridges(timeline: &Timeline, param: usize) -> Result<Svg> {
         let mut d = format!("M{} {}", num(x.map(p.range.0)), num(base));
         for (b, &c) in p.counts.iter().enumerate() {
             let (a, e) = if width > 0.0 {
-                (p.range.0 + width * b as f64 / bins, p.range.0 + width * (b + 1) as f64 / bins)
+                (
+                    p.range.0 + width * b as f64 / bins,
+                    p.range.0 + width * (b + 1) as f64 / bins,
+                )
             } else {
                 (p.range.0, p.range.1)
             };
             let h = base - peak * c as f64 / max;
-            let _ = write!(d, " L{} {} L{} {}", num(x.map(a)), num(h), num(x.map(e)), num(h));
+            let _ = write!(
+                d,
+                " L{} {} L{} {}",
+                num(x.map(a)),
+                num(h),
+                num(x.map(e)),
+                num(h)
+            );
         }
         let _ = write!(d, " L{} {} Z", num(x.map(p.range.1)), num(base));
         let t = k as f64 / (snaps.len().max(2) - 1) as f64;
@@ -173,7 +235,14 @@ pub fn weight_ridges(timeline: &Timeline, param: usize) -> Result<Svg> {
         svg.push(&format!(
             "<path class=\"ridge\" d=\"{d}\" fill=\"{color}\" stroke=\"{INK}\" stroke-width=\"0.6\"/>"
         ));
-        svg.text(px - 8.0, base, &format!("epoch {}", s.epoch), TICK_FONT, Anchor::End, "");
+        svg.text(
+            px - 8.0,
+            base,
+            &format!("epoch {}", s.epoch),
+            TICK_FONT,
+            Anchor::End,
+            "",
+        );
     }
     let ticks_x = x_ticks(&x);
     x_axis(&mut svg, &x, &ticks_x, py + plot_h + 4.0);
@@ -239,7 +308,11 @@ pub fn update_ratios(timeline: &Timeline) -> Result<Svg> {
 /// [`Error::InvalidArgument`] when the timeline has no activation measure
 /// (recorded without a probe).
 pub fn activation_health(timeline: &Timeline) -> Result<Svg> {
-    let Some(first) = timeline.snapshots.iter().find(|s| !s.activations.is_empty()) else {
+    let Some(first) = timeline
+        .snapshots
+        .iter()
+        .find(|s| !s.activations.is_empty())
+    else {
         return Err(Error::invalid_arg(
             "timeline",
             "no activations",
@@ -249,7 +322,9 @@ pub fn activation_health(timeline: &Timeline) -> Result<Svg> {
     let mut series = Vec::new();
     for (k, a) in first.activations.iter().enumerate() {
         let pick = |s: &crate::train::Snapshot, dead: bool| {
-            s.activations.get(k).and_then(|a| if dead { a.dead_units } else { a.saturated })
+            s.activations
+                .get(k)
+                .and_then(|a| if dead { a.dead_units } else { a.saturated })
         };
         for (dead, what) in [(true, "dead units"), (false, "saturated outputs")] {
             if pick(first, dead).is_some() {
@@ -280,14 +355,20 @@ pub fn activation_health(timeline: &Timeline) -> Result<Svg> {
 /// [`Error::InvalidArgument`] for an empty history.
 pub fn learning_rate(history: &History) -> Result<Svg> {
     if history.epochs.is_empty() {
-        return Err(Error::invalid_arg("history", "empty", "learning_rate: no epoch"));
+        return Err(Error::invalid_arg(
+            "history",
+            "empty",
+            "learning_rate: no epoch",
+        ));
     }
     let pts: Vec<(f64, f64)> = history
         .epochs
         .iter()
         .map(|e| (e.epoch as f64 + 1.0, e.learning_rate))
         .collect();
-    let (lo, hi) = pts.iter().fold((f64::MAX, 0.0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (lo, hi) = pts
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
     let title = if lo == hi {
         format!("Learning rate: {} throughout", super::scale::format_sig(lo))
     } else {

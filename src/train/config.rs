@@ -2,8 +2,8 @@
 //! [`EarlyStopping`] and the epoch callback's [`Control`].
 
 use super::history::EpochRecord;
-use super::step::StepBuffers;
 use super::record::Recording;
+use super::step::StepBuffers;
 use crate::data::Dataset;
 use crate::loss::{Loss, LossFn};
 use crate::optim::{Adam, Optimizer, ScheduleFn};

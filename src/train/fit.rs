@@ -123,7 +123,11 @@ impl<T: Scalar> Network<T> {
             let record_gradients = fit.record_gradients || snapshot;
             // A snapshot without `record_gradients` measures the last step only.
             let last_step = order.len().div_ceil(fit.batch_size) - 1;
-            let measured = if fit.record_gradients { None } else { Some(last_step) };
+            let measured = if fit.record_gradients {
+                None
+            } else {
+                Some(last_step)
+            };
             let mut cfg = StepConfig {
                 loss: fit.loss.as_ref(),
                 optimizer: fit.optimizer.as_mut(),

@@ -38,7 +38,5 @@ mod step;
 pub use config::{Clip, Control, EarlyStopping, Fit};
 pub use fit::Evaluation;
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
-pub use record::{
-    ActivationSnapshot, ParamSnapshot, QUANTILES, Recording, Snapshot, Timeline,
-};
+pub use record::{ActivationSnapshot, ParamSnapshot, QUANTILES, Recording, Snapshot, Timeline};
 pub use step::StepBuffers;

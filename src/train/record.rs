@@ -286,7 +286,9 @@ fn probe_activations<T: Scalar>(
         layer.infer(&a, &mut y)?;
         std::mem::swap(&mut a, &mut y);
         let y = &a;
-        let Some(kind) = layer.activation() else { continue };
+        let Some(kind) = layer.activation() else {
+            continue;
+        };
         let (can_die, can_saturate) = (kind.is_dead(0.0f64), kind.is_saturated(1.0f64));
         let v = y.as_slice();
         let dead_units = match *y.shape() {
@@ -397,7 +399,9 @@ mod tests {
 
     #[test]
     fn selection_gives_the_sorted_quantiles() {
-        let mut v: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1000) as f64 * 0.37 - 50.0).collect();
+        let mut v: Vec<f64> = (0..1000)
+            .map(|i| ((i * 7919) % 1000) as f64 * 0.37 - 50.0)
+            .collect();
         let mut sorted = v.clone();
         sorted.sort_by(f64::total_cmp);
         select_quantile_ranks(&mut v);
@@ -424,7 +428,13 @@ mod tests {
         assert_eq!(s.range, (-1.0, 1.0));
         assert_eq!(s.counts, vec![1, 0, 1, 2]);
         assert_eq!(s.quantiles[4], 0.25);
-        let flat = summarize(&Tensor::from_vec(vec![2.0f64; 3], &[3]).unwrap(), 5, &mut Vec::new(), None, None);
+        let flat = summarize(
+            &Tensor::from_vec(vec![2.0f64; 3], &[3]).unwrap(),
+            5,
+            &mut Vec::new(),
+            None,
+            None,
+        );
         assert_eq!(flat.counts, vec![0, 0, 3, 0, 0]);
     }
 }
