@@ -69,7 +69,8 @@ impl Elem for f32 {
         f64::from(self)
     }
     fn ours(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-        weightwise::__bench::gemm_f32(m, k, n, 1.0, a, k, 1, b, n, 1, 0.0, c, n);
+        weightwise::__bench::gemm_f32(m, k, n, 1.0, a, k, 1, b, n, 1, 0.0, c, n)
+            .expect("dense operands fit");
     }
     fn mm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
         assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
@@ -106,7 +107,8 @@ impl Elem for f64 {
         self
     }
     fn ours(m: usize, k: usize, n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
-        weightwise::__bench::gemm_f64(m, k, n, 1.0, a, k, 1, b, n, 1, 0.0, c, n);
+        weightwise::__bench::gemm_f64(m, k, n, 1.0, a, k, 1, b, n, 1, 0.0, c, n)
+            .expect("dense operands fit");
     }
     fn mm(m: usize, k: usize, n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
         assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);

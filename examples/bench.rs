@@ -5,13 +5,18 @@
 //! ```text
 //! W1 threads=2 f32 m=1024 k=1024 n=1024 gflops=131.5
 //! W2 threads=2 f32 sec_per_epoch=0.123 samples_per_sec=62439
-//! W3 threads=1 test_accuracy=0.9833 train_seconds=0.91
+//! W3 threads=1 seed=0 test_accuracy=0.9833 train_seconds=0.91
 //! ```
 //!
 //! Extra detail (medians, correctness checks, last losses) goes on `#` lines.
 //!
-//! Run with `cargo run --release --example bench -- [--threads N] [W1|W2|W3]`;
-//! without `--threads` every workload runs with 1 and with 2 threads.
+//! Run with `cargo run --release --example bench -- [--threads N] [--profile]
+//! [--avx2] [--seed S | --seeds N] [W1|W2|W3]`; without `--threads` every workload runs
+//! with 1 and with 2 threads. `--profile` adds, after W2, where the time of a
+//! step goes (per layer and phase, and the waits for pool workers). W3 trains
+//! with seed `S` (default 0; the split is fixed), or with each of the seeds
+//! `0..N` and then prints the median test accuracy. `--avx2` uses the AVX2+FMA
+//! kernels even on a processor with AVX-512F.
 
 use std::time::Instant;
 
@@ -120,35 +125,40 @@ fn w1(threads: usize) {
     }
 }
 
-fn w2(threads: usize) -> weightwise::Result<()> {
-    const N: usize = 7680;
+/// The W2 data (60 batches sliced beforehand), network and training setup.
+type W2Setup = (
+    Vec<(Tensor<f32>, Tensor<f32>)>,
+    Network<f32>,
+    Fit<'static, f32>,
+);
+
+fn w2_setup() -> weightwise::Result<W2Setup> {
     const BATCH: usize = 128;
     let mut rng = StdRng::seed_from_u64(42);
     let x: Tensor<f32> = Tensor::random(
-        &[N, 784],
+        &[W2_N, 784],
         &rand_distr::Uniform::new(0.0f32, 1.0).expect("valid"),
         &mut rng,
     )?;
-    let labels: Vec<f32> = (0..N).map(|_| rng.random_range(0..10u8) as f32).collect();
-    let labels = Tensor::from_vec(labels, &[N])?;
+    let labels: Vec<f32> = (0..W2_N)
+        .map(|_| rng.random_range(0..10u8) as f32)
+        .collect();
+    let labels = Tensor::from_vec(labels, &[W2_N])?;
     // Batches sliced beforehand, taken in fixed order.
-    let batches: Vec<(Tensor<f32>, Tensor<f32>)> = (0..N / BATCH)
+    let batches = (0..W2_N / BATCH)
         .map(|i| {
             let idx: Vec<usize> = (i * BATCH..(i + 1) * BATCH).collect();
-            (
-                x.select_rows(&idx).expect("in range"),
-                labels.select_rows(&idx).expect("in range"),
-            )
+            Ok((x.select_rows(&idx)?, labels.select_rows(&idx)?))
         })
-        .collect();
-    let mut net = Network::<f32>::builder(784)
+        .collect::<weightwise::Result<Vec<_>>>()?;
+    let net = Network::<f32>::builder(784)
         .dense(256, Init::he_normal())
         .relu()
         .dense(128, Init::he_normal())
         .relu()
         .dense(10, Init::he_normal())
         .build(&mut rng)?;
-    let mut fit = Fit {
+    let fit = Fit {
         loss: Loss::softmax_cross_entropy().into(),
         optimizer: Sgd {
             lr: 0.01,
@@ -157,6 +167,14 @@ fn w2(threads: usize) -> weightwise::Result<()> {
         .into(),
         ..Default::default()
     };
+    Ok((batches, net, fit))
+}
+
+/// Samples in the W2 epoch.
+const W2_N: usize = 7680;
+
+fn w2(threads: usize) -> weightwise::Result<()> {
+    let (batches, mut net, mut fit) = w2_setup()?;
     let mut epoch = |net: &mut Network<f32>| -> weightwise::Result<f64> {
         let mut last = 0.0;
         for (xb, yb) in &batches {
@@ -176,7 +194,7 @@ fn w2(threads: usize) -> weightwise::Result<()> {
     let median = secs[3];
     println!(
         "W2 threads={threads} f32 sec_per_epoch={median:.4} samples_per_sec={:.0}",
-        N as f64 / median
+        W2_N as f64 / median
     );
     println!(
         "# W2 min={:.4} max={:.4} last_loss={last:.4}",
@@ -185,9 +203,126 @@ fn w2(threads: usize) -> weightwise::Result<()> {
     Ok(())
 }
 
-fn w3(threads: usize) -> weightwise::Result<()> {
+/// Accumulated seconds per named phase, in first-seen order.
+#[derive(Default)]
+struct Phases(Vec<(String, f64)>);
+
+impl Phases {
+    /// Adds the time since `*t` to `name` and restarts `*t`.
+    fn lap(&mut self, name: impl Fn() -> String, t: &mut Instant) {
+        let now = Instant::now();
+        let dt = (now - *t).as_secs_f64();
+        *t = now;
+        let key = name();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, s)) => *s += dt,
+            None => self.0.push((key, dt)),
+        }
+    }
+}
+
+/// `--profile`: where the time of a W2 step goes. Runs the step's phases one
+/// by one through the public API (the same calls `train_on_batch` makes:
+/// zero the gradients, each layer's forward pass, the loss and its gradient,
+/// each layer's backward pass, the optimizer's update), timing each per layer,
+/// then times `train_on_batch` itself on the same batches: the difference is
+/// its bookkeeping (finiteness checks, accuracy count). Also reports how long
+/// the matrix product's callers waited for pool workers. Per step, median of
+/// 5 epochs after one warm-up epoch.
+fn w2_profile(threads: usize) -> weightwise::Result<()> {
+    let (batches, mut net, mut fit) = w2_setup()?;
+    let loss = Loss::softmax_cross_entropy();
+    let mut opt: Box<dyn Optimizer<f32>> = Sgd {
+        lr: 0.01,
+        ..Default::default()
+    }
+    .into();
+    let mut dy = Tensor::default();
+    let steps = batches.len() as f64;
+    let mut epoch = |net: &mut Network<f32>| -> weightwise::Result<Phases> {
+        let mut ph = Phases::default();
+        for (xb, yb) in &batches {
+            let mut t = Instant::now();
+            net.zero_grad();
+            ph.lap(|| "zero_grad".into(), &mut t);
+            let mut y = xb;
+            for (i, layer) in net.layers_mut().iter_mut().enumerate() {
+                let kind = layer.kind();
+                y = layer.forward(y, Mode::Train)?;
+                ph.lap(|| format!("forward  {i} {kind}"), &mut t);
+            }
+            LossFn::<f32>::loss_and_grad(&loss, y, yb, &mut dy)?;
+            ph.lap(|| "loss+grad".into(), &mut t);
+            let layers = net.layers_mut();
+            let last = layers.len() - 1;
+            let mut g = &dy;
+            for (i, layer) in layers.iter_mut().enumerate().rev() {
+                let kind = layer.kind();
+                if i == 0 {
+                    layer.backward_params(g)?;
+                } else {
+                    g = layer.backward(g)?;
+                }
+                let what = if i == 0 { "params only" } else { "" };
+                ph.lap(|| format!("backward {i} {kind} {what}"), &mut t);
+                debug_assert!(i <= last);
+            }
+            opt.begin_step();
+            let mut index = 0;
+            let mut res = Ok(());
+            net.visit_params_mut(&mut |_, p| {
+                if res.is_ok() {
+                    res = opt.update(index, p);
+                }
+                index += 1;
+            });
+            res?;
+            ph.lap(|| "update (SGD)".into(), &mut t);
+        }
+        let t = Instant::now();
+        for (xb, yb) in &batches {
+            net.train_on_batch(xb, yb, &mut fit)?;
+        }
+        let whole = t.elapsed().as_secs_f64();
+        let parts: f64 = ph.0.iter().map(|(_, s)| s).sum();
+        ph.0.push(("train_on_batch bookkeeping".into(), whole - parts));
+        ph.0.push(("= train_on_batch step".into(), whole));
+        Ok(ph)
+    };
+    epoch(&mut net)?; // warm-up
+    let (jobs0, wait0) = weightwise::__bench::pool_join_stats();
+    let runs = (0..5)
+        .map(|_| epoch(&mut net))
+        .collect::<weightwise::Result<Vec<_>>>()?;
+    let (jobs1, wait1) = weightwise::__bench::pool_join_stats();
+    println!("# W2 profile threads={threads}: per step (median of 5 epochs of 60 steps)");
+    let median = |k: usize| {
+        let mut v: Vec<f64> = runs.iter().map(|r| r.0[k].1 / steps).collect();
+        v.sort_by(f64::total_cmp);
+        v[2]
+    };
+    let total = median(runs[0].0.len() - 1);
+    for (k, (name, _)) in runs[0].0.iter().enumerate() {
+        let v = median(k);
+        println!(
+            "#   {name:<32} {:>8.1} µs {:>5.1} %",
+            v * 1e6,
+            100.0 * v / total
+        );
+    }
+    // The pool counters cover both the phase-by-phase and the whole steps.
+    let jobs = (jobs1 - jobs0) as f64 / (2.0 * 5.0 * steps);
+    let wait = (wait1 - wait0) / (2.0 * 5.0 * steps);
+    println!(
+        "#   pool: {jobs:.1} parallel jobs per step, callers waited for workers {:.1} µs per step",
+        wait * 1e6
+    );
+    Ok(())
+}
+
+fn w3(threads: usize, seed: u64) -> weightwise::Result<f64> {
     let (train, test) = datasets::digits::<f32>()?;
-    let mut rng = StdRng::seed_from_u64(0);
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut net = Network::<f32>::builder(64)
         .dense(128, Init::he_normal())
         .relu()
@@ -215,41 +350,60 @@ fn w3(threads: usize) -> weightwise::Result<()> {
         .evaluate(&test, &Loss::softmax_cross_entropy())?
         .accuracy
         .unwrap_or(f64::NAN);
-    println!("W3 threads={threads} test_accuracy={acc:.4} train_seconds={seconds:.2}");
+    println!("W3 threads={threads} seed={seed} test_accuracy={acc:.4} train_seconds={seconds:.2}");
     println!(
         "# W3 epochs={} final_train_loss={:.4}",
         history.epochs.len(),
         history.last().map_or(f64::NAN, |e| e.train_loss)
     );
-    Ok(())
+    Ok(acc)
 }
+
+/// Parses the count after a flag at `args[i]`.
+fn count_arg(args: &[String], i: usize, flag: &'static str) -> weightwise::Result<u64> {
+    args.get(i + 1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| weightwise::Error::invalid_arg(flag, "missing", "give a whole number"))
+}
+
+const USAGE: &str =
+    "usage: bench [--threads N] [--profile] [--avx2] [--seed S | --seeds N] [W1|W2|W3]";
 
 fn main() -> weightwise::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut threads: Vec<usize> = vec![1, 2];
     let mut only: Option<String> = None;
+    let mut profile = false;
+    let mut seeds: Vec<u64> = vec![0];
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
             "--threads" => {
-                let n = args
-                    .get(i + 1)
-                    .and_then(|s| s.parse().ok())
-                    .filter(|&n: &usize| n > 0)
-                    .ok_or_else(|| {
-                        weightwise::Error::invalid_arg("--threads", "missing", "give a count ≥ 1")
-                    })?;
-                threads = vec![n];
+                let n = count_arg(&args, i, "--threads")?;
+                if n == 0 {
+                    return Err(weightwise::Error::invalid_arg(
+                        "--threads",
+                        n,
+                        "give a count ≥ 1",
+                    ));
+                }
+                threads = vec![n as usize];
                 i += 1;
             }
-            w @ ("W1" | "W2" | "W3") => only = Some(w.to_string()),
-            other => {
-                return Err(weightwise::Error::invalid_arg(
-                    "argument",
-                    other,
-                    "usage: bench [--threads N] [W1|W2|W3]",
-                ));
+            "--seed" => {
+                seeds = vec![count_arg(&args, i, "--seed")?];
+                i += 1;
             }
+            "--seeds" => {
+                seeds = (0..count_arg(&args, i, "--seeds")?.max(1)).collect();
+                i += 1;
+            }
+            "--profile" => profile = true,
+            // The AVX2+FMA kernels even where AVX-512F is available (what an
+            // AVX2-only processor such as AMD Zen 3 runs).
+            "--avx2" => weightwise::__bench::set_force_avx2(true),
+            w @ ("W1" | "W2" | "W3") => only = Some(w.to_string()),
+            other => return Err(weightwise::Error::invalid_arg("argument", other, USAGE)),
         }
         i += 1;
     }
@@ -261,9 +415,21 @@ fn main() -> weightwise::Result<()> {
         }
         if wants("W2") {
             w2(t)?;
+            if profile {
+                w2_profile(t)?;
+            }
         }
         if wants("W3") {
-            w3(t)?;
+            let mut accs = Vec::new();
+            for &seed in &seeds {
+                accs.push(w3(t, seed)?);
+            }
+            if accs.len() > 1 {
+                accs.sort_by(f64::total_cmp);
+                let n = accs.len();
+                let median = (accs[(n - 1) / 2] + accs[n / 2]) / 2.0;
+                println!("# W3 threads={t} median_test_accuracy={median:.4} over {n} seeds");
+            }
         }
     }
     Ok(())

@@ -48,6 +48,10 @@ pub trait Scalar:
     }
 
     /// `C ← alpha·op(A)·op(B) + beta·C` on strided slices; see `crate::gemm`.
+    ///
+    /// # Errors
+    /// When a slice is too short for its shape and strides, an extent
+    /// overflows `usize`, or rows of C overlap (checked on every call).
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     fn gemm(
@@ -64,7 +68,7 @@ pub trait Scalar:
         beta: Self,
         c: &mut [Self],
         rsc: usize,
-    );
+    ) -> crate::Result<()>;
 }
 
 /// Implements [`Scalar`] for a float type whose GEMM entry point is `$gemm`.
@@ -92,8 +96,8 @@ macro_rules! scalar_impl {
                 beta: Self,
                 c: &mut [Self],
                 rsc: usize,
-            ) {
-                $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
+            ) -> crate::Result<()> {
+                $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc)
             }
         }
     };

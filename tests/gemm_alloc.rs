@@ -51,8 +51,10 @@ fn step(a32: &[f32], b32: &[f32], c32: &mut [f32], a64: &[f64], b64: &[f64], c64
     for &(m, k, n, ta, tb) in &SHAPES {
         let (rsa, csa) = if ta { (1, m) } else { (k, 1) };
         let (rsb, csb) = if tb { (1, k) } else { (n, 1) };
-        weightwise::__bench::gemm_f32(m, k, n, 1.0, a32, rsa, csa, b32, rsb, csb, 1.0, c32, n);
-        weightwise::__bench::gemm_f64(m, k, n, 1.0, a64, rsa, csa, b64, rsb, csb, 0.0, c64, n);
+        weightwise::__bench::gemm_f32(m, k, n, 1.0, a32, rsa, csa, b32, rsb, csb, 1.0, c32, n)
+            .expect("operands fit");
+        weightwise::__bench::gemm_f64(m, k, n, 1.0, a64, rsa, csa, b64, rsb, csb, 0.0, c64, n)
+            .expect("operands fit");
     }
 }
 

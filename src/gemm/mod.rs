@@ -53,7 +53,11 @@
 //! of `#[target_feature]` functions after run-time detection) and `pool.rs`
 //! (handing a borrowed job to persistent worker threads, sound because the
 //! caller joins before it returns) contain `unsafe`; each block states why it
-//! is sound.
+//! is sound. The kernels' raw-pointer accesses rest on slice extents, which
+//! [`gemm`] (the only entry, behind `Scalar::gemm` and `__bench`) checks on
+//! every call with checked arithmetic, returning an error for a slice too
+//! short or a stride whose extent overflows; each kernel entry checks its
+//! tile's extent again, also with checked arithmetic.
 
 mod pack;
 mod pool;
@@ -71,12 +75,16 @@ use pack::pack_sliver;
 /// Upper bound on the number of threads (and work parts) of one product.
 const MAX_THREADS: usize = 32;
 
-/// Work parts per thread: parts are handed out dynamically, so finer parts
-/// balance better when a core is busy with something else.
-const PARTS_PER_THREAD: usize = 4;
+/// Work parts per thread, at most (a part is at least one `MR`-row sliver):
+/// parts are handed out dynamically, so finer parts balance better, also
+/// when a core is busy with something else. At the MLP's m = 128 rows this
+/// makes every sliver its own part: with 12-row slivers, 11 parts over two
+/// threads finish at most one sliver apart, where parts of one or two
+/// slivers could end two apart (an 18% longer product).
+const PARTS_PER_THREAD: usize = 16;
 
 /// Upper bound on the number of work parts of one parallel step.
-const MAX_PARTS: usize = MAX_THREADS * PARTS_PER_THREAD;
+const MAX_PARTS: usize = 128;
 
 /// Products below this many flops (`2·m·n·k`) stay on the calling thread.
 const PAR_MIN_FLOPS: usize = 4_000_000;
@@ -107,9 +115,15 @@ type KernelFn<T> = fn(usize, T, &[T], &[T], T, &mut [T], usize);
 /// A is m×k reached as `a[i*rsa + p*csa]`, B is k×n as `b[p*rsb + j*csb]`, C is
 /// m×n row-major with row stride `rsc` (column stride 1). When `beta == 0`, C
 /// is overwritten (NaNs in C are not propagated), as BLAS does; likewise A and
-/// B are not read when `k == 0` or `alpha == 0`. The slices must be large
-/// enough for the given shapes and strides (checked in debug builds; an
-/// undersized slice panics rather than being read out of bounds).
+/// B are not read when `k == 0` or `alpha == 0`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when a slice is
+/// too short for its shape and strides, when that extent overflows `usize`,
+/// or when rows of C overlap (`m > 1` and `rsc < n`); nothing is written then.
+/// The extents are checked with checked arithmetic on every call (a few
+/// multiplications), so no stride makes the kernels touch memory outside the
+/// slices.
 #[allow(clippy::too_many_arguments)] // the BLAS-style signature is the interface
 pub(crate) fn gemm<T: Elem>(
     m: usize,
@@ -125,7 +139,8 @@ pub(crate) fn gemm<T: Elem>(
     beta: T,
     c: &mut [T],
     rsc: usize,
-) {
+) -> crate::Result<()> {
+    check_extents(m, k, n, a.len(), rsa, csa, b.len(), rsb, csb, c.len(), rsc)?;
     let a = MatRef {
         data: a,
         rs: rsa,
@@ -146,6 +161,76 @@ pub(crate) fn gemm<T: Elem>(
         beta,
     };
     T::gemm(Config::current(), &g, c, rsc);
+    Ok(())
+}
+
+/// Values a strided `rows × cols` operand spans: `(rows-1)·rs + (cols-1)·cs + 1`
+/// (0 when it is empty), or `None` when that overflows `usize`.
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
+    if rows == 0 || cols == 0 {
+        return Some(0);
+    }
+    (rows - 1)
+        .checked_mul(rs)?
+        .checked_add((cols - 1).checked_mul(cs)?)?
+        .checked_add(1)
+}
+
+/// Checks that each operand of an `m×k · k×n` product fits its slice (A and
+/// B only when the product reads them, i.e. `m, n, k > 0`) and that rows of
+/// C do not overlap, with checked arithmetic: the soundness of the kernels
+/// rests on this.
+#[allow(clippy::too_many_arguments)] // mirrors `gemm`
+fn check_extents(
+    m: usize,
+    k: usize,
+    n: usize,
+    a_len: usize,
+    rsa: usize,
+    csa: usize,
+    b_len: usize,
+    rsb: usize,
+    csb: usize,
+    c_len: usize,
+    rsc: usize,
+) -> crate::Result<()> {
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if m > 1 && rsc < n {
+        return Err(crate::Error::invalid_arg(
+            "gemm row stride of C",
+            rsc,
+            format!("rows of C overlap: the stride must be at least n = {n} when m = {m} > 1"),
+        ));
+    }
+    let operands = [
+        ("gemm operand C", m, n, rsc, 1, c_len),
+        ("gemm operand A", m, k, rsa, csa, a_len),
+        ("gemm operand B", k, n, rsb, csb, b_len),
+    ];
+    for (name, rows, cols, rs, cs, len) in operands {
+        // Formatted on the error path only: a call allocates nothing.
+        let shape = || format!("{rows}×{cols} with strides ({rs}, {cs})");
+        match extent(rows, cols, rs, cs) {
+            Some(need) if need <= len => {}
+            Some(need) => {
+                return Err(crate::Error::invalid_arg(
+                    name,
+                    shape(),
+                    format!("spans {need} values but the slice holds {len}"),
+                ));
+            }
+            None => {
+                return Err(crate::Error::invalid_arg(
+                    name,
+                    shape(),
+                    "its extent overflows usize",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Thread count set by [`set_num_threads`]; 0 means "not set, use the default".
@@ -430,20 +515,16 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
     if m == 0 || n == 0 {
         return;
     }
-    debug_assert!(c.len() > (m - 1) * rsc + n - 1, "C slice too small");
+    // `gemm` checked the extents (with checked arithmetic); the tests call
+    // `Elem::gemm` directly with valid operands.
+    debug_assert!(extent(m, n, rsc, 1).is_some_and(|e| e <= c.len()));
     debug_assert!(m == 1 || rsc >= n, "rows of C overlap");
     if k == 0 || g.alpha == T::ZERO {
         scale_c(m, n, g.beta, c, rsc);
         return;
     }
-    debug_assert!(
-        g.a.data.len() > (m - 1) * g.a.rs + (k - 1) * g.a.cs,
-        "A slice too small"
-    );
-    debug_assert!(
-        g.b.data.len() > (k - 1) * g.b.rs + (n - 1) * g.b.cs,
-        "B slice too small"
-    );
+    debug_assert!(extent(m, k, g.a.rs, g.a.cs).is_some_and(|e| e <= g.a.data.len()));
+    debug_assert!(extent(k, n, g.b.rs, g.b.cs).is_some_and(|e| e <= g.b.data.len()));
     debug_assert!(MR * NR <= TILE_MAX && blk.mc.is_multiple_of(MR));
 
     let flops = 2.0 * m as f64 * n as f64 * k as f64;
@@ -456,7 +537,9 @@ fn driver<T: Elem, const MR: usize, const NR: usize>(
     let parts = if threads == 1 {
         1
     } else {
-        (threads * PARTS_PER_THREAD).min(m.div_ceil(MR))
+        (threads * PARTS_PER_THREAD)
+            .min(m.div_ceil(MR))
+            .min(MAX_PARTS)
     };
     // Columns per packed B block: the whole width if `k × n` fits the budget.
     // Very long products are done in chunks of `kb` of the shared dimension
@@ -691,6 +774,9 @@ fn edge_tile<T: Elem, const MR: usize, const NR: usize>(
 #[doc(hidden)]
 pub mod __bench {
     /// The crate-internal `gemm` on `f32`.
+    ///
+    /// # Errors
+    /// When a slice is too short for its shape and strides (see `gemm`).
     #[allow(clippy::too_many_arguments)]
     pub fn gemm_f32(
         m: usize,
@@ -706,11 +792,14 @@ pub mod __bench {
         beta: f32,
         c: &mut [f32],
         rsc: usize,
-    ) {
-        super::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
+    ) -> crate::Result<()> {
+        super::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc)
     }
 
     /// The crate-internal `gemm` on `f64`.
+    ///
+    /// # Errors
+    /// When a slice is too short for its shape and strides (see `gemm`).
     #[allow(clippy::too_many_arguments)]
     pub fn gemm_f64(
         m: usize,
@@ -726,8 +815,15 @@ pub mod __bench {
         beta: f64,
         c: &mut [f64],
         rsc: usize,
-    ) {
-        super::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc);
+    ) -> crate::Result<()> {
+        super::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc)
+    }
+
+    /// `(parallel jobs, seconds)`: how many jobs the worker pool has run and
+    /// how long their callers waited for the workers after finishing their
+    /// own parts, since the process started (for `examples/bench.rs --profile`).
+    pub fn pool_join_stats() -> (u64, f64) {
+        super::pool::join_stats()
     }
 
     /// Forces the portable kernel (see the crate-internal `set_force_portable`).

@@ -12,8 +12,9 @@
 //! user thread) does not wait but runs all parts of its job itself.
 #![allow(unsafe_code)]
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -40,8 +41,9 @@ struct State {
     parts: usize,
     /// Next part index nobody has claimed yet.
     next: usize,
-    /// Whether a worker's part panicked during the current job.
-    panicked: bool,
+    /// The payload of the first worker part that panicked during the current
+    /// job, re-raised on the caller's thread once every part has stopped.
+    panic: Option<Box<dyn Any + Send>>,
     /// Number of worker threads spawned so far.
     spawned: usize,
     /// Workers `1..=workers` may take parts of the current job.
@@ -70,7 +72,7 @@ static POOL: Pool = Pool {
         job: None,
         parts: 0,
         next: 0,
-        panicked: false,
+        panic: None,
         spawned: 0,
         workers: 0,
         sleepers: 0,
@@ -84,12 +86,39 @@ static POOL: Pool = Pool {
 /// Parts of the current job not yet claimed (`parts - next` while a job is
 /// published, else 0). Written under the state lock; read without it by
 /// polling workers, as a hint only.
-static PENDING: AtomicUsize = AtomicUsize::new(0);
+static PENDING: Padded = Padded(AtomicUsize::new(0));
 
 /// Parts claimed by workers and not finished yet. Incremented under the
 /// state lock when a worker claims a part; decremented (release) by the
 /// worker once it has finished with the job.
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static RUNNING: Padded = Padded(AtomicUsize::new(0));
+
+/// A counter alone on its cache line (128 bytes: two 64-byte lines, as the
+/// adjacent-line prefetcher pairs them), so that polling one counter does
+/// not contend with writes to the other or to the pool's lock (false sharing).
+#[repr(align(128))]
+struct Padded(AtomicUsize);
+
+impl std::ops::Deref for Padded {
+    type Target = AtomicUsize;
+    fn deref(&self) -> &AtomicUsize {
+        &self.0
+    }
+}
+
+/// Parallel jobs run so far, and nanoseconds their callers spent waiting for
+/// the workers after finishing their own parts (for `bench --profile`).
+static JOINS: AtomicU64 = AtomicU64::new(0);
+/// See [`JOINS`].
+static JOIN_WAIT_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// `(parallel jobs, seconds callers waited for workers)` since the start.
+pub(super) fn join_stats() -> (u64, f64) {
+    (
+        JOINS.load(Ordering::Relaxed),
+        JOIN_WAIT_NANOS.load(Ordering::Relaxed) as f64 * 1e-9,
+    )
+}
 
 /// Locks the shared state. Jobs never panic while it is held (parts run
 /// under `catch_unwind` outside the lock), so poisoning is impossible in
@@ -149,9 +178,11 @@ fn worker_main(index: usize) {
         };
         // `job` is used only here, before `RUNNING` is decremented below; the
         // caller keeps the job alive until `RUNNING` is back to zero.
-        let ok = catch_unwind(AssertUnwindSafe(|| job(part, index))).is_ok();
-        if !ok {
-            lock().panicked = true;
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| job(part, index))) {
+            let mut st = lock();
+            if st.panic.is_none() {
+                st.panic = Some(payload);
+            }
         }
         if RUNNING.fetch_sub(1, Ordering::Release) == 1 {
             let st = lock();
@@ -186,6 +217,7 @@ struct JoinGuard;
 
 impl Drop for JoinGuard {
     fn drop(&mut self) {
+        let start = Instant::now();
         {
             let mut st = lock();
             st.next = st.parts;
@@ -201,6 +233,10 @@ impl Drop for JoinGuard {
         }
         st.caller_waiting = false;
         st.job = None;
+        drop(st);
+        let waited = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        JOINS.fetch_add(1, Ordering::Relaxed);
+        JOIN_WAIT_NANOS.fetch_add(waited, Ordering::Relaxed);
     }
 }
 
@@ -209,7 +245,10 @@ impl Drop for JoinGuard {
 /// order to whichever thread is free, and returns when all have finished.
 ///
 /// The result must not depend on which thread runs which part. If a part
-/// panics, the panic is propagated to the caller (after all parts stopped).
+/// panics, the panic is propagated to the caller with its payload (so its
+/// message) once all parts have stopped: a part on the calling thread unwinds
+/// through the join; a worker's part is caught on the worker, which keeps
+/// serving, and re-raised here.
 pub(super) fn run(threads: usize, parts: usize, job: Job<'_>) {
     if parts <= 1 || threads <= 1 {
         (0..parts).for_each(|part| job(part, 0));
@@ -249,7 +288,7 @@ pub(super) fn run(threads: usize, parts: usize, job: Job<'_>) {
         st.parts = parts;
         st.next = 1;
         st.workers = workers;
-        st.panicked = false;
+        st.panic = None;
         PENDING.store(parts - 1, Ordering::Relaxed);
         if st.sleepers > 0 {
             POOL.work.notify_all();
@@ -266,8 +305,10 @@ pub(super) fn run(threads: usize, parts: usize, job: Job<'_>) {
         }
     }
     drop(_join);
-    if lock().panicked {
-        panic!("a gemm worker thread panicked");
+    // Re-raise a worker's panic with its own payload (message) on this thread.
+    let payload = lock().panic.take();
+    if let Some(payload) = payload {
+        resume_unwind(payload);
     }
 }
 
@@ -310,21 +351,95 @@ mod tests {
         }
     }
 
-    /// A panicking part is reported to the caller and the pool stays usable.
+    /// Runs `f` on a fresh thread and fails the test if it has not finished
+    /// within a minute (a lost wake-up or a missing join would hang here).
+    fn within_a_minute<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(f()).expect("receiver alive"));
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the pool hung (or the job panicked outside `run`)")
+    }
+
+    /// The message of a caught panic payload.
+    fn message(payload: &(dyn std::any::Any + Send)) -> String {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    }
+
+    /// A part panicking on a pool worker reaches the caller with its own
+    /// message, only after every other part has stopped, and the pool stays
+    /// usable. (Another test may hold the pool, in which case the caller runs
+    /// every part itself and nothing panics: then try again.)
     #[test]
-    fn propagates_panics() {
-        let r = std::panic::catch_unwind(|| {
-            run(2, 2, &|i, _| {
-                if i == 1 {
-                    panic!("boom");
+    fn worker_panic_reaches_caller_with_its_message() {
+        let msg = within_a_minute(|| {
+            for _ in 0..1000 {
+                let running = AtomicUsize::new(0);
+                let worker_started = AtomicUsize::new(0);
+                let r = std::panic::catch_unwind(|| {
+                    run(2, 4, &|part, thread| {
+                        running.fetch_add(1, Ordering::SeqCst);
+                        if thread != 0 {
+                            worker_started.store(1, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(5));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            panic!("boom in worker part {part}");
+                        }
+                        // Give a worker time to claim a part.
+                        let t = std::time::Instant::now();
+                        while part == 0
+                            && worker_started.load(Ordering::SeqCst) == 0
+                            && t.elapsed().as_millis() < 200
+                        {
+                            std::hint::spin_loop();
+                        }
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                });
+                // Every part has stopped by the time `run` returns or unwinds.
+                assert_eq!(running.load(Ordering::SeqCst), 0);
+                if let Err(payload) = r {
+                    return message(&*payload);
                 }
-            })
+            }
+            panic!("no part ever ran on a pool worker");
         });
-        assert!(r.is_err());
+        assert!(msg.starts_with("boom in worker part "), "{msg:?}");
         let n = AtomicUsize::new(0);
         run(2, 3, &|_, _| {
             n.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(n.load(Ordering::Relaxed), 3);
+    }
+
+    /// A part panicking on the calling thread unwinds out of `run` with its
+    /// message, after the join (no part still running), and the pool stays usable.
+    #[test]
+    fn caller_panic_unwinds_after_the_join() {
+        let (msg, running) = within_a_minute(|| {
+            let running = AtomicUsize::new(0);
+            let r = std::panic::catch_unwind(|| {
+                run(2, 6, &|part, thread| {
+                    running.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    if part == 0 && thread == 0 {
+                        panic!("boom in the caller's part");
+                    }
+                })
+            });
+            let payload = r.expect_err("part 0 panics");
+            (message(&*payload), running.load(Ordering::SeqCst))
+        });
+        assert_eq!(msg, "boom in the caller's part");
+        assert_eq!(running, 0);
+        let n = AtomicUsize::new(0);
+        run(2, 5, &|_, _| {
+            n.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(n.load(Ordering::Relaxed), 5);
     }
 }

@@ -28,8 +28,15 @@ pub(super) fn kernel<T: Elem, const MR: usize, const NR: usize>(
     c: &mut [T],
     rsc: usize,
 ) {
-    assert!(a.len() >= kc * MR && b.len() >= kc * NR);
-    assert!(rsc >= NR && c.len() >= (MR - 1) * rsc + NR);
+    let fits = |len: usize, need: Option<usize>| need.is_some_and(|x| len >= x);
+    assert!(fits(a.len(), kc.checked_mul(MR)) && fits(b.len(), kc.checked_mul(NR)));
+    assert!(
+        rsc >= NR
+            && fits(
+                c.len(),
+                rsc.checked_mul(MR - 1).and_then(|x| x.checked_add(NR))
+            )
+    );
     let mut acc = [[T::ZERO; NR]; MR];
     for (ak, bk) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
         let ak: &[T; MR] = ak.try_into().expect("chunk of MR");

@@ -471,7 +471,7 @@ fn public_entry_mlp_shapes() {
             beta: 0.0,
         };
         let (a, rsa, csa, b, rsb, csb, mut c, rsc) = operands::<f32>(&case, 11);
-        super::gemm(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc);
+        super::gemm(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc).unwrap();
         let mut rng = Rng(5);
         for _ in 0..64 {
             let (i, j) = (rng.below(m), rng.below(n));
@@ -485,7 +485,7 @@ fn public_entry_mlp_shapes() {
             assert!((f64::from(c[i * rsc + j]) - s).abs() <= tol);
         }
         let (a, _, _, b, _, _, mut c, _) = operands::<f64>(&case, 12);
-        super::gemm(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc);
+        super::gemm(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc).unwrap();
         let (i, j) = (m - 1, n - 1);
         let s: f64 = (0..k)
             .map(|p| a[i * rsa + p * csa] * b[p * rsb + j * csb])
@@ -537,4 +537,120 @@ fn invalid_thread_counts_are_errors() {
     let err = super::set_num_threads(33).unwrap_err().to_string();
     assert!(err.contains("between 1 and 32"), "{err}");
     assert_eq!(super::num_threads(), before);
+}
+
+/// Strides crafted so that the extent of an operand wraps around `usize`,
+/// or slices one value too short, or overlapping rows of C: every public
+/// entry (the crate-internal `gemm`, `Scalar::gemm` and `__bench`) returns an
+/// error naming the operand and writes nothing. Before the checked extents,
+/// the first case made a release build write far outside C.
+#[test]
+fn crafted_strides_are_errors_not_out_of_bounds_writes() {
+    use crate::Scalar;
+    let a = vec![1.0f32; 64];
+    let b = vec![1.0f32; 64];
+    // (m, k, n, rsa, csa, rsb, csb, rsc, c_len, operand named)
+    let wrap = usize::MAX / 11 + 2; // 11·wrap wraps to a small number
+    let cases: [([usize; 9], &str); 9] = [
+        ([12, 1, 32, 1, 1, 1, 1, wrap, 64], "C"),
+        ([12, 2, 32, 1, 1, 1, 1, usize::MAX, 64], "C"),
+        ([2, 2, 2, wrap, 1, 1, 1, 2, 64], "A"),
+        ([2, 2, 2, 1, usize::MAX, 1, 1, 2, 64], "A"),
+        ([2, 2, 2, 1, 1, usize::MAX / 2 + 1, 1, 2, 64], "B"),
+        ([2, 2, 2, 1, 1, 1, usize::MAX, 2, 64], "B"),
+        ([8, 8, 8, 8, 1, 8, 1, 8, 63], "C"),
+        ([8, 9, 7, 8, 1, 8, 1, 8, 64], "A"),
+        ([3, 4, 4, 1, 1, 1, 1, 3, 64], "C"),
+    ];
+    for ([m, k, n, rsa, csa, rsb, csb, rsc, c_len], name) in cases {
+        let mut c = vec![7.0f32; c_len];
+        let err = super::gemm(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc)
+            .expect_err("must be refused")
+            .to_string();
+        assert!(
+            err.contains(&format!("gemm operand {name}"))
+                || (name == "C" && err.contains("row stride of C")),
+            "{err}"
+        );
+        let err2 =
+            <f32 as Scalar>::gemm(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc);
+        assert_eq!(err2.unwrap_err().to_string(), err);
+        let err3 =
+            crate::__bench::gemm_f32(m, k, n, 1.0, &a, rsa, csa, &b, rsb, csb, 0.0, &mut c, rsc);
+        assert_eq!(err3.unwrap_err().to_string(), err);
+        assert!(c.iter().all(|&x| x == 7.0), "C written on error");
+    }
+    // f64 too, and exact-fit slices pass.
+    let mut c = vec![0.0f64; 12 * 32];
+    assert!(
+        <f64 as Scalar>::gemm(
+            12, 2, 32, 1.0, &[1.0; 24], 2, 1, &[1.0; 64], 32, 1, 0.0, &mut c, 32
+        )
+        .is_ok()
+    );
+    assert!(c.iter().all(|&x| x == 2.0));
+    let err = <f64 as Scalar>::gemm(
+        12, 2, 32, 1.0, &[1.0; 23], 2, 1, &[1.0; 64], 32, 1, 0.0, &mut c, 32,
+    );
+    assert!(
+        err.unwrap_err()
+            .to_string()
+            .contains("spans 24 values but the slice holds 23")
+    );
+    // Zero strides (broadcast operands) are valid.
+    let mut c = vec![0.0f64; 4];
+    <f64 as Scalar>::gemm(2, 3, 2, 1.0, &[2.0], 0, 0, &[3.0], 0, 0, 0.0, &mut c, 2).unwrap();
+    assert_eq!(c, [18.0; 4]);
+}
+
+/// Two user threads multiplying at once, each with two-thread settings (so
+/// both try to use the one worker pool; the loser runs its parts itself),
+/// on every kernel family: every result is bitwise the single-threaded one.
+#[test]
+fn two_user_threads_at_once() {
+    fn products<T: TestElem>(isa: Isa, threads: usize, seed: u64) -> Vec<Vec<T>> {
+        let cfg = Config {
+            isa,
+            threads,
+            par_min_flops: 0,
+        };
+        [
+            (128, 784, 256, false, true),
+            (256, 128, 784, true, false),
+            (97, 65, 130, false, false),
+        ]
+        .iter()
+        .map(|&(m, k, n, ta, tb)| {
+            let case = Case {
+                m,
+                k,
+                n,
+                ta,
+                tb,
+                pad: 1,
+                spread: 1,
+                alpha: 1.0,
+                beta: 0.5,
+            };
+            let (a, rsa, csa, b, rsb, csb, mut c, rsc) = operands::<T>(&case, seed);
+            run(cfg, &case, &a, rsa, csa, &b, rsb, csb, &mut c, rsc);
+            c
+        })
+        .collect()
+    }
+    for isa in isas() {
+        let want32 = [products::<f32>(isa, 1, 1), products::<f32>(isa, 1, 2)];
+        let want64 = [products::<f64>(isa, 1, 3), products::<f64>(isa, 1, 4)];
+        std::thread::scope(|s| {
+            for who in 0..2 {
+                let (w32, w64) = (&want32[who], &want64[who]);
+                s.spawn(move || {
+                    for _ in 0..8 {
+                        assert!(products::<f32>(isa, 2, 1 + who as u64) == *w32, "{isa:?}");
+                        assert!(products::<f64>(isa, 2, 3 + who as u64) == *w64, "{isa:?}");
+                    }
+                });
+            }
+        });
+    }
 }

@@ -211,8 +211,10 @@ macro_rules! kernel_entry {
                 const MR: usize = $mr;
                 const NR: usize = $nr;
                 debug_assert!($has());
-                assert!(a.len() >= kc * MR && b.len() >= kc * NR);
-                assert!(c.len() >= (MR - 1) * rsc + NR);
+                // Checked arithmetic: a wrapped product must not pass.
+                let fits = |len: usize, need: Option<usize>| need.is_some_and(|x| len >= x);
+                assert!(fits(a.len(), kc.checked_mul(MR)) && fits(b.len(), kc.checked_mul(NR)));
+                assert!(fits(c.len(), rsc.checked_mul(MR - 1).and_then(|x| x.checked_add(NR))));
                 // SAFETY: (1) `entry` is private to its getter, which returns
                 // it only when `$has()` reported that the running CPU supports
                 // the features the kernel is compiled for; (2) the asserts

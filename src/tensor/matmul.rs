@@ -79,8 +79,7 @@ impl<T: Scalar> Tensor<T> {
             beta,
             c.as_mut_slice(),
             n,
-        );
-        Ok(())
+        )
     }
 
     /// Matrix product `A·B` of an m×k and a k×n tensor.
