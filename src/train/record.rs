@@ -31,7 +31,7 @@ pub const QUANTILES: [f64; 9] = [0.0, 0.02, 0.09, 0.25, 0.5, 0.75, 0.91, 0.98, 1
 /// ```
 /// use weightwise::{Tensor, train::Recording};
 /// # fn main() -> weightwise::Result<()> {
-/// let probe = Tensor::<f32>::zeros(&[16, 4]);
+/// let probe = Tensor::<f32>::zeros(&[16, 4])?;
 /// let r = Recording::every(5).with_probe(probe);
 /// assert_eq!((r.every, r.bins, r.max_snapshots), (5, 40, 200));
 /// # Ok(()) }
