@@ -82,8 +82,15 @@ fn main() -> weightwise::Result<()> {
     svg::unit_tiles(&net, 0, (8, 8))?.save(format!("{out}/digits_first_layer_units.svg"))?;
     // Which pixels matter: |W₃|·|W₂|·|W₁| summed over the outputs, as an 8×8 image.
     let importance = weightwise::inspect::importance::weight_path_importance(&net)?;
-    svg::importance_image(&importance, (8, 8), "pixel importance from the weights")?
-        .save(format!("{out}/digits_pixel_importance.svg"))?;
+    svg::importance_image(
+        &importance,
+        (8, 8),
+        "pixel importance from the weights",
+        "Share of the network's total |weight| path product (1ᵀ·|W₃|·|W₂|·|W₁|) that starts \
+         at each pixel; the 64 shares sum to 1, so 1/64 ≈ 0.016 is an average pixel. Weights \
+         only: no input, activation or bias is looked at (see examples/attribution.rs).",
+    )?
+    .save(format!("{out}/digits_pixel_importance.svg"))?;
     svg::weight_histograms(&net, 30)?.save(format!("{out}/digits_weight_histograms.svg"))?;
     // One model file: `Network::load_model` rebuilds it with no code, and its
     // tensors are what PyTorch, candle or burn read (names "0.weight", …, layout [out, in]).

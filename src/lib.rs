@@ -112,6 +112,7 @@ pub mod layer;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod prune;
 pub mod regularize;
 pub mod report;
 pub mod scalar;

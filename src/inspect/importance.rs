@@ -20,7 +20,7 @@ use crate::{Error, Network, Result, Scalar, Tensor};
 
 /// The weight matrix of every layer that declares one
 /// ([`Layer::weight_matrix`](crate::Layer::weight_matrix)), in order, with its index.
-fn dense_weights<T: Scalar>(net: &Network<T>) -> Vec<(usize, &Tensor<T>)> {
+pub(crate) fn dense_weights<T: Scalar>(net: &Network<T>) -> Vec<(usize, &Tensor<T>)> {
     net.layers()
         .iter()
         .enumerate()

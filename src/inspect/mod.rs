@@ -11,7 +11,10 @@
 //!   sends a probe batch forward and a gradient back and flags the layers
 //!   where the signal vanishes, explodes, saturates or dies.
 //! - [`first_layer_norms`] and [`weight_path_importance`] read which inputs
-//!   the weights listen to.
+//!   the weights listen to, from the weights alone.
+//! - [`attribution`] (saliency, gradient × input, integrated gradients,
+//!   SmoothGrad) and [`occlusion`] say which inputs matter for one output
+//!   *at a given input*, from the network's own backward pass.
 //!
 //! The pictures of all this are in [`crate::svg`] ([`crate::svg::unit_tiles`],
 //! [`crate::svg::weight_histograms`], …).
@@ -21,8 +24,10 @@
 //! [`Network::audit_init`]: crate::Network::audit_init
 
 pub mod activations;
+pub mod attribution;
 pub mod audit;
 pub mod importance;
+pub mod occlusion;
 pub mod stats;
 pub mod weights;
 

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | the network's parameters and buffers | tensors under their full names (`"0.weight"`, `"1.running_mean"`), as [`Network::save_safetensors`] writes them |
 //! | the optimizer's state tensors ([`OptimizerState::tensors`]) | tensors under `"optimizer."` + their names (`"optimizer.0.exp_avg"`) |
+//! | the pruning masks ([`crate::prune`]) | tensors under `"mask."` + the parameter's name (`"mask.0.weight"`) |
 //! | the optimizer's step count | metadata `"optimizer_step"` |
 //! | the optimizer's learning rate | metadata `"optimizer_lr"` (shortest decimal that reads back to the same `f64`) |
 //! | the epoch | metadata `"epoch"` |
@@ -69,6 +70,9 @@ use crate::{Network, Result, Scalar, Tensor};
 /// The prefix of the optimizer's tensors in a checkpoint.
 pub const OPTIMIZER_PREFIX: &str = "optimizer.";
 
+/// The prefix of the pruning masks in a checkpoint.
+pub const MASK_PREFIX: &str = "mask.";
+
 const MARKER: &str = "weightwise_checkpoint";
 
 /// The bytes of a checkpoint, as [`save_checkpoint`] writes them.
@@ -96,11 +100,17 @@ fn encode<T: Scalar>(
         .iter()
         .map(|(n, _)| format!("{OPTIMIZER_PREFIX}{n}"))
         .collect();
+    let masks = net.named_masks();
     let mut tensors = net.named_tensors();
     tensors.extend(
         prefixed
             .into_iter()
             .zip(state.tensors.iter().map(|(_, t)| t)),
+    );
+    tensors.extend(
+        masks
+            .into_iter()
+            .map(|(n, m)| (format!("{MASK_PREFIX}{n}"), m)),
     );
     let mut meta = network_metadata();
     meta.remove("format");
@@ -235,11 +245,15 @@ fn load_checkpoint_bytes_named<T: Scalar>(
             format!("the checkpoint's learning rate {lr} is not finite and ≥ 0"),
         ));
     }
-    let (opt_entries, net_entries): (Vec<&Entry<'_>>, Vec<&Entry<'_>>) = entries
+    let (opt_entries, rest): (Vec<&Entry<'_>>, Vec<&Entry<'_>>) = entries
         .iter()
         .partition(|e| e.name.starts_with(OPTIMIZER_PREFIX));
+    let (mask_entries, net_entries): (Vec<&Entry<'_>>, Vec<&Entry<'_>>) = rest
+        .into_iter()
+        .partition(|e| e.name.starts_with(MASK_PREFIX));
     let staged = stage(net, &net_entries, &LoadOptions::default(), source)?;
     let state = optimizer_state(net, &opt_entries, step, source)?;
+    let masks = mask_state(net, &mask_entries, source)?;
 
     let previous = optimizer.state();
     let previous_lr = optimizer.learning_rate();
@@ -253,7 +267,51 @@ fn load_checkpoint_bytes_named<T: Scalar>(
         return Err(e);
     }
     commit(net, staged);
+    net.replace_masks(masks);
+    net.apply_masks();
     Ok(epoch)
+}
+
+/// Decodes the masks and checks each `"mask.{index}.{name}"` against the
+/// network's parameter of that name: same shape, entries 0 or 1.
+fn mask_state<T: Scalar>(
+    net: &Network<T>,
+    entries: &[&Entry<'_>],
+    source: &str,
+) -> Result<crate::prune::Masks<T>> {
+    let mut params: Vec<(usize, &'static str, Vec<usize>)> = Vec::new();
+    net.visit_params(&mut |i, p| params.push((i, p.name, p.value.shape().to_vec())));
+    let mut masks = crate::prune::Masks::default();
+    let mut problems = Vec::new();
+    for e in entries {
+        let full = &e.name[MASK_PREFIX.len()..];
+        let found = params.iter().find(|(i, n, _)| format!("{i}.{n}") == full);
+        match found {
+            None => problems.push(format!("'{}' masks no parameter of the network", e.name)),
+            Some((_, _, shape)) if *shape != e.shape => problems.push(format!(
+                "'{}' has shape {}, its parameter {}",
+                e.name,
+                shape_str(&e.shape),
+                shape_str(shape)
+            )),
+            Some(&(i, n, _)) => match decode::<T>(e, false) {
+                Ok(t)
+                    if t.as_slice()
+                        .iter()
+                        .all(|v| *v == T::zero() || *v == T::one()) =>
+                {
+                    masks.set(i, n, t);
+                }
+                Ok(_) => problems.push(format!("'{}' holds values other than 0 and 1", e.name)),
+                Err(p) => problems.push(p),
+            },
+        }
+    }
+    if problems.is_empty() {
+        Ok(masks)
+    } else {
+        Err(format_error(source, problems.join("; ")))
+    }
 }
 
 /// Decodes the optimizer's tensors and checks each `"{index}.{name}"`

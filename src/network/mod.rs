@@ -52,6 +52,8 @@ pub struct Network<T: Scalar> {
     /// The shape of one sample, without the batch dimension.
     input_shape: Vec<usize>,
     layers: Vec<Box<dyn Layer<T>>>,
+    /// Pruning masks (see [`crate::prune`]), applied by every training step.
+    pub(crate) masks: crate::prune::Masks<T>,
 }
 
 impl<T: Scalar> Network<T> {
@@ -100,6 +102,7 @@ impl<T: Scalar> Network<T> {
         Ok(Network {
             input_shape: shape.to_vec(),
             layers: Vec::new(),
+            masks: Default::default(),
         })
     }
 

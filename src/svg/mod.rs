@@ -17,7 +17,9 @@
 //! [`grid`] puts several charts side by side in one file, and the pictures
 //! of a network ([`unit_tiles`], [`weight_heatmap`], [`weight_histograms`],
 //! [`activation_histograms`], [`importance_image`]) draw these charts from a
-//! [`Network`](crate::Network) or an [inspect](crate::inspect) report.
+//! [`Network`](crate::Network) or an [inspect](crate::inspect) report, and
+//! [`attribution_maps`] and [`magnitude_tiles`] draw what
+//! [attribution](crate::inspect::attribution) says about inputs.
 //!
 //! ```
 //! use weightwise::{Tensor, svg};
@@ -34,6 +36,7 @@
 //! Every piece of text is XML-escaped, so titles and names may contain `<`, `&`
 //! or quotes.
 
+mod attribution;
 mod axis;
 mod color;
 mod curves;
@@ -51,6 +54,7 @@ use std::path::Path;
 
 use crate::{Error, Result};
 
+pub use attribution::{attribution_maps, magnitude_tiles};
 pub use color::{Rgb, TABLEAU10, categorical, diverging, sequential};
 pub use curves::{compare_runs, training_curves};
 pub use heatmap::{DEAD_TILE, TileScale, TilesOptions, heatmap, tiles, tiles_with};

@@ -5,8 +5,9 @@
 //! Titles name the layer, its kind and its shape, so a saved file says what
 //! it shows.
 
+use super::attribution::wrap;
 use super::axis::{INK, LABEL_FONT, TICK_FONT, index_axes};
-use super::color::{MISSING, sequential};
+use super::color::{MISSING, diverging, sequential};
 use super::histogram::histograms_spanning;
 use super::scale::format_sig;
 use super::{Anchor, Svg, heatmap, histograms, num, text_width, tiles};
@@ -211,26 +212,35 @@ pub fn activation_histograms(report: &ActivationReport, bins: usize) -> Result<S
 /// One value per input pixel (e.g. from
 /// [`weight_path_importance`](crate::inspect::weight_path_importance) or
 /// [`first_layer_norms`](crate::inspect::first_layer_norms)) drawn as an
-/// `image = (height, width)` picture, row-major, with row and column indices
-/// and a colour bar. Non-negative values, as importances are, use the
-/// [`sequential`](super::sequential) map (viridis) from 0, dark, to the
-/// largest value, bright; if any value is negative the picture falls back to
-/// the diverging map of [`heatmap`]. Non-finite values are grey; each pixel
-/// carries its value as a tooltip.
+/// `image = (height, width)` picture, row-major, with row and column indices,
+/// a colour bar and, under the picture, `legend`: what the values mean (a
+/// bare range of numbers says nothing). Non-negative values, as importances
+/// are, use the [`sequential`](super::sequential) map (viridis) from 0,
+/// dark, to the largest value, bright; if any value is negative the
+/// [`diverging`](super::diverging) map centred on zero is used instead, with
+/// limits `±max|v|`. Non-finite values are grey; each pixel carries its value
+/// as a tooltip.
 ///
 /// ```
 /// use weightwise::svg;
 /// # fn main() -> weightwise::Result<()> {
-/// let s = svg::importance_image(&[0.1, 0.4, 0.2, 0.3], (2, 2), "importance")?.to_string();
+/// let legend = "share of all |W| paths from the pixel";
+/// let s = svg::importance_image(&[0.1, 0.4, 0.2, 0.3], (2, 2), "importance", legend)?.to_string();
 /// assert_eq!(s.matches("<rect class=\"cell\"").count(), 4);
-/// assert!(svg::importance_image(&[0.1, 0.4, 0.2], (2, 2), "importance").is_err());
+/// assert!(s.contains(legend));
+/// assert!(svg::importance_image(&[0.1, 0.4, 0.2], (2, 2), "importance", legend).is_err());
 /// # Ok(()) }
 /// ```
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] if an image side is 0; [`Error::ShapeMismatch`]
 /// if `values` does not have `height · width` entries.
-pub fn importance_image(values: &[f64], image: (usize, usize), title: &str) -> Result<Svg> {
+pub fn importance_image(
+    values: &[f64],
+    image: (usize, usize),
+    title: &str,
+    legend: &str,
+) -> Result<Svg> {
     let (h, w) = image;
     if h == 0 || w == 0 {
         return Err(Error::invalid_arg(
@@ -247,26 +257,29 @@ pub fn importance_image(values: &[f64], image: (usize, usize), title: &str) -> R
             "one value per pixel is needed",
         ));
     }
-    if values.iter().any(|v| *v < 0.0) {
-        let t = Tensor::from_vec(values.to_vec(), &[h, w])?;
-        return heatmap(&t, title, "column", "row");
-    }
-    Ok(sequential_image(values, image, title))
+    Ok(value_image(values, image, title, legend))
 }
 
-/// The picture of [`importance_image`] for non-negative values.
-fn sequential_image(values: &[f64], (h, w): (usize, usize), title: &str) -> Svg {
+/// The picture of [`importance_image`].
+fn value_image(values: &[f64], (h, w): (usize, usize), title: &str, legend: &str) -> Svg {
+    let signed = values.iter().any(|v| *v < 0.0);
     let max = values
         .iter()
         .filter(|v| v.is_finite())
-        .fold(0.0f64, |m, v| m.max(*v));
+        .fold(0.0f64, |m, v| m.max(if signed { v.abs() } else { *v }));
     let color = |v: f64| {
         if !v.is_finite() {
             MISSING
-        } else if max > 0.0 {
-            sequential(v / max)
+        } else if max == 0.0 {
+            if signed {
+                diverging(0.0)
+            } else {
+                sequential(0.0)
+            }
+        } else if signed {
+            diverging(v / max)
         } else {
-            sequential(0.0)
+            sequential(v / max)
         }
     };
     let side = (320.0 / h.max(w) as f64).clamp(2.0, 40.0);
@@ -275,13 +288,21 @@ fn sequential_image(values: &[f64], (h, w): (usize, usize), title: &str) -> Svg 
     let (px, py) = (16.0 + LABEL_FONT + 10.0 + row_label_w + 8.0, 48.0);
     let bar_x = px + pw + 24.0;
     let bar_len = ph.max(120.0);
-    let labels = [format_sig(max), format_sig(max / 2.0), "0".to_string()];
+    let labels = if signed {
+        [format_sig(max), "0".to_string(), format_sig(-max)]
+    } else {
+        [format_sig(max), format_sig(max / 2.0), "0".to_string()]
+    };
     let label_w = labels
         .iter()
         .map(|l| text_width(l, TICK_FONT))
         .fold(0.0, f64::max);
-    let width = (bar_x + 14.0 + 7.0 + label_w + 16.0).max(text_width(title, 16.0) + 32.0);
-    let height = (py + ph + 60.0).max(py + bar_len + 16.0);
+    let width = (bar_x + 14.0 + 7.0 + label_w + 16.0)
+        .max(text_width(title, 16.0) + 32.0)
+        .max(360.0);
+    let lines = wrap(legend, width - 32.0);
+    let legend_y = (py + ph + 60.0).max(py + bar_len + 16.0);
+    let height = legend_y + 18.0 * lines.len() as f64 + 8.0;
     let mut svg = Svg::new(width, height, title);
     svg.title_text(title);
 
@@ -297,10 +318,16 @@ fn sequential_image(values: &[f64], (h, w): (usize, usize), title: &str) -> Svg 
             color(v)
         ));
     }
-    // The colour bar: 64 stripes from 0 (bottom) to the largest value (top).
+    // The colour bar: 64 stripes from the bottom label to the top one.
     let seg = bar_len / 64.0;
     for s in 0..64 {
-        let fill = sequential((s as f64 + 0.5) / 64.0).to_string();
+        let t = (s as f64 + 0.5) / 64.0;
+        let fill = if signed {
+            diverging(2.0 * t - 1.0)
+        } else {
+            sequential(t)
+        }
+        .to_string();
         svg.rect(
             bar_x,
             py + bar_len - (s + 1) as f64 * seg,
@@ -326,6 +353,16 @@ fn sequential_image(values: &[f64], (h, w): (usize, usize), title: &str) -> Svg 
         "column",
         "row",
     );
+    for (k, line) in lines.iter().enumerate() {
+        svg.text(
+            16.0,
+            legend_y + 18.0 * k as f64,
+            line,
+            TICK_FONT,
+            Anchor::Start,
+            "",
+        );
+    }
     svg
 }
 
@@ -442,7 +479,7 @@ mod tests {
             .unwrap();
         n.push(Box::new(Activation::sigmoid())).unwrap();
         let v = weight_path_importance(&n).unwrap();
-        let s = importance_image(&v, (2, 2), "input importance")
+        let s = importance_image(&v, (2, 2), "input importance", "share of |W| paths")
             .unwrap()
             .to_string();
         check(&s).unwrap();
@@ -462,12 +499,12 @@ mod tests {
         assert!(s.contains(">0.25</text>") && s.contains(">0.5</text>"));
         assert!(s.contains(">row</text>") && s.contains(">column</text>"));
         // Negative values fall back to the diverging heatmap; NaN is grey.
-        let s = importance_image(&[-1.0, 1.0], (1, 2), "signed")
+        let s = importance_image(&[-1.0, 1.0], (1, 2), "signed", "")
             .unwrap()
             .to_string();
         check(&s).unwrap();
         assert!(s.contains("fill=\"#053061\""), "{s}"); // dark blue for −1
-        let s = importance_image(&[f64::NAN, 0.0], (1, 2), "nan")
+        let s = importance_image(&[f64::NAN, 0.0], (1, 2), "nan", "")
             .unwrap()
             .to_string();
         check(&s).unwrap();
@@ -516,8 +553,8 @@ mod tests {
         assert!(activation_histograms(&report, 0).is_err());
         report.layers.clear();
         assert!(activation_histograms(&report, 5).is_err());
-        assert!(importance_image(&[1.0, 2.0], (0, 2), "").is_err());
-        let e = importance_image(&[1.0, 2.0, 3.0], (2, 2), "").unwrap_err();
+        assert!(importance_image(&[1.0, 2.0], (0, 2), "", "").is_err());
+        let e = importance_image(&[1.0, 2.0, 3.0], (2, 2), "", "").unwrap_err();
         assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
     }
 }

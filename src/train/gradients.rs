@@ -8,7 +8,8 @@ use crate::{Network, Result, Scalar, Tensor};
 impl<T: Scalar> Network<T> {
     /// One forward pass in training mode, the loss, and the backward pass:
     /// afterwards every parameter's gradient holds `∂loss/∂param` (gradients
-    /// are zeroed first). Returns the loss.
+    /// are zeroed first), except that pruned weights get a zero gradient
+    /// ([`Network::mask_gradients`]). Returns the loss.
     ///
     /// The loss gradient `∂loss/∂output` is computed into a tensor allocated
     /// per call; [`Network::train_on_batch`] is the allocation-free step.
@@ -28,6 +29,7 @@ impl<T: Scalar> Network<T> {
             loss.loss_and_grad(y, target, &mut g)?
         };
         self.backward_params(&g)?;
+        self.mask_gradients();
         Ok(value)
     }
 }

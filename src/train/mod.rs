@@ -14,6 +14,7 @@
 //! 2. **backward**: fresh gradients for every parameter;
 //! 3. **non-finite check**: a NaN or infinite gradient stops training with an
 //!    error naming the epoch, the step, the parameter and its layer;
+//!    Then the gradients of pruned weights are zeroed (see [`crate::prune`]);
 //! 4. **clipping** ([`Clip`]): by global norm (PyTorch's `clip_grad_norm_`) or by value;
 //! 5. **regularizer gradient**: the coupled penalty gradient (L2's `λ·w`, L1's
 //!    subgradient mode) is added, to weights only unless the
@@ -23,7 +24,9 @@
 //!    AdamW's decoupled decay inside it);
 //! 7. **proximal L1**: the soft-threshold `w ← sign(w)·max(|w| − lr·λ, 0)` that
 //!    makes weights exactly zero;
-//! 8. **constraints** ([`Constraints`](crate::Constraints)): max-norm, unit-norm, non-negative.
+//! 8. **constraints** ([`Constraints`](crate::Constraints)): max-norm, unit-norm, non-negative;
+//! 9. **pruning masks**: every pruned weight is set to exactly zero
+//!    ([`Network::apply_masks`](crate::Network::apply_masks)).
 //!
 //! Nothing in a step allocates once the first batch has been seen: the batch,
 //! the loss gradient and every layer's buffers are kept and reused.

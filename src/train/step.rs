@@ -142,6 +142,9 @@ pub(crate) fn train_step<T: Scalar>(
         )));
     }
 
+    // Pruned weights get no gradient (see crate::prune).
+    net.mask_gradients();
+
     // 4. clipping.
     match cfg.clip {
         Some(Clip::Norm(max)) => {
@@ -199,6 +202,9 @@ pub(crate) fn train_step<T: Scalar>(
         net.visit_params_mut(&mut |i, p| keep_first(&mut result, constraints.apply_to(i, p)));
         take(&mut result)?;
     }
+
+    // Pruned weights stay exactly zero, whatever the update did.
+    net.apply_masks();
 
     if cfg.record_gradients {
         let mut k = 0;
