@@ -305,8 +305,14 @@ impl<T: Scalar> Report<'_, T> {
             ));
             if let Ok(imp) = crate::inspect::importance::weight_path_importance(net) {
                 charts.push((
-                    svg::importance_image(&imp, img, "input importance from the weights")?,
-                    "|W| products summed over paths to the outputs, per input.",
+                    svg::importance_image(
+                        &imp,
+                        img,
+                        "input importance from the weights",
+                        "share of the total |weight| path product that starts at each input",
+                    )?,
+                    "Weights only: |W| products summed over paths to the outputs, per input; \
+                     the shares sum to 1.",
                 ));
             }
         }
