@@ -341,7 +341,7 @@ impl<T: Scalar> Report<'_, T> {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
                  <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&p.name),
-                escape(p.layer_kind),
+                escape(&p.layer_kind),
                 shape.join("×"),
                 sig(s.mean),
                 sig(s.std),

@@ -89,6 +89,7 @@ pub struct History {
     /// True when early stopping ended training before the last epoch.
     pub stopped_early: bool,
     /// The weights over time, when [`Fit::recording`](super::Fit::recording) was set.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub timeline: Option<Timeline>,
 }
 
