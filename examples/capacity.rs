@@ -138,6 +138,7 @@ fn main() -> Result<()> {
             log_x: true,
             log_y: true,
             colors: vec![TABLEAU10[0], TABLEAU10[1], TABLEAU10[2]],
+            ..Default::default()
         },
     )?;
     let mut curves = Vec::new();

@@ -9,6 +9,7 @@ use std::time::Instant;
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::prelude::*;
 use weightwise::svg;
+use weightwise::train::Recording;
 
 fn main() -> weightwise::Result<()> {
     let mut rng = StdRng::seed_from_u64(42);
@@ -30,6 +31,8 @@ fn main() -> weightwise::Result<()> {
     println!("{net}\n");
     // Catch a bad start before training: activations and gradients per layer.
     println!("{}\n", net.audit_init(&train.features().rows(0..256)?)?);
+    // Recording's probe: 64 rows, as it is one more forward pass per snapshot.
+    let probe = train.features().rows(0..64)?;
 
     let start = Instant::now();
     let mut print = |e: &EpochRecord| {
@@ -52,6 +55,9 @@ fn main() -> weightwise::Result<()> {
             batch_size: 32,
             validation: Some(&test),
             on_epoch: Some(&mut print),
+            // A snapshot of every parameter (and of dead units on the probe)
+            // after each epoch, for the report's pictures over time.
+            recording: Some(Recording::every(1).with_probe(probe)),
             ..Default::default()
         },
         &mut rng,
@@ -89,9 +95,15 @@ fn main() -> weightwise::Result<()> {
     // One model file: `Network::load_model` rebuilds it with no code, and its
     // tensors are what PyTorch, candle or burn read (names "0.weight", …, layout [out, in]).
     net.save_model(format!("{out}/digits.safetensors"))?;
+    // Everything above and the weights over time, in one self-contained page.
+    history
+        .report(&net)
+        .title("digits: 64-128-64-10, Adam, L2")
+        .image_shape((8, 8))
+        .save(format!("{out}/digits_report.html"))?;
     println!(
         "written to {out}/: digits_curves.svg, digits_first_layer_units.svg, \
-         digits_pixel_importance.svg, digits_weight_histograms.svg, digits.safetensors"
+         digits_pixel_importance.svg, digits_weight_histograms.svg, digits.safetensors, digits_report.html"
     );
     Ok(())
 }

@@ -13,11 +13,12 @@
 //!    `kaiming_normal_`, `σ = √(2/fan_in)`.
 //!    Per layer the example prints the activations' mean and standard
 //!    deviation and the fraction that is saturated (sigmoid output below 0.01
-//!    or above 0.99) or zero (ReLU, about half), and draws one histogram per
-//!    layer, all on the range [0, 1] as the book's (values beyond it are
-//!    counted in each panel's header; for ReLU the exact zeros are left out
-//!    of the bars so that the rest stays visible). What it shows: sigmoid
-//!    with N(0, 0.01²) collapses onto 0.5 (std below 0.03 in every layer)
+//!    or above 0.99) or zero (ReLU), and draws one histogram per layer, all on
+//!    one shared range per figure: [0, 1] for sigmoid as the book's, and
+//!    [0, largest output] for ReLU, whose outputs under He reach well past 1
+//!    (the book's fixed (0, 1) would hide half of He's spread); for ReLU the
+//!    exact zeros, about half, are left out of the bars so that the rest
+//!    stays visible. What it shows: sigmoid with N(0, 0.01²) collapses onto 0.5 (std below 0.03 in every layer)
 //!    where the book's Xavier keeps the std above 0.1; ReLU with N(0, 0.01²)
 //!    loses more than 5× of its spread at each layer (`0.01·√100·√½ ≈ 0.07`)
 //!    and over 10⁴× in five, where He keeps every layer within 2× of the
@@ -57,7 +58,8 @@
 //! network as it was).
 //!
 //! Writes `init_activations_sigmoid.svg`, `init_activations_relu.svg`,
-//! `init_gradients.svg` and `init_training.svg` into the folder given as the
+//! `init_gradients.svg`, `init_training.svg` and one report per training run
+//! (`init_training_{normal001,xavier,he}_report.html`) into the folder given as the
 //! first argument (default `target/weightwise-out/`).
 //!
 //! Run with `cargo run --release --example init_compare [-- out-folder]`.
@@ -68,11 +70,10 @@ use rand::{SeedableRng, rngs::StdRng};
 use rand_distr::StandardNormal;
 use weightwise::prelude::*;
 use weightwise::svg::{self, HistogramOptions, LineChartOptions, Series};
+use weightwise::train::Recording;
 
 const WIDTH: usize = 100;
 const ROWS: usize = 1000;
-/// Bin range of the ReLU histograms (the book's is (0, 1)).
-const RELU_RANGE: (f64, f64) = (0.0, 1.0);
 
 /// One set-up: an activation and an initializer for every dense layer.
 struct Setup {
@@ -167,11 +168,16 @@ fn part1(x: &Tensor<f64>, out: &str) -> Result<()> {
                 panels.push((format!("layer {}", i + 1), v.to_vec()));
             }
         }
-        // One shared range per figure, as the book's `range=(0, 1)`, so the
-        // layers can be compared by eye.
+        // One shared range per figure, so the layers compare by eye: the
+        // book's (0, 1) for sigmoid, for ReLU up to the largest output.
+        let relu_max = panels
+            .iter()
+            .flat_map(|p| &p.1)
+            .copied()
+            .fold(0.0f64, f64::max);
         let opts = HistogramOptions {
             range: Some(if setup.kind == ActivationKind::Relu {
-                RELU_RANGE
+                (0.0, if relu_max > 0.0 { relu_max } else { 1.0 })
             } else {
                 (0.0, 1.0)
             }),
@@ -267,7 +273,8 @@ fn part3(out: &str) -> Result<()> {
         "init", "epoch 1", "epoch 10", "epoch 30", "test loss", "test acc"
     );
     let mut histories = Vec::new();
-    for (name, init) in inits {
+    let probe = train.features().rows(0..64)?;
+    for ((name, init), slug) in inits.into_iter().zip(["normal001", "xavier", "he"]) {
         let mut b = Network::<f32>::builder(64);
         for _ in 0..5 {
             b = b.dense(WIDTH, init).relu();
@@ -284,10 +291,18 @@ fn part3(out: &str) -> Result<()> {
                 epochs: 30,
                 batch_size: 128,
                 validation: Some(&test),
+                recording: Some(Recording::every(1).with_probe(probe.clone())),
                 ..Default::default()
             },
             &mut StdRng::seed_from_u64(1001),
         )?;
+        let report = format!("{out}/init_training_{slug}_report.html");
+        history
+            .report(&net)
+            .title(format!("ReLU 64-100×5-10 on digits, {name} init, SGD"))
+            .image_shape((8, 8))
+            .save(&report)?;
+        println!("wrote {report}");
         let l = history.train_losses();
         let last = history.last();
         println!(

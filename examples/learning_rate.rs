@@ -210,7 +210,7 @@ fn main() -> Result<()> {
             }
             _ => println!(" {:>9} {:>9}", "stopped", ""),
         }
-        let mut name = format!("lr {lr}");
+        let mut name = format!("SGD lr {lr}: training loss");
         if let Some(e) = &error {
             name.push_str(&format!(
                 " (non-finite in epoch {}: no point drawn for it)",
@@ -248,8 +248,18 @@ fn main() -> Result<()> {
         println!("lr {lr}: {e}");
     }
 
+    // A divergent run's loss reaches 1e15 and would flatten every healthy
+    // curve on the bottom: show losses up to 100× the largest first-epoch
+    // loss (ln 10 ≈ 2.3 is chance here) and say that higher points are cut.
+    let first_max = series
+        .iter()
+        .chain(&steps)
+        .filter_map(|s| s.points.first().map(|p| p.1))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
     let log_y = LineChartOptions {
         log_y: true,
+        y_max: Some(100.0 * first_max),
         ..Default::default()
     };
     let per_epoch = svg::line_chart_with(

@@ -170,6 +170,7 @@ pub mod network;
 pub mod optim;
 pub mod prune;
 pub mod regularize;
+pub mod report;
 pub mod scalar;
 #[cfg(feature = "serde")]
 mod serde_float;

@@ -20,6 +20,16 @@ pub(crate) struct Ticks {
 }
 
 impl Ticks {
+    /// Drops the ticks that are not whole numbers (an axis of epochs or
+    /// layers has no "layer 1.5").
+    pub fn keep_integers(&mut self) {
+        let keep: Vec<bool> = self.values.iter().map(|v| v.fract() == 0.0).collect();
+        let mut k = keep.iter();
+        self.values.retain(|_| *k.next().unwrap_or(&false));
+        let mut k = keep.iter();
+        self.labels.retain(|_| *k.next().unwrap_or(&false));
+    }
+
     /// Widest label in pixels.
     pub fn max_width(&self) -> f64 {
         self.labels

@@ -14,7 +14,7 @@ impl fmt::Display for Rgb {
 
 impl Rgb {
     /// `a + t·(b − a)` per channel, `t ∈ [0, 1]`, rounded.
-    fn lerp(a: Rgb, b: Rgb, t: f64) -> Rgb {
+    pub(crate) fn lerp(a: Rgb, b: Rgb, t: f64) -> Rgb {
         let ch = |x: u8, y: u8| (f64::from(x) + t * (f64::from(y) - f64::from(x))).round() as u8;
         Rgb(ch(a.0, b.0), ch(a.1, b.1), ch(a.2, b.2))
     }

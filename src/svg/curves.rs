@@ -85,6 +85,18 @@ pub fn compare_runs(runs: &[(&str, &History)], title: &str) -> Result<Svg> {
             acc_colors.push(color);
         }
     }
+    // One run: mark its best epoch and where early stopping ended it.
+    let mut marks = Vec::new();
+    if let [(_, h)] = runs {
+        if let Some(b) = h.best_epoch {
+            marks.push((b as f64 + 1.0, format!("best epoch {}", b + 1)));
+        }
+        if h.stopped_early
+            && let Some(last) = h.last()
+        {
+            marks.push((last.epoch as f64 + 1.0, "early stop".to_string()));
+        }
+    }
     let loss_chart = line_chart_with(
         &losses,
         &format!("{title}: loss"),
@@ -93,6 +105,7 @@ pub fn compare_runs(runs: &[(&str, &History)], title: &str) -> Result<Svg> {
         &LineChartOptions {
             log_y: true,
             colors: loss_colors,
+            x_marks: marks.clone(),
             ..Default::default()
         },
     )?;
@@ -106,6 +119,7 @@ pub fn compare_runs(runs: &[(&str, &History)], title: &str) -> Result<Svg> {
         "accuracy",
         &LineChartOptions {
             colors: acc_colors,
+            x_marks: marks,
             ..Default::default()
         },
     )?;

@@ -152,11 +152,17 @@ pub fn heatmap<T: Scalar>(
     Ok(svg)
 }
 
+/// A tile whose largest `|w|` is below this fraction of the largest tile's
+/// is drawn grey on per-tile scales: a unit with (almost) no input.
+pub const DEAD_TILE: f64 = 0.01;
+
 /// How [`tiles`] maps each tile's values to colours.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TileScale {
     /// Each tile has its own symmetric limits `±max|w|` of that tile, printed
     /// under it: best for seeing each unit's pattern, even a weak one.
+    /// A tile whose `max|w|` is under [`DEAD_TILE`] of the largest is drawn
+    /// grey and captioned "dead", rather than blown up to full colour.
     #[default]
     PerTile,
     /// One limit `±max|w|` over all tiles: best for comparing units' strength.
@@ -277,12 +283,20 @@ impl TileGrid {
             .chunks(len)
             .map(|r| if shared { global } else { max_abs(r) })
             .collect();
+        // On per-tile scales a unit whose weights are all near zero would be
+        // blown up to full colour: it is drawn grey, as the dead unit it is.
+        let dead: Vec<bool> = limits
+            .iter()
+            .map(|&l| !shared && l < DEAD_TILE * global)
+            .collect();
         let captions: Vec<String> = limits
             .iter()
             .enumerate()
             .map(|(i, l)| {
                 if shared {
                     caption(i)
+                } else if dead[i] {
+                    format!("{} dead ±{}", caption(i), format_sig(*l))
                 } else {
                     format!("{} ±{}", caption(i), format_sig(*l))
                 }
@@ -311,7 +325,9 @@ impl TileGrid {
         } else {
             (
                 ["-max|w|".into(), "0".into(), "+max|w|".into()],
-                "each tile on its own scale ±max|w| (printed under it)".to_string(),
+                "each tile on its own scale ±max|w| (printed under it); \
+                 grey: max|w| under 1% of the largest tile's (a dead unit)"
+                    .to_string(),
             )
         };
         let width = (x0 + grid_w + 16.0)
@@ -327,7 +343,12 @@ impl TileGrid {
             svg.push("<g shape-rendering=\"crispEdges\">");
             for (k, &v) in row.iter().enumerate() {
                 let rect = (cx + (k % w) as f64 * px, cy + (k / w) as f64 * px, px, px);
-                cell(&mut svg, rect, &cell_color(v, limits[t]), None);
+                let color = if dead[t] {
+                    MISSING.to_string()
+                } else {
+                    cell_color(v, limits[t])
+                };
+                cell(&mut svg, rect, &color, None);
             }
             svg.push("</g>");
             svg.rect(

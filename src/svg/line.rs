@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::axis::{GRID, LABEL_FONT, axis_label, x_axis, x_ticks, y_axis, y_ticks};
+use super::axis::{GRID, LABEL_FONT, TICK_FONT, axis_label, x_axis, x_ticks, y_axis, y_ticks};
 use super::color::{Rgb, categorical};
-use super::scale::Scale;
+use super::scale::{Scale, format_sig};
 use super::{Anchor, Svg, num, text_width};
 use crate::{Error, Result};
 
@@ -63,6 +63,15 @@ pub struct LineChartOptions {
     /// [`TABLEAU10`](super::TABLEAU10)`[i % 10]`. Give a train curve and its
     /// dashed validation curve the same colour to show them as a pair.
     pub colors: Vec<Rgb>,
+    /// Vertical reference lines `(x, label)`, drawn dashed grey with the
+    /// label at the top (e.g. the best epoch, where training stopped).
+    pub x_marks: Vec<(f64, String)>,
+    /// Horizontal reference lines `(y, label)` (e.g. a 1e-3 rule of thumb).
+    pub y_marks: Vec<(f64, String)>,
+    /// Largest y shown: points above it are left out (their lines break)
+    /// and the axis says so, so that one divergent series does not flatten
+    /// the others. None: the data's maximum.
+    pub y_max: Option<f64>,
 }
 
 /// [`line_chart_with`] with linear axes and the default colours.
@@ -113,29 +122,44 @@ pub fn line_chart_with(
         ));
     }
     let ok = |v: f64, log: bool| v.is_finite() && (!log || v > 0.0);
-    let drawable = |&(x, y): &(f64, f64)| ok(x, options.log_x) && ok(y, options.log_y);
+    let cap = options.y_max.unwrap_or(f64::INFINITY);
+    let drawable = |&(x, y): &(f64, f64)| ok(x, options.log_x) && ok(y, options.log_y) && y <= cap;
+    let capped = series
+        .iter()
+        .flat_map(|s| &s.points)
+        .any(|&(x, y)| ok(x, options.log_x) && y > cap);
     let all: Vec<(f64, f64)> = series
         .iter()
         .flat_map(|s| s.points.iter().copied())
         .filter(drawable)
         .collect();
     let x_dom = domain(all.iter().map(|p| p.0), options.log_x);
-    let y_dom = domain(all.iter().map(|p| p.1), options.log_y);
+    let marks_y = options.y_marks.iter().map(|m| m.0);
+    let y_dom = domain(
+        all.iter()
+            .map(|p| p.1)
+            .chain(marks_y.filter(|&v| ok(v, options.log_y))),
+        options.log_y,
+    );
     let make = |dom, range, log| {
         if log {
             Scale::log(dom, range)
         } else {
             Scale::linear(dom, range)
         }
-        .nice(5)
     };
+    // The x axis ends at the data (no overshoot); the y axis on round values.
     // First pass at the origin to size the margins from the tick labels.
-    let y0 = make(y_dom, (PLOT_H, 0.0), options.log_y);
+    let y0 = make(y_dom, (PLOT_H, 0.0), options.log_y).nice(5);
     let ticks_y = y_ticks(&y0);
     let (px, py) = (16.0 + LABEL_FONT + 10.0 + ticks_y.max_width() + 8.0, 48.0);
     let x = make(x_dom, (px, px + PLOT_W), options.log_x);
-    let y = make(y_dom, (py + PLOT_H, py), options.log_y);
-    let ticks_x = x_ticks(&x);
+    let y = make(y_dom, (py + PLOT_H, py), options.log_y).nice(5);
+    let mut ticks_x = x_ticks(&x);
+    // Whole-number data (epochs, layers) gets whole-number ticks only.
+    if !all.is_empty() && all.iter().all(|p| p.0.fract() == 0.0) {
+        ticks_x.keep_integers();
+    }
 
     let legend_x = px + PLOT_W + 20.0;
     let name_w = series
@@ -188,6 +212,51 @@ pub fn line_chart_with(
             Anchor::Start,
             "",
         );
+    }
+    for (k, (v, label)) in options.x_marks.iter().enumerate() {
+        let (d0, d1) = x.domain();
+        if ok(*v, options.log_x) && *v >= d0.min(d1) && *v <= d0.max(d1) {
+            let mx = x.map(*v);
+            svg.push(&format!(
+                "<line class=\"mark\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" \
+                 stroke=\"#555555\" stroke-dasharray=\"3 3\"/>",
+                num(mx),
+                num(py),
+                num(py + PLOT_H)
+            ));
+            svg.text(
+                mx + 4.0,
+                py + 14.0 + 15.0 * k as f64,
+                label,
+                TICK_FONT,
+                Anchor::Start,
+                "",
+            );
+        }
+    }
+    for (v, label) in &options.y_marks {
+        if ok(*v, options.log_y) {
+            let my = y.map(*v);
+            svg.push(&format!(
+                "<line class=\"mark\" x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" \
+                 stroke=\"#555555\" stroke-dasharray=\"3 3\"/>",
+                num(px),
+                num(my),
+                num(px + PLOT_W)
+            ));
+            svg.text(
+                px + PLOT_W - 4.0,
+                my - 5.0,
+                label,
+                TICK_FONT,
+                Anchor::End,
+                "",
+            );
+        }
+    }
+    if capped {
+        let note = format!("points above {} not shown", format_sig(cap));
+        svg.text(px + 4.0, py - 6.0, &note, TICK_FONT, Anchor::Start, "");
     }
     x_axis(&mut svg, &x, &ticks_x, py + PLOT_H);
     y_axis(&mut svg, &y, &ticks_y, px);
@@ -338,6 +407,7 @@ mod tests {
             log_y: true,
             log_x: true,
             colors: vec![Rgb(1, 2, 3)],
+            ..Default::default()
         };
         let s = line_chart_with(
             &[Series::new("decay", with_zero)],

@@ -46,8 +46,9 @@ mod histogram;
 mod line;
 mod model;
 mod scale;
+mod timeline;
 #[cfg(test)]
-mod wellformed;
+pub(crate) mod wellformed;
 
 use std::fmt::{self, Write as _};
 use std::path::Path;
@@ -58,13 +59,14 @@ pub use attribution::{attribution_maps, magnitude_tiles};
 pub use color::{Rgb, TABLEAU10, categorical, diverging, sequential};
 pub use conv::{conv_filters, feature_map_tiles, feature_maps, filter_tiles};
 pub use curves::{compare_runs, training_curves};
-pub use heatmap::{TileScale, TilesOptions, heatmap, tiles, tiles_with};
+pub use heatmap::{DEAD_TILE, TileScale, TilesOptions, heatmap, tiles, tiles_with};
 pub use histogram::{HistogramOptions, histograms, histograms_with};
 pub use line::{LineChartOptions, Series, line_chart, line_chart_with};
 pub use model::{
     activation_histograms, importance_image, unit_tiles, weight_heatmap, weight_histograms,
 };
 pub use scale::{Scale, format_tick, nice_ticks};
+pub use timeline::{activation_health, learning_rate, update_ratios, weight_bands, weight_ridges};
 
 /// Font stack used for all text.
 const FONT_FAMILY: &str = "Helvetica, Arial, sans-serif";
@@ -131,6 +133,14 @@ impl Svg {
     fn nested(&self, x: f64, y: f64) -> String {
         let mut s = String::new();
         let _ = write!(s, "<svg x=\"{}\" y=\"{}\"", num(x), num(y));
+        self.write_inner(&mut s);
+        s
+    }
+
+    /// The document as an `<svg>` element for an HTML page: no XML
+    /// namespace (HTML5 implies it) and scaled to its container by CSS.
+    pub(crate) fn inline(&self) -> String {
+        let mut s = String::from("<svg role=\"img\"");
         self.write_inner(&mut s);
         s
     }

@@ -2,6 +2,7 @@
 //! [`EarlyStopping`] and the epoch callback's [`Control`].
 
 use super::history::EpochRecord;
+use super::record::Recording;
 use super::step::StepBuffers;
 use crate::data::Dataset;
 use crate::loss::{Loss, LossFn};
@@ -140,6 +141,10 @@ pub struct Fit<'a, T: Scalar> {
     /// Record per-parameter gradient norms and update ratios in the
     /// [`History`](super::History). Defaults to false.
     pub record_gradients: bool,
+    /// Snapshots of the weights during training (quantiles, histograms,
+    /// update ratios, dead units), kept in [`History::timeline`](super::History::timeline)
+    /// for [`History::report`](super::History::report). Defaults to none (no cost).
+    pub recording: Option<Recording<T>>,
     /// Called after every epoch with its record; returns a [`Control`] that
     /// can stop training or set the learning rate. Defaults to none (the
     /// library prints nothing).
@@ -166,6 +171,7 @@ impl<T: Scalar> Default for Fit<'_, T> {
             sample_weights: None,
             early_stopping: None,
             record_gradients: false,
+            recording: None,
             on_epoch: None,
             buffers: StepBuffers::default(),
         }
@@ -228,6 +234,9 @@ impl<T: Scalar> Fit<'_, T> {
             ));
         }
         self.validate_step_settings()?;
+        if let Some(r) = &self.recording {
+            r.validate(net)?;
+        }
         if let Some(s) = &self.schedule {
             s.validate()?;
         }

@@ -7,6 +7,7 @@ use rand::seq::SliceRandom;
 
 use super::config::{Control, Fit};
 use super::history::{EpochRecord, GradientRecord, History};
+use super::record::Recorder;
 use super::step::{At, StepBuffers, StepConfig, train_step};
 use crate::data::Dataset;
 use crate::layer::Mode;
@@ -102,6 +103,7 @@ impl<T: Scalar> Network<T> {
         let (mut x, mut y, mut w) = (Tensor::default(), Tensor::default(), Tensor::default());
         let mut best: Option<Best<T>> = None;
         let param_names: Vec<String> = self.named_params().into_iter().map(|(n, _)| n).collect();
+        let mut recorder = Recorder::start(fit.recording.as_ref(), self, fit.initial_epoch)?;
 
         for epoch in fit.initial_epoch..fit.epochs {
             let start = Instant::now();
@@ -115,15 +117,27 @@ impl<T: Scalar> Network<T> {
             buf.grad_sums.iter_mut().for_each(|s| *s = (0.0, 0.0));
             let (mut loss_sum, mut objective_sum, mut seen) = (0.0, 0.0, 0usize);
             let (mut correct, mut counted, mut steps) = (0usize, 0usize, 0usize);
+            let snapshot = recorder
+                .as_ref()
+                .is_some_and(|r| r.wants(epoch, fit.epochs - 1));
+            let record_gradients = fit.record_gradients || snapshot;
+            // A snapshot without `record_gradients` measures the last step only.
+            let last_step = order.len().div_ceil(fit.batch_size) - 1;
+            let measured = if fit.record_gradients {
+                None
+            } else {
+                Some(last_step)
+            };
             let mut cfg = StepConfig {
                 loss: fit.loss.as_ref(),
                 optimizer: fit.optimizer.as_mut(),
                 regularizer: fit.regularizer.as_ref(),
                 constraints: &fit.constraints,
                 clip: fit.clip,
-                record_gradients: fit.record_gradients,
+                record_gradients,
             };
             for (step, indices) in order.chunks(fit.batch_size).enumerate() {
+                cfg.record_gradients = record_gradients && measured.is_none_or(|m| m == step);
                 if let Some(s) = fit.schedule.as_mut() {
                     let at = ScheduleContext {
                         epoch,
@@ -165,19 +179,25 @@ impl<T: Scalar> Network<T> {
                 Some(v) => Some(self.evaluate(v, fit.loss.as_ref())?),
                 None => None,
             };
-            let gradients = if fit.record_gradients {
+            let mut gradients = if record_gradients {
                 param_names
                     .iter()
                     .zip(&buf.grad_sums)
                     .map(|(name, &(g, u))| GradientRecord {
                         name: name.clone(),
-                        grad_norm: g / steps as f64,
-                        update_ratio: u / steps as f64,
+                        grad_norm: g / measured.map_or(steps, |_| 1) as f64,
+                        update_ratio: u / measured.map_or(steps, |_| 1) as f64,
                     })
                     .collect()
             } else {
                 Vec::new()
             };
+            if let Some(r) = recorder.as_mut() {
+                r.after_epoch(self, epoch, fit.epochs - 1, &gradients)?;
+            }
+            if !fit.record_gradients {
+                gradients.clear();
+            }
             let record = EpochRecord {
                 epoch,
                 train_loss: loss_sum / seen as f64,
@@ -235,6 +255,10 @@ impl<T: Scalar> Network<T> {
                 history.stopped_early = epoch + 1 < fit.epochs;
                 break;
             }
+        }
+        if let Some(r) = recorder {
+            let done = fit.initial_epoch + history.epochs.len();
+            history.timeline = Some(r.finish(self, done)?);
         }
         if let Some(b) = best {
             history.best_epoch = Some(b.epoch);

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::record::Timeline;
+
 /// Gradient diagnostics of one parameter, averaged over an epoch's steps.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -86,6 +88,9 @@ pub struct History {
     pub best_epoch: Option<usize>,
     /// True when early stopping ended training before the last epoch.
     pub stopped_early: bool,
+    /// The weights over time, when [`Fit::recording`](super::Fit::recording) was set.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub timeline: Option<Timeline>,
 }
 
 impl EpochRecord {

@@ -196,6 +196,7 @@ mod tests {
             epochs: vec![epoch(3, Some(0.25)), epoch(4, None)],
             best_epoch: Some(3),
             stopped_early: false,
+            timeline: None,
         }
     }
 

@@ -42,10 +42,12 @@ mod fit;
 mod gradients;
 mod history;
 mod history_csv;
+mod record;
 mod step;
 
 pub use config::{Clip, Control, EarlyStopping, Fit};
 pub use fit::Evaluation;
 pub use history::{EXPLODING_GRADIENT, EpochRecord, GradientRecord, History, VANISHING_GRADIENT};
 pub use history_csv::{EPOCH_COLUMNS, GRADIENT_COLUMNS};
+pub use record::{ActivationSnapshot, ParamSnapshot, QUANTILES, Recording, Snapshot, Timeline};
 pub use step::StepBuffers;

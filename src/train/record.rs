@@ -1,0 +1,440 @@
+//! Recording the weights during `fit`: [`Recording`] asks for it, a
+//! [`Timeline`] in the [`History`](super::History) holds what was recorded.
+//!
+//! A snapshot is taken before the first epoch, after every `every`-th epoch
+//! and after the last one. It holds, per parameter, nine quantiles and a
+//! fixed-bin histogram of the values, the gradient norm and update-to-weight
+//! ratio of the snapshot epoch's last step, and, per activation
+//! layer, the dead and saturated fractions of its outputs on a fixed probe
+//! batch in inference mode.
+//!
+//! Recording is off by default and costs nothing then. When on, a step
+//! allocates nothing: the last step of a snapshot epoch measures two norms
+//! per parameter into buffers kept by the step, and only the snapshot itself
+//! (sorting a copy of each parameter, one forward pass of the probe) allocates. Memory is
+//! bounded: past [`Recording::max_snapshots`] every other snapshot is dropped
+//! and the interval doubles, as TensorBoard's reservoir keeps a run readable.
+
+use super::history::GradientRecord;
+use crate::inspect::InitAudit;
+use crate::layer::activation::ActivationKind;
+use crate::{Error, Network, Result, Scalar, Tensor};
+
+/// The quantiles a snapshot keeps, as fractions: 0, 2, 9, 25, 50, 75, 91, 98
+/// and 100 % (TensorBoard's distribution bands: about ±0, 1, 1.5, 2 σ of a
+/// normal, and the extremes).
+pub const QUANTILES: [f64; 9] = [0.0, 0.02, 0.09, 0.25, 0.5, 0.75, 0.91, 0.98, 1.0];
+
+/// What to record during [`Network::fit`](crate::Network::fit), set in
+/// [`Fit::recording`](super::Fit::recording).
+///
+/// ```
+/// use weightwise::{Tensor, train::Recording};
+/// # fn main() -> weightwise::Result<()> {
+/// let probe = Tensor::<f32>::zeros(&[16, 4])?;
+/// let r = Recording::every(5).with_probe(probe);
+/// assert_eq!((r.every, r.bins, r.max_snapshots), (5, 40, 200));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recording<T> {
+    /// A snapshot after every `every`-th epoch (and before the first and
+    /// after the last). At least 1.
+    pub every: usize,
+    /// Histogram bins per parameter per snapshot. At least 1; defaults to 40.
+    pub bins: usize,
+    /// At most this many snapshots are kept (at least 2; defaults to 200):
+    /// beyond it every other one is dropped and `every` doubles.
+    pub max_snapshots: usize,
+    /// A fixed batch `[n, inputs]` sent through the network at each snapshot
+    /// (in inference mode) to measure dead and saturated activations, and
+    /// through [`Network::audit_init`] before training. None: no activation
+    /// measures and no audit.
+    pub probe: Option<Tensor<T>>,
+}
+
+impl<T: Scalar> Recording<T> {
+    /// A snapshot every `every` epochs, 40 bins, at most 200 snapshots, no probe.
+    pub fn every(every: usize) -> Self {
+        Recording {
+            every,
+            bins: 40,
+            max_snapshots: 200,
+            probe: None,
+        }
+    }
+
+    /// The same recording with a probe batch for the activation measures.
+    pub fn with_probe(mut self, probe: Tensor<T>) -> Self {
+        self.probe = Some(probe);
+        self
+    }
+
+    /// Checks the settings and the probe's shape against the network.
+    pub(crate) fn validate(&self, net: &Network<T>) -> Result<()> {
+        if self.every == 0 {
+            return Err(Error::invalid_arg("recording every", 0, "must be ≥ 1"));
+        }
+        if self.bins == 0 {
+            return Err(Error::invalid_arg("recording bins", 0, "must be ≥ 1"));
+        }
+        if self.max_snapshots < 2 {
+            return Err(Error::invalid_arg(
+                "recording max_snapshots",
+                self.max_snapshots,
+                "must be ≥ 2",
+            ));
+        }
+        if let Some(p) = &self.probe
+            && !matches!(*p.shape(), [n, c] if n > 0 && c == net.inputs())
+        {
+            return Err(Error::shape_mismatch(
+                "fit (recording probe)",
+                p.shape(),
+                &[net.inputs()],
+                "the probe must be [n ≥ 1, inputs]",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A parameter's values at one snapshot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamSnapshot {
+    /// The values at [`QUANTILES`] (linear interpolation between order
+    /// statistics, as `numpy.quantile`'s default), over finite values only.
+    pub quantiles: [f64; 9],
+    /// Lower and upper edge of the histogram: the finite minimum and maximum.
+    pub range: (f64, f64),
+    /// Counts in equal-width bins over `range` (the maximum in the last bin).
+    pub counts: Vec<u32>,
+    /// `‖∂L/∂w‖₂` (after clipping and the regularizer's gradient) at the
+    /// snapshot epoch's last step, or its mean over the epoch's steps when
+    /// [`Fit::record_gradients`](super::Fit::record_gradients) is set; None
+    /// before training and for a snapshot that early stopping forced.
+    pub grad_norm: Option<f64>,
+    /// `‖Δw‖₂ / ‖w‖₂`, measured as `grad_norm` is.
+    pub update_ratio: Option<f64>,
+}
+
+/// An activation layer's outputs on the probe at one snapshot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActivationSnapshot {
+    /// Index of the layer in the network.
+    pub layer: usize,
+    /// Its function.
+    pub activation: ActivationKind,
+    /// Fraction of units zero for every probe sample (ReLU-like layers).
+    pub dead_units: Option<f64>,
+    /// Fraction of outputs on a flat tail (sigmoid, tanh).
+    pub saturated: Option<f64>,
+}
+
+/// The state of the network at one point of the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// Epochs completed when it was taken: 0 is before training, so it lines
+    /// up with the training curves, which number epochs from 1.
+    pub epoch: usize,
+    /// One entry per parameter, in the order of [`Timeline::params`].
+    pub params: Vec<ParamSnapshot>,
+    /// One entry per activation layer (empty without a probe).
+    pub activations: Vec<ActivationSnapshot>,
+}
+
+/// Everything [`Recording`] recorded, in [`History::timeline`](super::History::timeline).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Timeline {
+    /// Full parameter names (`"0.weight"`), the order of every snapshot's `params`.
+    pub params: Vec<String>,
+    /// The snapshots, oldest first.
+    pub snapshots: Vec<Snapshot>,
+    /// The interval in the end (larger than asked when snapshots were thinned).
+    pub every: usize,
+    /// The probe's [`InitAudit`] before the first step, when training
+    /// started at epoch 0 with a probe.
+    pub init_audit: Option<InitAudit>,
+}
+
+/// The recorder `fit` drives: no work unless recording is on.
+pub(crate) struct Recorder<'r, T> {
+    settings: &'r Recording<T>,
+    timeline: Timeline,
+    /// Scratch for sorting a parameter's values.
+    sorted: Vec<f64>,
+    last: Option<usize>,
+}
+
+impl<'r, T: Scalar> Recorder<'r, T> {
+    /// Starts recording (audit and snapshot of the initial state), or `None`.
+    pub(crate) fn start(
+        settings: Option<&'r Recording<T>>,
+        net: &mut Network<T>,
+        initial_epoch: usize,
+    ) -> Result<Option<Self>> {
+        let Some(settings) = settings else {
+            return Ok(None);
+        };
+        let mut r = Recorder {
+            settings,
+            timeline: Timeline {
+                params: net.named_params().into_iter().map(|(n, _)| n).collect(),
+                every: settings.every,
+                ..Default::default()
+            },
+            sorted: Vec::new(),
+            last: None,
+        };
+        if initial_epoch == 0
+            && let Some(p) = &settings.probe
+        {
+            r.timeline.init_audit = Some(net.audit_init(p)?);
+        }
+        r.snapshot(net, initial_epoch, &[])?;
+        Ok(Some(r))
+    }
+
+    /// Whether epoch `epoch` (counted from 0) ends in a snapshot, so its
+    /// steps should sum gradient norms and update ratios.
+    pub(crate) fn wants(&self, epoch: usize, last_epoch: usize) -> bool {
+        (epoch + 1).is_multiple_of(self.timeline.every) || epoch == last_epoch
+    }
+
+    /// After epoch `epoch`: a snapshot if it [`wants`](Self::wants) one.
+    pub(crate) fn after_epoch(
+        &mut self,
+        net: &mut Network<T>,
+        epoch: usize,
+        last_epoch: usize,
+        gradients: &[GradientRecord],
+    ) -> Result<()> {
+        if self.wants(epoch, last_epoch) {
+            self.snapshot(net, epoch + 1, gradients)?;
+        }
+        Ok(())
+    }
+
+    /// Ends recording after `epochs_done` epochs (early stopping may end
+    /// before a planned snapshot: the weights are then taken without gradients).
+    pub(crate) fn finish(mut self, net: &mut Network<T>, epochs_done: usize) -> Result<Timeline> {
+        if self.last != Some(epochs_done) {
+            self.snapshot(net, epochs_done, &[])?;
+        }
+        Ok(self.timeline)
+    }
+
+    fn snapshot(
+        &mut self,
+        net: &mut Network<T>,
+        epoch: usize,
+        gradients: &[GradientRecord],
+    ) -> Result<()> {
+        let bins = self.settings.bins;
+        let mut params = Vec::with_capacity(self.timeline.params.len());
+        let sorted = &mut self.sorted;
+        net.visit_params(&mut |_, p| {
+            let k = params.len();
+            let g = gradients.get(k);
+            params.push(summarize(
+                &p.value,
+                bins,
+                sorted,
+                g.map(|g| g.grad_norm),
+                g.map(|g| g.update_ratio),
+            ));
+        });
+        let activations = match &self.settings.probe {
+            Some(probe) => probe_activations(net, probe)?,
+            None => Vec::new(),
+        };
+        let snaps = &mut self.timeline.snapshots;
+        snaps.push(Snapshot {
+            epoch,
+            params,
+            activations,
+        });
+        self.last = Some(epoch);
+        if snaps.len() > self.settings.max_snapshots {
+            // Keep the first and every other one after it, and the newest.
+            let newest = snaps.pop();
+            let mut i = 0;
+            snaps.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            snaps.extend(newest);
+            self.timeline.every *= 2;
+        }
+        Ok(())
+    }
+}
+
+/// The probe sent through the layers in inference mode, measuring each
+/// activation layer that can die or saturate on its output in place (the
+/// same definitions as [`ActivationReport`](crate::inspect::ActivationReport),
+/// without its copies and histograms).
+fn probe_activations<T: Scalar>(
+    net: &Network<T>,
+    probe: &Tensor<T>,
+) -> Result<Vec<ActivationSnapshot>> {
+    let mut out = Vec::new();
+    // Inference through `&self` (no layer cache is touched), ping-ponging
+    // between two tensors.
+    let (mut a, mut y) = (probe.clone(), Tensor::default());
+    for (i, layer) in net.layers().iter().enumerate() {
+        layer.infer(&a, &mut y)?;
+        std::mem::swap(&mut a, &mut y);
+        let y = &a;
+        let Some(kind) = layer.activation() else {
+            continue;
+        };
+        let (can_die, can_saturate) = (kind.is_dead(0.0f64), kind.is_saturated(1.0f64));
+        let v = y.as_slice();
+        let dead_units = match *y.shape() {
+            [n, units] if can_die && n > 0 => {
+                let dead = (0..units)
+                    .filter(|&j| (0..n).all(|r| kind.is_dead(v[r * units + j])))
+                    .count();
+                Some(dead as f64 / units.max(1) as f64)
+            }
+            _ => None,
+        };
+        let saturated = can_saturate.then(|| {
+            v.iter().filter(|&&x| kind.is_saturated(x)).count() as f64 / v.len().max(1) as f64
+        });
+        if dead_units.is_some() || saturated.is_some() {
+            out.push(ActivationSnapshot {
+                layer: i,
+                activation: kind,
+                dead_units,
+                saturated,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The quantiles and histogram of `t`'s finite values.
+fn summarize<T: Scalar>(
+    t: &Tensor<T>,
+    bins: usize,
+    sorted: &mut Vec<f64>,
+    grad_norm: Option<f64>,
+    update_ratio: Option<f64>,
+) -> ParamSnapshot {
+    sorted.clear();
+    sorted.extend(
+        t.as_slice()
+            .iter()
+            .map(|v| v.as_f64())
+            .filter(|v| v.is_finite()),
+    );
+    select_quantile_ranks(sorted);
+    let quantiles = QUANTILES.map(|q| quantile(sorted, q));
+    let (lo, hi) = (quantiles[0], quantiles[8]);
+    let mut counts = vec![0u32; bins];
+    let width = hi - lo;
+    for &v in sorted.iter() {
+        let b = if width > 0.0 {
+            (((v - lo) / width * bins as f64) as usize).min(bins - 1)
+        } else {
+            bins / 2
+        };
+        counts[b] += 1;
+    }
+    ParamSnapshot {
+        quantiles,
+        range: (lo, hi),
+        counts,
+        grad_norm,
+        update_ratio,
+    }
+}
+
+/// The order statistics at each rank [`quantile`] reads from (`⌊q·(n−1)⌋`
+/// and the one after), put in place by selection, left to right: those
+/// entries then hold what a full sort would, in O(n) per rank rather than
+/// O(n log n) for the sort.
+fn select_quantile_ranks(v: &mut [f64]) {
+    let Some(last) = v.len().checked_sub(1) else {
+        return;
+    };
+    let mut ranks: Vec<usize> = QUANTILES
+        .iter()
+        .flat_map(|q| {
+            let i = (q * last as f64).floor() as usize;
+            [i, (i + 1).min(last)]
+        })
+        .collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    let mut start = 0;
+    for r in ranks {
+        v[start..].select_nth_unstable_by(r - start, f64::total_cmp);
+        start = r + 1;
+        if start > last {
+            break;
+        }
+    }
+}
+
+/// The `q` quantile by linear interpolation (NaN if empty), reading only
+/// the ranks that [`select_quantile_ranks`] puts in place (or a sorted slice).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let Some(last) = sorted.len().checked_sub(1) else {
+        return f64::NAN;
+    };
+    let pos = q * last as f64;
+    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+    match sorted.get(i + 1) {
+        Some(&next) if frac > 0.0 => sorted[i] + frac * (next - sorted[i]),
+        _ => sorted[i],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_gives_the_sorted_quantiles() {
+        let mut v: Vec<f64> = (0..1000)
+            .map(|i| ((i * 7919) % 1000) as f64 * 0.37 - 50.0)
+            .collect();
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        select_quantile_ranks(&mut v);
+        for q in QUANTILES {
+            assert_eq!(quantile(&v, q), quantile(&sorted, q), "q = {q}");
+        }
+    }
+
+    #[test]
+    fn quantiles_interpolate_like_numpy() {
+        let v: Vec<f64> = (0..=10).map(f64::from).collect();
+        assert_eq!(quantile(&v, 0.25), 2.5);
+        assert_eq!(quantile(&v, 0.0), 0.0);
+        assert_eq!(quantile(&v, 1.0), 10.0);
+        assert!((quantile(&v, 0.09) - 0.9).abs() < 1e-12);
+        assert!(quantile(&[], 0.5).is_nan());
+        assert_eq!(quantile(&[3.0], 0.98), 3.0);
+    }
+
+    #[test]
+    fn summary_counts_every_finite_value() {
+        let t = Tensor::from_vec(vec![-1.0f64, 0.0, 0.5, 1.0, f64::NAN], &[5]).unwrap();
+        let s = summarize(&t, 4, &mut Vec::new(), None, None);
+        assert_eq!(s.range, (-1.0, 1.0));
+        assert_eq!(s.counts, vec![1, 0, 1, 2]);
+        assert_eq!(s.quantiles[4], 0.25);
+        let flat = summarize(
+            &Tensor::from_vec(vec![2.0f64; 3], &[3]).unwrap(),
+            5,
+            &mut Vec::new(),
+            None,
+            None,
+        );
+        assert_eq!(flat.counts, vec![0, 0, 3, 0, 0]);
+    }
+}
