@@ -123,6 +123,10 @@ fn invalid_recording_is_refused_before_any_step() {
             ..Recording::every(1)
         },
         Recording {
+            bins: (1 << 16) + 1,
+            ..Recording::every(1)
+        },
+        Recording {
             max_snapshots: 1,
             ..Recording::every(1)
         },

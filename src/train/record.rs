@@ -11,11 +11,15 @@
 //! Recording is off by default and costs nothing then. When on, a step
 //! allocates nothing: the last step of a snapshot epoch measures two norms
 //! per parameter into buffers kept by the step, and only the snapshot itself
-//! (sorting a copy of each parameter, one forward pass of the probe) allocates. Memory is
+//! allocates (its summaries; a forward pass of the probe). A snapshot costs a
+//! few passes over each parameter (a copy, selection of the quantiles'
+//! order statistics without a sort, the histogram) and the probe's forward
+//! pass. Memory is
 //! bounded: past [`Recording::max_snapshots`] every other snapshot is dropped
 //! and the interval doubles, as TensorBoard's reservoir keeps a run readable.
 
 use super::history::GradientRecord;
+use super::summary::Summarizer;
 use crate::inspect::InitAudit;
 use crate::layer::activation::ActivationKind;
 use crate::{Error, Network, Result, Scalar, Tensor};
@@ -24,6 +28,9 @@ use crate::{Error, Network, Result, Scalar, Tensor};
 /// and 100 % (TensorBoard's distribution bands: about ±0, 1, 1.5, 2 σ of a
 /// normal, and the extremes).
 pub const QUANTILES: [f64; 9] = [0.0, 0.02, 0.09, 0.25, 0.5, 0.75, 0.91, 0.98, 1.0];
+
+/// The most histogram bins a [`Recording`] may ask for.
+const MAX_BINS: usize = 1 << 16;
 
 /// What to record during [`Network::fit`](crate::Network::fit), set in
 /// [`Fit::recording`](super::Fit::recording).
@@ -41,7 +48,7 @@ pub struct Recording<T> {
     /// A snapshot after every `every`-th epoch (and before the first and
     /// after the last). At least 1.
     pub every: usize,
-    /// Histogram bins per parameter per snapshot. At least 1; defaults to 40.
+    /// Histogram bins per parameter per snapshot, 1 to 65,536; defaults to 40.
     pub bins: usize,
     /// At most this many snapshots are kept (at least 2; defaults to 200):
     /// beyond it every other one is dropped and `every` doubles.
@@ -75,8 +82,12 @@ impl<T: Scalar> Recording<T> {
         if self.every == 0 {
             return Err(Error::invalid_arg("recording every", 0, "must be ≥ 1"));
         }
-        if self.bins == 0 {
-            return Err(Error::invalid_arg("recording bins", 0, "must be ≥ 1"));
+        if !(1..=MAX_BINS).contains(&self.bins) {
+            return Err(Error::invalid_arg(
+                "recording bins",
+                self.bins,
+                "must be in 1..=65536",
+            ));
         }
         if self.max_snapshots < 2 {
             return Err(Error::invalid_arg(
@@ -161,8 +172,8 @@ pub struct Timeline {
 pub(crate) struct Recorder<'r, T> {
     settings: &'r Recording<T>,
     timeline: Timeline,
-    /// Scratch for sorting a parameter's values.
-    sorted: Vec<f64>,
+    /// Buffers for the parameters' summaries.
+    summarizer: Summarizer,
     last: Option<usize>,
 }
 
@@ -183,7 +194,7 @@ impl<'r, T: Scalar> Recorder<'r, T> {
                 every: settings.every,
                 ..Default::default()
             },
-            sorted: Vec::new(),
+            summarizer: Summarizer::default(),
             last: None,
         };
         if initial_epoch == 0
@@ -232,14 +243,13 @@ impl<'r, T: Scalar> Recorder<'r, T> {
     ) -> Result<()> {
         let bins = self.settings.bins;
         let mut params = Vec::with_capacity(self.timeline.params.len());
-        let sorted = &mut self.sorted;
+        let summarizer = &mut self.summarizer;
         net.visit_params(&mut |_, p| {
             let k = params.len();
             let g = gradients.get(k);
-            params.push(summarize(
+            params.push(summarizer.summarize(
                 &p.value,
                 bins,
-                sorted,
                 g.map(|g| g.grad_norm),
                 g.map(|g| g.update_ratio),
             ));
@@ -313,128 +323,4 @@ fn probe_activations<T: Scalar>(
         }
     }
     Ok(out)
-}
-
-/// The quantiles and histogram of `t`'s finite values.
-fn summarize<T: Scalar>(
-    t: &Tensor<T>,
-    bins: usize,
-    sorted: &mut Vec<f64>,
-    grad_norm: Option<f64>,
-    update_ratio: Option<f64>,
-) -> ParamSnapshot {
-    sorted.clear();
-    sorted.extend(
-        t.as_slice()
-            .iter()
-            .map(|v| v.as_f64())
-            .filter(|v| v.is_finite()),
-    );
-    select_quantile_ranks(sorted);
-    let quantiles = QUANTILES.map(|q| quantile(sorted, q));
-    let (lo, hi) = (quantiles[0], quantiles[8]);
-    let mut counts = vec![0u32; bins];
-    let width = hi - lo;
-    for &v in sorted.iter() {
-        let b = if width > 0.0 {
-            (((v - lo) / width * bins as f64) as usize).min(bins - 1)
-        } else {
-            bins / 2
-        };
-        counts[b] += 1;
-    }
-    ParamSnapshot {
-        quantiles,
-        range: (lo, hi),
-        counts,
-        grad_norm,
-        update_ratio,
-    }
-}
-
-/// The order statistics at each rank [`quantile`] reads from (`⌊q·(n−1)⌋`
-/// and the one after), put in place by selection, left to right: those
-/// entries then hold what a full sort would, in O(n) per rank rather than
-/// O(n log n) for the sort.
-fn select_quantile_ranks(v: &mut [f64]) {
-    let Some(last) = v.len().checked_sub(1) else {
-        return;
-    };
-    let mut ranks: Vec<usize> = QUANTILES
-        .iter()
-        .flat_map(|q| {
-            let i = (q * last as f64).floor() as usize;
-            [i, (i + 1).min(last)]
-        })
-        .collect();
-    ranks.sort_unstable();
-    ranks.dedup();
-    let mut start = 0;
-    for r in ranks {
-        v[start..].select_nth_unstable_by(r - start, f64::total_cmp);
-        start = r + 1;
-        if start > last {
-            break;
-        }
-    }
-}
-
-/// The `q` quantile by linear interpolation (NaN if empty), reading only
-/// the ranks that [`select_quantile_ranks`] puts in place (or a sorted slice).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let Some(last) = sorted.len().checked_sub(1) else {
-        return f64::NAN;
-    };
-    let pos = q * last as f64;
-    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
-    match sorted.get(i + 1) {
-        Some(&next) if frac > 0.0 => sorted[i] + frac * (next - sorted[i]),
-        _ => sorted[i],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selection_gives_the_sorted_quantiles() {
-        let mut v: Vec<f64> = (0..1000)
-            .map(|i| ((i * 7919) % 1000) as f64 * 0.37 - 50.0)
-            .collect();
-        let mut sorted = v.clone();
-        sorted.sort_by(f64::total_cmp);
-        select_quantile_ranks(&mut v);
-        for q in QUANTILES {
-            assert_eq!(quantile(&v, q), quantile(&sorted, q), "q = {q}");
-        }
-    }
-
-    #[test]
-    fn quantiles_interpolate_like_numpy() {
-        let v: Vec<f64> = (0..=10).map(f64::from).collect();
-        assert_eq!(quantile(&v, 0.25), 2.5);
-        assert_eq!(quantile(&v, 0.0), 0.0);
-        assert_eq!(quantile(&v, 1.0), 10.0);
-        assert!((quantile(&v, 0.09) - 0.9).abs() < 1e-12);
-        assert!(quantile(&[], 0.5).is_nan());
-        assert_eq!(quantile(&[3.0], 0.98), 3.0);
-    }
-
-    #[test]
-    fn summary_counts_every_finite_value() {
-        let t = Tensor::from_vec(vec![-1.0f64, 0.0, 0.5, 1.0, f64::NAN], &[5]).unwrap();
-        let s = summarize(&t, 4, &mut Vec::new(), None, None);
-        assert_eq!(s.range, (-1.0, 1.0));
-        assert_eq!(s.counts, vec![1, 0, 1, 2]);
-        assert_eq!(s.quantiles[4], 0.25);
-        let flat = summarize(
-            &Tensor::from_vec(vec![2.0f64; 3], &[3]).unwrap(),
-            5,
-            &mut Vec::new(),
-            None,
-            None,
-        );
-        assert_eq!(flat.counts, vec![0, 0, 3, 0, 0]);
-    }
 }
