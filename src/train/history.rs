@@ -88,8 +88,9 @@ pub struct History {
     pub best_epoch: Option<usize>,
     /// True when early stopping ended training before the last epoch.
     pub stopped_early: bool,
-    /// The weights over time, when [`Fit::recording`](super::Fit::recording) was set.
-    #[cfg_attr(feature = "serde", serde(skip))]
+    /// The weights over time, when [`Fit::recording`](super::Fit::recording)
+    /// was set. Optional when read, so a history stored without it reads.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub timeline: Option<Timeline>,
 }
 

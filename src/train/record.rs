@@ -112,11 +112,14 @@ impl<T: Scalar> Recording<T> {
 
 /// A parameter's values at one snapshot.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ParamSnapshot {
     /// The values at [`QUANTILES`] (linear interpolation between order
     /// statistics, as `numpy.quantile`'s default), over finite values only.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::array"))]
     pub quantiles: [f64; 9],
     /// Lower and upper edge of the histogram: the finite minimum and maximum.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::pair"))]
     pub range: (f64, f64),
     /// Counts in equal-width bins over `range` (the maximum in the last bin).
     pub counts: Vec<u32>,
@@ -124,26 +127,32 @@ pub struct ParamSnapshot {
     /// snapshot epoch's last step, or its mean over the epoch's steps when
     /// [`Fit::record_gradients`](super::Fit::record_gradients) is set; None
     /// before training and for a snapshot that early stopping forced.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub grad_norm: Option<f64>,
     /// `‖Δw‖₂ / ‖w‖₂`, measured as `grad_norm` is.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub update_ratio: Option<f64>,
 }
 
 /// An activation layer's outputs on the probe at one snapshot.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ActivationSnapshot {
     /// Index of the layer in the network.
     pub layer: usize,
     /// Its function.
     pub activation: ActivationKind,
     /// Fraction of units zero for every probe sample (ReLU-like layers).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub dead_units: Option<f64>,
     /// Fraction of outputs on a flat tail (sigmoid, tanh).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub saturated: Option<f64>,
 }
 
 /// The state of the network at one point of the run.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Snapshot {
     /// Epochs completed when it was taken: 0 is before training, so it lines
     /// up with the training curves, which number epochs from 1.
@@ -156,6 +165,7 @@ pub struct Snapshot {
 
 /// Everything [`Recording`] recorded, in [`History::timeline`](super::History::timeline).
 #[derive(Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Timeline {
     /// Full parameter names (`"0.weight"`), the order of every snapshot's `params`.
     pub params: Vec<String>,
