@@ -150,6 +150,63 @@ fn invalid_recording_is_refused_before_any_step() {
     }
 }
 
+/// Training in chunks and appending the histories gives the epochs and
+/// snapshots of one run, each once.
+#[test]
+fn histories_of_chunks_append_into_one_run() {
+    let (train, _) = datasets::digits::<f64>().unwrap();
+    let train = train.split_at(100).unwrap().0;
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut net = Network::<f64>::builder(64)
+        .dense(8, Init::he_normal())
+        .relu()
+        .dense(10, Init::xavier_uniform())
+        .build(&mut rng)
+        .unwrap();
+    let mut fit = Fit {
+        epochs: 3,
+        recording: Some(Recording::every(1).with_probe(probe())),
+        ..Default::default()
+    };
+    let mut h = net.fit(&train, &mut fit, &mut rng).unwrap();
+    (fit.initial_epoch, fit.epochs) = (3, 5);
+    let later = net.fit(&train, &mut fit, &mut rng).unwrap();
+    let before = h.clone();
+    // Out of order, or another network's timeline: an error, nothing changed.
+    assert!(h.append(before.clone()).is_err());
+    let mut other = later.clone();
+    other.timeline.as_mut().unwrap().params[0] = "9.weight".into();
+    assert!(h.append(other).is_err());
+    assert_eq!(h, before);
+    let best = |h: &History| h.best_epoch.unwrap();
+    let expect_best = if later.epochs[best(&later) - 3].train_loss
+        < h.epochs[best(&h)].train_loss
+    {
+        best(&later)
+    } else {
+        best(&h)
+    };
+    h.append(later).unwrap();
+    let epochs: Vec<usize> = h.epochs.iter().map(|e| e.epoch).collect();
+    assert_eq!(epochs, [0, 1, 2, 3, 4]);
+    let t = h.timeline.as_ref().unwrap();
+    let snaps: Vec<usize> = t.snapshots.iter().map(|s| s.epoch).collect();
+    assert_eq!(snaps, [0, 1, 2, 3, 4, 5]);
+    assert!(t.init_audit.is_some());
+    assert_eq!(h.best_epoch, Some(expect_best));
+    // A history without a timeline takes the later one's.
+    let mut plain = History {
+        timeline: None,
+        ..before.clone()
+    };
+    let mut next = before.clone();
+    next.epochs.iter_mut().for_each(|e| e.epoch += 3);
+    plain.append(next).unwrap();
+    assert_eq!(plain.timeline, before.timeline);
+    let html = h.report(&net).to_html().unwrap();
+    assert!(html.contains("6 snapshots"));
+}
+
 /// External references an HTML page could load: none may appear.
 fn assert_self_contained(html: &str) {
     assert!(

@@ -178,6 +178,25 @@ pub struct Timeline {
     pub init_audit: Option<InitAudit>,
 }
 
+impl Timeline {
+    /// Appends the snapshots of `later` taken after this timeline's last
+    /// (see [`History::append`](super::History::append), which checks that
+    /// both record the same parameters).
+    pub(crate) fn append(&mut self, later: Timeline) {
+        let last = self.snapshots.last().map(|s| s.epoch);
+        self.snapshots.extend(
+            later
+                .snapshots
+                .into_iter()
+                .filter(|s| last.is_none_or(|l| s.epoch > l)),
+        );
+        self.every = self.every.max(later.every);
+        if self.init_audit.is_none() {
+            self.init_audit = later.init_audit;
+        }
+    }
+}
+
 /// The recorder `fit` drives: no work unless recording is on.
 pub(crate) struct Recorder<'r, T> {
     settings: &'r Recording<T>,
