@@ -210,7 +210,9 @@ fn a_recorded_timeline_round_trips() {
     assert!(err.to_string().contains("9 numbers"), "{err}");
     // A history stored before timelines were serialized.
     history.timeline = None;
-    let old = serde_json::to_string(&history).unwrap().replace(r#","timeline":null"#, "");
+    let old = serde_json::to_string(&history)
+        .unwrap()
+        .replace(r#","timeline":null"#, "");
     assert!(!old.contains("timeline"));
     assert_eq!(serde_json::from_str::<History>(&old).unwrap(), history);
 }

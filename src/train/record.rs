@@ -53,7 +53,8 @@ pub struct Recording<T> {
     /// At most this many snapshots are kept (at least 2; defaults to 200):
     /// beyond it every other one is dropped and `every` doubles.
     pub max_snapshots: usize,
-    /// A fixed batch `[n, inputs]` sent through the network at each snapshot
+    /// A fixed batch `[n, input shape…]` (`[n, inputs]` for a dense
+    /// network, `[n, c, h, w]` for images) sent through the network at each snapshot
     /// (in inference mode) to measure dead and saturated activations, and
     /// through [`Network::audit_init`] before training. None: no activation
     /// measures and no audit.
@@ -97,13 +98,14 @@ impl<T: Scalar> Recording<T> {
             ));
         }
         if let Some(p) = &self.probe
-            && !matches!(*p.shape(), [n, c] if n > 0 && c == net.inputs())
+            && !(p.shape().first().is_some_and(|&n| n > 0)
+                && p.shape().get(1..) == Some(net.input_shape()))
         {
             return Err(Error::shape_mismatch(
                 "fit (recording probe)",
                 p.shape(),
-                &[net.inputs()],
-                "the probe must be [n ≥ 1, inputs]",
+                net.input_shape(),
+                "the probe must be [n ≥ 1, the network's input shape…]",
             ));
         }
         Ok(())
@@ -142,7 +144,9 @@ pub struct ActivationSnapshot {
     pub layer: usize,
     /// Its function.
     pub activation: ActivationKind,
-    /// Fraction of units zero for every probe sample (ReLU-like layers).
+    /// Fraction of units zero for every probe sample (ReLU-like layers): a
+    /// unit is a column of an `[n, units]` output, a channel of a feature map
+    /// (zero at every position).
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub dead_units: Option<f64>,
     /// Fraction of outputs on a flat tail (sigmoid, tanh).
@@ -330,10 +334,18 @@ fn probe_activations<T: Scalar>(
         };
         let (can_die, can_saturate) = (kind.is_dead(0.0f64), kind.is_saturated(1.0f64));
         let v = y.as_slice();
+        // A unit is a column of a [n, units] output, a channel of an
+        // [n, c, …] feature map (every sample and every position).
         let dead_units = match *y.shape() {
-            [n, units] if can_die && n > 0 => {
+            [n, units, ref rest @ ..] if can_die && n > 0 => {
+                let inner: usize = rest.iter().product();
                 let dead = (0..units)
-                    .filter(|&j| (0..n).all(|r| kind.is_dead(v[r * units + j])))
+                    .filter(|&j| {
+                        (0..n).all(|i| {
+                            let start = (i * units + j) * inner;
+                            v[start..start + inner].iter().all(|&x| kind.is_dead(x))
+                        })
+                    })
                     .count();
                 Some(dead as f64 / units.max(1) as f64)
             }
