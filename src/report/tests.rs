@@ -232,6 +232,10 @@ fn histories_of_chunks_append_into_one_run() {
     let mut h = net.fit(&train, &mut fit, &mut rng).unwrap();
     (fit.initial_epoch, fit.epochs) = (3, 5);
     let later = net.fit(&train, &mut fit, &mut rng).unwrap();
+    // A resumed run takes no snapshot before its first epoch.
+    let resumed = later.timeline.as_ref().unwrap();
+    let epochs: Vec<usize> = resumed.snapshots.iter().map(|s| s.epoch).collect();
+    assert_eq!((epochs, resumed.init_audit.is_none()), (vec![4, 5], true));
     let before = h.clone();
     // Out of order, or another network's timeline: an error, nothing changed.
     assert!(h.append(before.clone()).is_err());

@@ -114,9 +114,9 @@ impl History {
     /// chunks, e.g. to score the network between them, gives one history and
     /// one [report](History::report): the epochs follow, the best epoch is
     /// the better of the two (lower monitored loss; the earlier on a tie),
-    /// `stopped_early` is the later one's, and the timelines join (the later
-    /// one's snapshot of its starting weights, the same as this one's last,
-    /// is dropped; the interval is the larger of the two; no thinning).
+    /// `stopped_early` is the later one's, and the timelines join (snapshots
+    /// not after this one's last are dropped; the interval is the larger of
+    /// the two; no thinning).
     ///
     /// ```
     /// use weightwise::prelude::*;

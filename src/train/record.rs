@@ -2,7 +2,11 @@
 //! [`Timeline`] in the [`History`](super::History) holds what was recorded.
 //!
 //! A snapshot is taken before the first epoch, after every `every`-th epoch
-//! and after the last one. It holds, per parameter, nine quantiles and a
+//! and after the last one. A run resumed at a later epoch
+//! ([`Fit::initial_epoch`](super::Fit::initial_epoch)) takes none before its
+//! first epoch: it continues an earlier run, whose last snapshot holds its
+//! starting weights, and [`History::append`](super::History::append) joins
+//! the two. It holds, per parameter, nine quantiles and a
 //! fixed-bin histogram of the values, the gradient norm and update-to-weight
 //! ratio of the snapshot epoch's last step, and, per activation
 //! layer, the dead and saturated fractions of its outputs on a fixed probe
@@ -211,7 +215,8 @@ pub(crate) struct Recorder<'r, T> {
 }
 
 impl<'r, T: Scalar> Recorder<'r, T> {
-    /// Starts recording (audit and snapshot of the initial state), or `None`.
+    /// Starts recording (at epoch 0, audit and snapshot of the initial
+    /// state), or `None`.
     pub(crate) fn start(
         settings: Option<&'r Recording<T>>,
         net: &mut Network<T>,
@@ -230,12 +235,14 @@ impl<'r, T: Scalar> Recorder<'r, T> {
             summarizer: Summarizer::default(),
             last: None,
         };
-        if initial_epoch == 0
-            && let Some(p) = &settings.probe
-        {
-            r.timeline.init_audit = Some(net.audit_init(p)?);
+        // A run resumed at a later epoch continues an earlier one, whose
+        // last snapshot holds these weights.
+        if initial_epoch == 0 {
+            if let Some(p) = &settings.probe {
+                r.timeline.init_audit = Some(net.audit_init(p)?);
+            }
+            r.snapshot(net, 0, &[])?;
         }
-        r.snapshot(net, initial_epoch, &[])?;
         Ok(Some(r))
     }
 
