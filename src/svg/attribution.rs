@@ -4,7 +4,7 @@
 use super::axis::{INK, TICK_FONT, colorbar};
 use super::color::{MISSING, Rgb, diverging, sequential};
 use super::scale::format_sig;
-use super::{Anchor, Svg, num, text_width};
+use super::{Anchor, Svg, num, text_width, widest};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// Pixels per image pixel in the tiles (an 8×8 digit is 96 px wide).
@@ -168,10 +168,7 @@ pub fn attribution_maps<T: Scalar>(
     let limit = max_abs(&ms);
     let px = pixel_size(h, w);
     let (tw, th) = (w as f64 * px, h as f64 * px);
-    let caption_w = captions
-        .iter()
-        .map(|c| text_width(c, TICK_FONT))
-        .fold(0.0, f64::max);
+    let caption_w = widest(captions, TICK_FONT);
     let pair_w = (2.0 * tw + 6.0).max(caption_w) + 20.0;
     let pair_h = th + 30.0;
     let cols = n.min(5);
@@ -288,10 +285,7 @@ pub fn magnitude_tiles<T: Scalar>(
     let max = max_abs(&vs);
     let px = pixel_size(h, w);
     let (tw, th) = (w as f64 * px, h as f64 * px);
-    let caption_w = captions
-        .iter()
-        .map(|c| text_width(c, TICK_FONT))
-        .fold(0.0, f64::max);
+    let caption_w = widest(captions, TICK_FONT);
     let cell_w = tw.max(caption_w) + 16.0;
     let cell_h = th + 28.0;
     let cols = n.min(5);

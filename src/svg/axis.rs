@@ -2,7 +2,7 @@
 
 use super::color::diverging;
 use super::scale::{Scale, format_tick};
-use super::{Anchor, Svg, text_width};
+use super::{Anchor, Svg, text_width, widest};
 
 /// Tick label size in pixels.
 pub(crate) const TICK_FONT: f64 = 12.0;
@@ -32,10 +32,7 @@ impl Ticks {
 
     /// Widest label in pixels.
     pub fn max_width(&self) -> f64 {
-        self.labels
-            .iter()
-            .map(|l| text_width(l, TICK_FONT))
-            .fold(0.0, f64::max)
+        widest(&self.labels, TICK_FONT)
     }
 }
 

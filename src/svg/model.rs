@@ -10,7 +10,7 @@ use super::axis::{INK, LABEL_FONT, TICK_FONT, index_axes};
 use super::color::{MISSING, diverging, sequential};
 use super::histogram::histograms_spanning;
 use super::scale::format_sig;
-use super::{Anchor, Svg, heatmap, histograms, num, text_width, tiles};
+use super::{Anchor, Svg, heatmap, histograms, num, text_width, tiles, widest};
 use crate::error::shape_str;
 use crate::inspect::ActivationReport;
 use crate::layer::activation::ActivationKind;
@@ -293,10 +293,7 @@ fn value_image(values: &[f64], (h, w): (usize, usize), title: &str, legend: &str
     } else {
         [format_sig(max), format_sig(max / 2.0), "0".to_string()]
     };
-    let label_w = labels
-        .iter()
-        .map(|l| text_width(l, TICK_FONT))
-        .fold(0.0, f64::max);
+    let label_w = widest(&labels, TICK_FONT);
     let width = (bar_x + 14.0 + 7.0 + label_w + 16.0)
         .max(text_width(title, 16.0) + 32.0)
         .max(360.0);
