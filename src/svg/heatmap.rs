@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::axis::{LABEL_FONT, TICK_FONT, colorbar, index_axes};
+use super::axis::{LABEL_FONT, TICK_FONT, colorbar, diverging_bar, index_axes};
 use super::color::{MISSING, diverging};
 use super::scale::format_sig;
 use super::{Anchor, Svg, escape, num, text_width, widest};
@@ -135,7 +135,7 @@ pub fn heatmap<T: Scalar>(
         x_label,
         y_label,
     );
-    colorbar(&mut svg, (bar_x, py), bar_len, true, &labels);
+    colorbar(&mut svg, (bar_x, py), bar_len, true, &labels, diverging_bar);
     if has_missing {
         svg.text(
             bar_x,
@@ -363,7 +363,14 @@ impl TileGrid {
                 "",
             );
         }
-        colorbar(&mut svg, (x0 + 30.0, legend_y), bar_len, false, &labels);
+        colorbar(
+            &mut svg,
+            (x0 + 30.0, legend_y),
+            bar_len,
+            false,
+            &labels,
+            diverging_bar,
+        );
         svg.text(
             x0 + 30.0,
             legend_y + 14.0 + 17.0 + 20.0,
