@@ -2,6 +2,8 @@
 //! callback and layer work in `fit`, `evaluate` and the diagnostics exactly
 //! as the built-ins do.
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -34,12 +36,7 @@ fn linear_net() -> Network<f64> {
 fn mse_sgd<'a>(lr: f64) -> Fit<'a, f64> {
     Fit {
         loss: Loss::mse().into(),
-        optimizer: Sgd {
-            lr,
-            ..Default::default()
-        }
-        .into(),
-        ..Default::default()
+        ..common::sgd(lr)
     }
 }
 

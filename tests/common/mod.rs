@@ -1,0 +1,42 @@
+//! Helpers shared by the integration tests: a test file that needs them
+//! declares `mod common;` and uses what it needs.
+
+// Each test binary uses only some of these.
+#![allow(dead_code)]
+
+pub mod counting;
+
+use rand::rngs::StdRng;
+use rand_distr::Uniform;
+use weightwise::prelude::*;
+
+/// The W2 network of the speed figures: 784 → 256 → 128 → 10, ReLU between
+/// the dense layers, He-normal weights drawn from `rng`.
+pub fn w2(rng: &mut StdRng) -> Network<f32> {
+    Network::<f32>::builder(784)
+        .dense(256, Init::he_normal())
+        .relu()
+        .dense(128, Init::he_normal())
+        .relu()
+        .dense(10, Init::he_normal())
+        .build(rng)
+        .unwrap()
+}
+
+/// A tensor of `shape` with entries uniform in `[0, 1)`, drawn from `rng`.
+pub fn uniform(shape: &[usize], rng: &mut StdRng) -> Tensor<f32> {
+    let dist = Uniform::new(0.0f32, 1.0).unwrap();
+    Tensor::random(shape, &dist, rng).unwrap()
+}
+
+/// Settings with plain SGD at `lr` and every other field at its default.
+pub fn sgd<'a, T: Scalar>(lr: f64) -> Fit<'a, T> {
+    Fit {
+        optimizer: Sgd {
+            lr,
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    }
+}
