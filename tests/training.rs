@@ -9,12 +9,7 @@ use weightwise::layer::Mode;
 use weightwise::prelude::*;
 
 fn digits_net(seed: u64) -> Network<f32> {
-    Network::<f32>::builder(64)
-        .dense(32, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut StdRng::seed_from_u64(seed))
-        .unwrap()
+    common::digits_mlp::<f32>(32, &mut StdRng::seed_from_u64(seed))
 }
 
 #[test]
@@ -207,12 +202,7 @@ fn l1_makes_first_layer_weights_exactly_zero_and_the_penalty_is_reported() {
 fn early_stopping_stops_and_restores_the_best_weights() {
     let (train, test) = datasets::digits::<f32>().unwrap();
     let small = train.select(&(0..100).collect::<Vec<_>>()).unwrap();
-    let mut net = Network::<f32>::builder(64)
-        .dense(256, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut StdRng::seed_from_u64(2))
-        .unwrap();
+    let mut net = common::digits_mlp::<f32>(256, &mut StdRng::seed_from_u64(2));
     let mut fit = Fit {
         optimizer: Adam {
             lr: 1e-2,

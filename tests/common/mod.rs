@@ -40,3 +40,14 @@ pub fn sgd<'a, T: Scalar>(lr: f64) -> Fit<'a, T> {
         ..Default::default()
     }
 }
+
+/// A classifier of the 8×8 digits: 64 → `hidden` (He normal, ReLU) → 10
+/// (Xavier uniform) logits, weights drawn from `rng`.
+pub fn digits_mlp<T: Scalar>(hidden: usize, rng: &mut StdRng) -> Network<T> {
+    Network::<T>::builder(64)
+        .dense(hidden, Init::he_normal())
+        .relu()
+        .dense(10, Init::xavier_uniform())
+        .build(rng)
+        .unwrap()
+}
