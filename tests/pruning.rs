@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::bits;
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::io::checkpoint::{checkpoint_to_bytes, load_checkpoint_bytes};
 use weightwise::prelude::*;
@@ -24,13 +25,6 @@ fn fit_config<'a>() -> Fit<'a, f64> {
         shuffle: false,
         ..Default::default()
     }
-}
-
-fn bits(net: &Network<f64>) -> Vec<(String, Vec<u64>)> {
-    net.named_tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.as_slice().iter().map(|v| v.to_bits()).collect()))
-        .collect()
 }
 
 #[test]

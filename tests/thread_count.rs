@@ -10,7 +10,7 @@ use weightwise::prelude::*;
 
 /// The W2 network after four SGD steps on fixed random batches, as the bit
 /// patterns of every tensor.
-fn trained_bits(threads: usize) -> Vec<(String, Vec<u32>)> {
+fn trained_bits(threads: usize) -> Vec<(String, Vec<u64>)> {
     weightwise::set_num_threads(threads).unwrap();
     let mut rng = StdRng::seed_from_u64(7);
     let x = common::uniform(&[128, 784], &mut rng);
@@ -20,10 +20,7 @@ fn trained_bits(threads: usize) -> Vec<(String, Vec<u32>)> {
     for _ in 0..4 {
         net.train_on_batch(&x, &y, &mut fit).unwrap();
     }
-    net.named_tensors()
-        .into_iter()
-        .map(|(name, t)| (name, t.as_slice().iter().map(|v| v.to_bits()).collect()))
-        .collect()
+    common::bits(&net)
 }
 
 #[test]

@@ -51,3 +51,15 @@ pub fn digits_mlp<T: Scalar>(hidden: usize, rng: &mut StdRng) -> Network<T> {
         .build(rng)
         .unwrap()
 }
+
+/// Every tensor of `net` by name, as the bit patterns of its values (as
+/// `f64`, which every `f32` converts to exactly): equal means bitwise equal.
+pub fn bits<T: Scalar>(net: &Network<T>) -> Vec<(String, Vec<u64>)> {
+    net.named_tensors()
+        .into_iter()
+        .map(|(name, t)| {
+            let bits = t.as_slice().iter().map(|v| v.as_f64().to_bits());
+            (name, bits.collect())
+        })
+        .collect()
+}
