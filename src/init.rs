@@ -35,6 +35,7 @@ use std::fmt::Debug;
 
 use rand::{Rng, RngExt};
 
+use crate::special::erfc;
 use crate::{Error, Result, Scalar, Tensor};
 
 /// Number of inputs and outputs a weight tensor connects.
@@ -491,24 +492,6 @@ fn standard_normal(rng: &mut dyn Rng) -> f64 {
 /// [`Init::TruncatedNormal`]: rejection sampling draws `1/mass` normals per
 /// weight on average, at most 100 here.
 const MIN_TRUNCATED_MASS: f64 = 0.01;
-
-/// `erfc(x)` to a relative error below 1.2·10⁻⁷ (the Chebyshev fit of
-/// Numerical Recipes' `erfcc`); enough to decide whether an interval is
-/// too unlikely to sample by rejection.
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let r = t * poly.exp();
-    if x >= 0.0 { r } else { 2.0 - r }
-}
 
 /// `P(a ≤ Z ≤ b)` for a standard normal `Z`, computed on the side of the mean
 /// where it does not cancel: `Φ(b) − Φ(a) = (erfc(a/√2) − erfc(b/√2)) / 2`.
