@@ -177,8 +177,16 @@ fn scale<T: Scalar>(row: &mut [T], s: T) {
 /// A constraint applies to the [`ParamKind::Weight`] parameters of its layer
 /// (Keras' `kernel_constraint`); other layers and other kinds are left alone.
 /// See the [module docs](self) for an example.
+///
+/// With the `serde` feature, a stored plan that names a layer twice is an
+/// error when read (built with [`Constraints::layer`], a plan holds at most
+/// one constraint per layer).
 #[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "crate::serde_validated::ConstraintsFields")
+)]
 pub struct Constraints {
     per_layer: Vec<(usize, Constraint)>,
 }

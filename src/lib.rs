@@ -129,13 +129,16 @@
 //!   configs ([`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`], [`AdaGrad`],
 //!   [`Algorithm`]; missing fields take the defaults), [`Schedule`],
 //!   [`LrSchedule`], [`Warmup`], [`optim::Plateau`], [`L1`], [`L2`],
-//!   [`ElasticNet`] (validated again when read), [`Constraint`],
-//!   [`Constraints`], [`Clip`], [`EarlyStopping`], [`History`] and
-//!   [`EpochRecord`], [`WeightReport`], [`ActivationReport`], [`InitAudit`]
-//!   and [`TensorStats`] (adds the `serde` crate, which the default
-//!   `safetensors` feature already builds). In text formats a NaN or
-//!   infinite figure is written as `"NaN"`, `"inf"` or `"-inf"`, since JSON
-//!   has no such numbers.
+//!   [`ElasticNet`], [`ActivationKind`], [`Constraint`], [`Constraints`],
+//!   [`Clip`], [`EarlyStopping`], [`History`] and [`EpochRecord`],
+//!   [`WeightReport`], [`ActivationReport`], [`InitAudit`] and
+//!   [`TensorStats`] (adds the `serde` crate, which the default
+//!   `safetensors` feature already builds). A type whose constructor checks
+//!   it ([`L1`], [`L2`], [`ElasticNet`], [`ActivationKind`], [`Constraints`])
+//!   is validated again when read, with the constructor's error; the configs
+//!   with public fields are checked where they are used, as a literal is. In
+//!   text formats a NaN or infinite figure is written as `"NaN"`, `"inf"` or
+//!   `"-inf"`, since JSON has no such numbers.
 //!
 //! Items that need a feature say so in their first lines. Without a
 //! feature, the crate still reads and writes numpy's `.npy` files

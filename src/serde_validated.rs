@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use crate::regularize::{ElasticNet, L1, L1Mode, L2};
+use crate::{ActivationKind, Constraint, Constraints};
 use crate::{Error, Result};
 
 /// The fields of an [`L2`].
@@ -57,5 +58,65 @@ impl TryFrom<ElasticNetFields> for ElasticNet {
             L1Mode::Proximal => ElasticNet::new(f.l1, f.l2),
             L1Mode::Subgradient => ElasticNet::subgradient(f.l1, f.l2),
         }
+    }
+}
+
+/// The variants of an [`ActivationKind`] with their plain parameters, in the
+/// same externally tagged form the derived `Serialize` writes.
+#[derive(Deserialize)]
+pub(crate) enum ActivationKindFields {
+    Relu,
+    LeakyRelu { negative_slope: f64 },
+    Elu { alpha: f64 },
+    Selu,
+    Gelu,
+    GeluTanh,
+    Sigmoid,
+    Tanh,
+    Identity,
+    Softplus { beta: f64, threshold: f64 },
+}
+
+impl TryFrom<ActivationKindFields> for ActivationKind {
+    type Error = Error;
+    fn try_from(f: ActivationKindFields) -> Result<Self> {
+        use ActivationKindFields as F;
+        Ok(match f {
+            F::Relu => ActivationKind::Relu,
+            F::LeakyRelu { negative_slope } => ActivationKind::leaky_relu(negative_slope)?,
+            F::Elu { alpha } => ActivationKind::elu(alpha)?,
+            F::Selu => ActivationKind::Selu,
+            F::Gelu => ActivationKind::Gelu,
+            F::GeluTanh => ActivationKind::GeluTanh,
+            F::Sigmoid => ActivationKind::Sigmoid,
+            F::Tanh => ActivationKind::Tanh,
+            F::Identity => ActivationKind::Identity,
+            F::Softplus { beta, threshold } => ActivationKind::softplus(beta, threshold)?,
+        })
+    }
+}
+
+/// The fields of a [`Constraints`] plan.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConstraintsFields {
+    per_layer: Vec<(usize, Constraint)>,
+}
+
+impl TryFrom<ConstraintsFields> for Constraints {
+    type Error = Error;
+    fn try_from(f: ConstraintsFields) -> Result<Self> {
+        let mut plan = Constraints::new();
+        for (layer, c) in f.per_layer {
+            if plan.get(layer).is_some() {
+                return Err(Error::invalid_arg(
+                    "Constraints layer",
+                    layer,
+                    "is given more than one constraint",
+                ));
+            }
+            plan = plan.layer(layer, c);
+        }
+        Ok(plan)
     }
 }

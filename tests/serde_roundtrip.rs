@@ -115,6 +115,66 @@ fn penalties_and_constraints_are_validated_when_read() {
             .layer(2, Constraint::UnitNorm),
     );
     round_trip(&AuditThresholds::default());
+    // A plan holds one constraint per layer: a stored duplicate is an error.
+    let err =
+        serde_json::from_str::<Constraints>(r#"{"per_layer": [[1, "NonNeg"], [1, "UnitNorm"]]}"#)
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.contains("Constraints layer") && err.contains('1'),
+        "{err}"
+    );
+}
+
+#[test]
+fn activation_kinds_are_validated_when_read() {
+    for kind in [
+        ActivationKind::Relu,
+        ActivationKind::leaky_relu(0.2).unwrap(),
+        ActivationKind::elu(0.5).unwrap(),
+        ActivationKind::Selu,
+        ActivationKind::Gelu,
+        ActivationKind::GeluTanh,
+        ActivationKind::Sigmoid,
+        ActivationKind::Tanh,
+        ActivationKind::Identity,
+        ActivationKind::softplus(2.0, 10.0).unwrap(),
+    ] {
+        round_trip(&kind);
+    }
+    let json = serde_json::to_string(&ActivationKind::leaky_relu(0.2).unwrap()).unwrap();
+    assert_eq!(json, r#"{"LeakyRelu":{"negative_slope":0.2}}"#);
+    // Each stored bad parameter is its constructor's error, naming the
+    // field and the value.
+    let cases: [(&str, weightwise::Error); 3] = [
+        (
+            r#"{"LeakyRelu":{"negative_slope":-1.0}}"#,
+            ActivationKind::leaky_relu(-1.0).unwrap_err(),
+        ),
+        (
+            r#"{"Elu":{"alpha":-0.5}}"#,
+            ActivationKind::elu(-0.5).unwrap_err(),
+        ),
+        (
+            r#"{"Softplus":{"beta":0.0,"threshold":20.0}}"#,
+            ActivationKind::softplus(0.0, 20.0).unwrap_err(),
+        ),
+    ];
+    for (json, want) in cases {
+        let err = serde_json::from_str::<ActivationKind>(json).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&want.to_string()),
+            "{json}: {err} vs {want}"
+        );
+    }
+    let err = serde_json::from_str::<ActivationKind>(r#"{"LeakyRelu":{"negative_slope":-1.0}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("negative_slope") && err.contains("-1"),
+        "{err}"
+    );
+    assert!(serde_json::from_str::<ActivationKind>(r#""Swish""#).is_err());
 }
 
 #[test]

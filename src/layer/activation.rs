@@ -67,8 +67,16 @@ pub const TANH_SATURATION: f64 = 0.99;
 /// ([`ActivationKind::leaky_relu`], [`ActivationKind::elu`],
 /// [`ActivationKind::softplus`]); those variants cannot be written literally
 /// outside the crate, so their parameters are always valid.
+///
+/// With the `serde` feature, a stored kind is read through the same checked
+/// constructors, so `{"LeakyRelu": {"negative_slope": -1.0}}` is the same
+/// error as `ActivationKind::leaky_relu(-1.0)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "crate::serde_validated::ActivationKindFields")
+)]
 pub enum ActivationKind {
     /// `max(0, x)`.
     Relu,
