@@ -270,6 +270,63 @@ fn histories_of_chunks_append_into_one_run() {
     assert!(html.contains("6 snapshots"));
 }
 
+/// Joined histories keep to `Recording::max_snapshots`, thinned as the
+/// recorder thins: first and newest kept, every other one dropped.
+#[test]
+fn appended_histories_are_thinned_to_the_bound() {
+    let (train, _) = datasets::digits::<f64>().unwrap();
+    let train = train.split_at(100).unwrap().0;
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut net = Network::<f64>::builder(64)
+        .dense(10, Init::he_normal())
+        .build(&mut rng)
+        .unwrap();
+    let mut fit = Fit {
+        epochs: 3,
+        recording: Some(Recording {
+            max_snapshots: 4,
+            ..Recording::every(1)
+        }),
+        ..Default::default()
+    };
+    let mut h = net.fit(&train, &mut fit, &mut rng).unwrap();
+    (fit.initial_epoch, fit.epochs) = (3, 9);
+    let later = net.fit(&train, &mut fit, &mut rng).unwrap();
+    let (a, b) = (h.timeline.clone().unwrap(), later.timeline.clone().unwrap());
+    assert_eq!((a.max_snapshots, b.max_snapshots), (Some(4), Some(4)));
+    let joined: Vec<usize> = a
+        .snapshots
+        .iter()
+        .chain(&b.snapshots)
+        .map(|s| s.epoch)
+        .collect();
+    assert!(joined.len() > 4, "{joined:?}");
+    // The recorder's rule, applied to the unthinned join until it fits.
+    let (mut expect, mut every) = (joined, a.every.max(b.every));
+    while expect.len() > 4 {
+        let newest = expect.pop().unwrap();
+        expect = expect.into_iter().step_by(2).collect();
+        expect.push(newest);
+        every *= 2;
+    }
+    h.append(later).unwrap();
+    let t = h.timeline.as_ref().unwrap();
+    let snaps: Vec<usize> = t.snapshots.iter().map(|s| s.epoch).collect();
+    assert_eq!(snaps, expect);
+    assert_eq!((snaps[0], *snaps.last().unwrap()), (0, 9));
+    assert_eq!((t.every, t.max_snapshots), (every, Some(4)));
+    // Without a limit (a timeline stored before it was kept), nothing is dropped.
+    let mut unbounded = h.clone();
+    let mut more = h.clone();
+    unbounded.timeline.as_mut().unwrap().max_snapshots = None;
+    more.epochs.iter_mut().for_each(|e| e.epoch += 20);
+    let mt = more.timeline.as_mut().unwrap();
+    mt.max_snapshots = None;
+    mt.snapshots.iter_mut().for_each(|s| s.epoch += 20);
+    unbounded.append(more).unwrap();
+    assert_eq!(unbounded.timeline.unwrap().snapshots.len(), 2 * snaps.len());
+}
+
 /// External references an HTML page could load: none may appear.
 fn assert_self_contained(html: &str) {
     assert!(

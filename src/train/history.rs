@@ -116,7 +116,9 @@ impl History {
     /// the better of the two (lower monitored loss; the earlier on a tie),
     /// `stopped_early` is the later one's, and the timelines join (snapshots
     /// not after this one's last are dropped; the interval is the larger of
-    /// the two; no thinning).
+    /// the two; then, past the later run's [`Recording::max_snapshots`](super::Recording::max_snapshots),
+    /// snapshots are thinned as the recorder thins them: every other one
+    /// dropped, the first and the newest kept, the interval doubled).
     ///
     /// ```
     /// use weightwise::prelude::*;

@@ -181,6 +181,11 @@ pub struct Timeline {
     pub snapshots: Vec<Snapshot>,
     /// The interval in the end (larger than asked when snapshots were thinned).
     pub every: usize,
+    /// The [`Recording::max_snapshots`] it was recorded with, which
+    /// [`History::append`](super::History::append) keeps to when joining;
+    /// None (as in a timeline stored before this field) for no limit.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub max_snapshots: Option<usize>,
     /// The probe's [`InitAudit`] before the first step, when training
     /// started at epoch 0 with a probe.
     pub init_audit: Option<InitAudit>,
@@ -190,6 +195,10 @@ impl Timeline {
     /// Appends the snapshots of `later` taken after this timeline's last
     /// (see [`History::append`](super::History::append), which checks that
     /// both record the same parameters).
+    ///
+    /// The limit is the later one's [`Timeline::max_snapshots`] (this one's
+    /// when the later has none), and the joined snapshots are thinned to it
+    /// by the recorder's rule ([`Timeline::thin_to`]).
     pub(crate) fn append(&mut self, later: Timeline) {
         let last = self.snapshots.last().map(|s| s.epoch);
         self.snapshots.extend(
@@ -201,6 +210,27 @@ impl Timeline {
         self.every = self.every.max(later.every);
         if self.init_audit.is_none() {
             self.init_audit = later.init_audit;
+        }
+        self.max_snapshots = later.max_snapshots.or(self.max_snapshots);
+        if let Some(max) = self.max_snapshots {
+            self.thin_to(max);
+        }
+    }
+
+    /// The recorder's thinning: while there are more than `max` snapshots
+    /// (`max` taken as at least 2), every other one is dropped (the first
+    /// and the newest are kept) and `every` doubles.
+    fn thin_to(&mut self, max: usize) {
+        let max = max.max(2);
+        while self.snapshots.len() > max {
+            let newest = self.snapshots.pop();
+            let mut i = 0;
+            self.snapshots.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            self.snapshots.extend(newest);
+            self.every *= 2;
         }
     }
 }
@@ -230,6 +260,7 @@ impl<'r, T: Scalar> Recorder<'r, T> {
             timeline: Timeline {
                 params: net.named_params().into_iter().map(|(n, _)| n).collect(),
                 every: settings.every,
+                max_snapshots: Some(settings.max_snapshots),
                 ..Default::default()
             },
             summarizer: Summarizer::default(),
@@ -298,24 +329,13 @@ impl<'r, T: Scalar> Recorder<'r, T> {
             Some(probe) => probe_activations(net, probe)?,
             None => Vec::new(),
         };
-        let snaps = &mut self.timeline.snapshots;
-        snaps.push(Snapshot {
+        self.timeline.snapshots.push(Snapshot {
             epoch,
             params,
             activations,
         });
         self.last = Some(epoch);
-        if snaps.len() > self.settings.max_snapshots {
-            // Keep the first and every other one after it, and the newest.
-            let newest = snaps.pop();
-            let mut i = 0;
-            snaps.retain(|_| {
-                i += 1;
-                i % 2 == 1
-            });
-            snaps.extend(newest);
-            self.timeline.every *= 2;
-        }
+        self.timeline.thin_to(self.settings.max_snapshots);
         Ok(())
     }
 }
