@@ -52,6 +52,12 @@ impl Series {
     }
 }
 
+/// Colour of the reference lines.
+const MARK_COLOR: &str = "#555555";
+/// Dash patterns of the reference lines, one per line in turn, so the
+/// legend tells them apart.
+const MARK_DASHES: [&str; 3] = ["3 3", "9 4", "1 3"];
+
 /// Options for [`line_chart_with`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LineChartOptions {
@@ -63,10 +69,12 @@ pub struct LineChartOptions {
     /// [`TABLEAU10`](super::TABLEAU10)`[i % 10]`. Give a train curve and its
     /// dashed validation curve the same colour to show them as a pair.
     pub colors: Vec<Rgb>,
-    /// Vertical reference lines `(x, label)`, drawn dashed grey with the
-    /// label at the top (e.g. the best epoch, where training stopped).
+    /// Vertical reference lines `(x, label)` (e.g. the best epoch, where
+    /// training stopped), drawn grey, each with its own dash pattern, and
+    /// labelled in the legend, so no label covers a line.
     pub x_marks: Vec<(f64, String)>,
-    /// Horizontal reference lines `(y, label)` (e.g. a 1e-3 rule of thumb).
+    /// Horizontal reference lines `(y, label)` (e.g. a 1e-3 rule of thumb),
+    /// drawn and labelled as the `x_marks` are.
     pub y_marks: Vec<(f64, String)>,
     /// Largest y shown: points above it are left out (their lines break)
     /// and the axis says so, so that one divergent series does not flatten
@@ -162,12 +170,33 @@ pub fn line_chart_with(
     }
 
     let legend_x = px + PLOT_W + 20.0;
+    // The reference lines shown, each with its dash pattern, listed in the
+    // legend after the series.
+    let xd = x.domain();
+    let inside = |v: f64, (d0, d1): (f64, f64)| v >= d0.min(d1) && v <= d0.max(d1);
+    let marks: Vec<(bool, f64, &str, &str)> = options
+        .x_marks
+        .iter()
+        .filter(|(v, _)| ok(*v, options.log_x) && inside(*v, xd))
+        .map(|(v, l)| (true, *v, l.as_str()))
+        .chain(
+            options
+                .y_marks
+                .iter()
+                .filter(|(v, _)| ok(*v, options.log_y))
+                .map(|(v, l)| (false, *v, l.as_str())),
+        )
+        .enumerate()
+        .map(|(k, (vertical, v, l))| (vertical, v, l, MARK_DASHES[k % MARK_DASHES.len()]))
+        .collect();
     let name_w = series
         .iter()
-        .map(|s| text_width(&s.name, LABEL_FONT))
+        .map(|s| s.name.as_str())
+        .chain(marks.iter().map(|m| m.2))
+        .map(|n| text_width(n, LABEL_FONT))
         .fold(0.0, f64::max);
     let width = (legend_x + 34.0 + name_w + 16.0).max(text_width(title, 16.0) + 32.0);
-    let legend_h = 20.0 * series.len() as f64 + 8.0;
+    let legend_h = 20.0 * (series.len() + marks.len()) as f64 + 8.0;
     let height = (py + PLOT_H + 18.0 + 34.0).max(py + legend_h) + 8.0;
     let mut svg = Svg::new(width, height, title);
     svg.title_text(title);
@@ -213,46 +242,33 @@ pub fn line_chart_with(
             "",
         );
     }
-    for (k, (v, label)) in options.x_marks.iter().enumerate() {
-        let (d0, d1) = x.domain();
-        if ok(*v, options.log_x) && *v >= d0.min(d1) && *v <= d0.max(d1) {
-            let mx = x.map(*v);
-            svg.push(&format!(
-                "<line class=\"mark\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" \
-                 stroke=\"#555555\" stroke-dasharray=\"3 3\"/>",
-                num(mx),
-                num(py),
-                num(py + PLOT_H)
-            ));
-            svg.text(
-                mx + 4.0,
-                py + 14.0 + 15.0 * k as f64,
-                label,
-                TICK_FONT,
-                Anchor::Start,
-                "",
-            );
-        }
-    }
-    for (v, label) in &options.y_marks {
-        if ok(*v, options.log_y) {
-            let my = y.map(*v);
-            svg.push(&format!(
-                "<line class=\"mark\" x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" \
-                 stroke=\"#555555\" stroke-dasharray=\"3 3\"/>",
-                num(px),
-                num(my),
-                num(px + PLOT_W)
-            ));
-            svg.text(
-                px + PLOT_W - 4.0,
-                my - 5.0,
-                label,
-                TICK_FONT,
-                Anchor::End,
-                "",
-            );
-        }
+    for (k, &(vertical, v, label, dash)) in marks.iter().enumerate() {
+        let ((x1, y1), (x2, y2)) = if vertical {
+            ((x.map(v), py), (x.map(v), py + PLOT_H))
+        } else {
+            ((px, y.map(v)), (px + PLOT_W, y.map(v)))
+        };
+        let line = |x1: f64, y1: f64, x2: f64, y2: f64| {
+            format!(
+                "<line class=\"mark\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" \
+                 stroke=\"{MARK_COLOR}\" stroke-width=\"1.2\" stroke-dasharray=\"{dash}\"/>",
+                num(x1),
+                num(y1),
+                num(x2),
+                num(y2)
+            )
+        };
+        svg.push(&line(x1, y1, x2, y2));
+        let ly = py + 8.0 + 20.0 * (series.len() + k) as f64;
+        svg.push(&line(legend_x, ly, legend_x + 28.0, ly));
+        svg.text(
+            legend_x + 34.0,
+            ly + 4.5,
+            label,
+            LABEL_FONT,
+            Anchor::Start,
+            "",
+        );
     }
     if capped {
         let note = format!("points above {} not shown", format_sig(cap));
