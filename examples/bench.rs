@@ -13,7 +13,7 @@
 //!
 //! Run with `cargo run --release --example bench -- [--threads N] [--profile]
 //! [--avx2] [--seed S | --seeds N] [W1|W2|W3|W4]`; without `--threads` every workload runs
-//! with 1 and with 2 threads. `--profile` adds, after W2, where the time of a
+//! with 1 and with 2 threads. `--profile` adds, after W2 and W4, where the time of a
 //! step goes (per layer and phase, and the waits for pool workers). W3 trains
 //! with seed `S` (default 0; the split is fixed), or with each of the seeds
 //! `0..N` and then prints the median test accuracy. `--avx2` uses the AVX2+FMA
@@ -222,7 +222,7 @@ impl Phases {
     }
 }
 
-/// `--profile`: where the time of a W2 step goes. Runs the step's phases one
+/// `--profile`: where the time of a W2 or W4 step goes. Runs the step's phases one
 /// by one through the public API (the same calls `train_on_batch` makes:
 /// zero the gradients, each layer's forward pass, the loss and its gradient,
 /// each layer's backward pass, the optimizer's update), timing each per layer,
@@ -230,8 +230,8 @@ impl Phases {
 /// its bookkeeping (finiteness checks, accuracy count). Also reports how long
 /// the matrix product's callers waited for pool workers. Per step, median of
 /// 5 epochs after one warm-up epoch.
-fn w2_profile(threads: usize) -> weightwise::Result<()> {
-    let (batches, mut net, mut fit) = w2_setup()?;
+fn step_profile(name: &str, threads: usize, setup: W2Setup) -> weightwise::Result<()> {
+    let (batches, mut net, mut fit) = setup;
     let loss = Loss::softmax_cross_entropy();
     let mut opt: Box<dyn Optimizer<f32>> = Sgd {
         lr: 0.01,
@@ -298,7 +298,7 @@ fn w2_profile(threads: usize) -> weightwise::Result<()> {
         .map(|_| epoch(&mut net))
         .collect::<weightwise::Result<Vec<_>>>()?;
     let (jobs1, wait1) = weightwise::__bench::pool_join_stats();
-    println!("# W2 profile threads={threads}: per step (median of 5 epochs of 60 steps)");
+    println!("# {name} profile threads={threads}: per step (median of 5 epochs of 60 steps)");
     let median = |k: usize| {
         let mut v: Vec<f64> = runs.iter().map(|r| r.0[k].1 / steps).collect();
         v.sort_by(f64::total_cmp);
@@ -369,10 +369,12 @@ fn count_arg(args: &[String], i: usize, flag: &'static str) -> weightwise::Resul
         .ok_or_else(|| weightwise::Error::invalid_arg(flag, "missing", "give a whole number"))
 }
 
-/// W4 (`../shared/bench/WORKLOADS.md`): a small CNN on 28×28 inputs, f32,
-/// plain SGD, batch 64, 60 batches per epoch; median of 5 timed epochs.
-fn w4(threads: usize) -> weightwise::Result<()> {
-    const N: usize = 3840;
+/// Samples in the W4 epoch.
+const W4_N: usize = 3840;
+
+/// W4's batches (sliced beforehand, in fixed order), network and training setup.
+fn w4_setup() -> weightwise::Result<W2Setup> {
+    const N: usize = W4_N;
     const BATCH: usize = 64;
     let mut rng = StdRng::seed_from_u64(42);
     let x: Tensor<f32> = Tensor::random(
@@ -394,7 +396,7 @@ fn w4(threads: usize) -> weightwise::Result<()> {
         .collect();
     // He-normal weights with fan_in = in_c·kh·kw, zero biases.
     let same = Conv2dOptions::default().padding(1);
-    let mut net = Network::<f32>::builder_shape(&[1, 28, 28])
+    let net = Network::<f32>::builder_shape(&[1, 28, 28])
         .conv2d(16, 3, same, Init::he_normal())
         .relu()
         .max_pool2d(2)
@@ -404,7 +406,7 @@ fn w4(threads: usize) -> weightwise::Result<()> {
         .flatten()
         .dense(10, Init::he_normal())
         .build(&mut rng)?;
-    let mut fit = Fit {
+    let fit = Fit {
         loss: Loss::softmax_cross_entropy().into(),
         optimizer: Sgd {
             lr: 0.01,
@@ -413,6 +415,13 @@ fn w4(threads: usize) -> weightwise::Result<()> {
         .into(),
         ..Default::default()
     };
+    Ok((batches, net, fit))
+}
+
+/// W4 (`../shared/bench/WORKLOADS.md`): a small CNN on 28×28 inputs, f32,
+/// plain SGD, batch 64, 60 batches per epoch; median of 5 timed epochs.
+fn w4(threads: usize) -> weightwise::Result<()> {
+    let (batches, mut net, mut fit) = w4_setup()?;
     let mut epoch = |net: &mut Network<f32>| -> weightwise::Result<f64> {
         let mut last = 0.0;
         for (xb, yb) in &batches {
@@ -432,7 +441,7 @@ fn w4(threads: usize) -> weightwise::Result<()> {
     let median = secs[2];
     println!(
         "W4 threads={threads} f32 sec_per_epoch={median:.4} samples_per_sec={:.0}",
-        N as f64 / median
+        W4_N as f64 / median
     );
     println!(
         "# W4 min={:.4} max={:.4} last_loss={last:.4}",
@@ -491,7 +500,7 @@ fn main() -> weightwise::Result<()> {
         if wants("W2") {
             w2(t)?;
             if profile {
-                w2_profile(t)?;
+                step_profile("W2", t, w2_setup()?)?;
             }
         }
         if wants("W3") {
@@ -508,6 +517,9 @@ fn main() -> weightwise::Result<()> {
         }
         if wants("W4") {
             w4(t)?;
+            if profile {
+                step_profile("W4", t, w4_setup()?)?;
+            }
         }
     }
     Ok(())
