@@ -35,6 +35,7 @@
 
 use rand::Rng;
 
+use crate::gemm::par_items;
 use crate::init::{Fans, Initializer};
 use crate::layer::im2col::Lowering;
 use crate::layer::window::{Window2d, nchw, pair_config, pair_from_config};
@@ -228,7 +229,10 @@ pub(crate) fn conv2d_forward<T: Scalar>(
     let (l, out_shape) = spec.output_shape("Conv2d forward", x.shape())?;
     let (rows, cols) = (l.rows(), l.cols());
     ws.col.resize(rows * cols, T::zero());
-    l.im2col(x.as_slice(), &mut ws.col);
+    let xs = x.as_slice();
+    par_items(rows, (&mut ws.col, cols), none(), &|first, col, _| {
+        l.im2col_rows(xs, first, col);
+    });
     let oc = spec.out_channels;
     ws.prod.resize(oc * cols, T::zero());
     let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
@@ -252,18 +256,29 @@ pub(crate) fn conv2d_forward<T: Scalar>(
     // prod is [out_c, n·P]; y is [n, out_c, P].
     out.resize_zeroed(&out_shape)?;
     let plane = l.out.0 * l.out.1;
-    if plane > 0 {
-        for (b, y_b) in out.as_mut_slice().chunks_exact_mut(oc * plane).enumerate() {
-            for (o, y_bo) in y_b.chunks_exact_mut(plane).enumerate() {
-                let src = &ws.prod[o * cols + b * plane..][..plane];
-                let shift = bias.map_or(T::zero(), |bias| bias[o]);
-                for (d, &s) in y_bo.iter_mut().zip(src) {
-                    *d = s + shift;
+    let prod = &ws.prod;
+    par_items(
+        l.dims[0],
+        (out.as_mut_slice(), oc * plane),
+        none(),
+        &|first, y, _| {
+            for (b, y_b) in y.chunks_exact_mut(oc * plane).enumerate() {
+                for (o, y_bo) in y_b.chunks_exact_mut(plane).enumerate() {
+                    let src = &prod[o * cols + (first + b) * plane..][..plane];
+                    let shift = bias.map_or(T::zero(), |bias| bias[o]);
+                    for (d, &s) in y_bo.iter_mut().zip(src) {
+                        *d = s + shift;
+                    }
                 }
             }
-        }
-    }
+        },
+    );
     Ok(l)
+}
+
+/// No second output for [`par_items`].
+fn none() -> (&'static mut [u8], usize) {
+    (&mut [], 0)
 }
 
 /// `dW_g += dY_g · col_gᵀ` for one group: `dy` is `[ocg, cols]`, `col` is
@@ -282,12 +297,20 @@ fn add_weight_grad<T: Scalar>(
     scratch: &mut Vec<T>,
 ) -> Result<()> {
     if ocg * kg <= 256 {
-        for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
-            let dy_o = &dy[o * cols..][..cols];
-            for (r, d) in dw_o.iter_mut().enumerate() {
-                *d += dot(dy_o, &col[r * cols..][..cols]);
+        // One row of dW per item; blocks of columns, so each block of `col`
+        // stays in cache while the row's dot products run over it.
+        const BLOCK: usize = 2048;
+        par_items(ocg, (dw, kg), none(), &|first, dw, _| {
+            for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
+                let dy_o = &dy[(first + o) * cols..][..cols];
+                for start in (0..cols).step_by(BLOCK) {
+                    let len = BLOCK.min(cols - start);
+                    for (r, d) in dw_o.iter_mut().enumerate() {
+                        *d += dot(&dy_o[start..][..len], &col[r * cols + start..][..len]);
+                    }
+                }
             }
-        }
+        });
         return Ok(());
     }
     scratch.resize(kg * ocg, T::zero());
@@ -312,6 +335,19 @@ fn add_weight_grad<T: Scalar>(
         }
     }
     Ok(())
+}
+
+/// `Σ a[i]` with eight running sums (so the loop vectorizes).
+fn sum<T: Scalar>(a: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let chunks = a.chunks_exact(8);
+    let tail: T = chunks.remainder().iter().copied().sum();
+    for x in chunks {
+        for (a, &xv) in acc.iter_mut().zip(x) {
+            *a += xv;
+        }
+    }
+    acc.iter().copied().sum::<T>() + tail
 }
 
 /// `Σ a[i]·b[i]` with eight running sums (so the loop vectorizes).
@@ -347,20 +383,31 @@ pub(crate) fn conv2d_backward<T: Scalar>(
     let (rows, cols) = (l.rows(), l.cols());
     let oc = spec.out_channels;
     let plane = l.out.0 * l.out.1;
-    // dY as [out_c, n·P], in the product buffer (the forward product is no longer needed).
+    // dY as [out_c, n·P], in the product buffer (the forward product is no
+    // longer needed), and db, both a row (output channel) per item.
     ws.prod.resize(oc * cols, T::zero());
-    if plane > 0 {
-        for (b, dy_b) in dy.as_slice().chunks_exact(oc * plane).enumerate() {
-            for (o, dy_bo) in dy_b.chunks_exact(plane).enumerate() {
-                ws.prod[o * cols + b * plane..][..plane].copy_from_slice(dy_bo);
+    let dys = dy.as_slice();
+    let mut no_bias = [T::zero(); 0];
+    let (db, db_len) = match dbias {
+        Some(db) => (db, 1),
+        None => (&mut no_bias[..], 0),
+    };
+    par_items(
+        oc,
+        (&mut ws.prod, cols),
+        (db, db_len),
+        &|first, prod, db| {
+            for (k, row) in prod.chunks_exact_mut(cols.max(1)).enumerate() {
+                let o = first + k;
+                for (b, dst) in row.chunks_exact_mut(plane.max(1)).enumerate() {
+                    dst.copy_from_slice(&dys[(b * oc + o) * plane..][..plane]);
+                }
+                if let Some(d) = db.get_mut(k) {
+                    *d += sum(row);
+                }
             }
-        }
-    }
-    if let Some(db) = dbias {
-        for (d, row) in db.iter_mut().zip(ws.prod.chunks_exact(cols.max(1))) {
-            *d += row.iter().copied().sum::<T>();
-        }
-    }
+        },
+    );
     let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
     for g in 0..spec.groups {
         add_weight_grad(
@@ -391,7 +438,15 @@ pub(crate) fn conv2d_backward<T: Scalar>(
         )?;
     }
     dx.resize_zeroed(&l.dims)?;
-    l.col2im_add(&ws.dcol, dx.as_mut_slice());
+    let (dcol, per_sample) = (&ws.dcol, l.dims[1] * l.dims[2] * l.dims[3]);
+    par_items(
+        l.dims[0],
+        (dx.as_mut_slice(), per_sample),
+        none(),
+        &|first, dx, _| {
+            l.col2im_add_samples(dcol, first, dx);
+        },
+    );
     Ok(())
 }
 
