@@ -38,7 +38,7 @@ use rand::Rng;
 use crate::gemm::par_items;
 use crate::init::{Fans, Initializer};
 use crate::layer::im2col::Lowering;
-use crate::layer::window::{Window2d, nchw, pair_config, pair_from_config};
+use crate::layer::window::{Window2d, nchw, pair_config, pair_from_config, resize_for_overwrite};
 use crate::layer::{Layer, LayerConfig, Mode, Param, ParamKind, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
@@ -254,7 +254,7 @@ pub(crate) fn conv2d_forward<T: Scalar>(
         )?;
     }
     // prod is [out_c, n·P]; y is [n, out_c, P].
-    out.resize_zeroed(&out_shape)?;
+    resize_for_overwrite(out, &out_shape)?;
     let plane = l.out.0 * l.out.1;
     let prod = &ws.prod;
     par_items(
@@ -281,14 +281,43 @@ fn none() -> (&'static mut [u8], usize) {
     (&mut [], 0)
 }
 
+/// Largest `ocg·kg` (weights per group) whose gradient is taken by dot
+/// products straight from `dy`, rather than by a matrix product.
+const DOT_MAX_WEIGHTS: usize = 256;
+
+/// `dW += dY · colᵀ` by dot products straight from `dy` (NCHW, no reordering):
+/// `dW[o, r] += Σ_b Σ_p dy[b, o, p] · col[g·kg + r, b·P + p]` with `g` the group
+/// of output channel `o`, one row of `dW` per item. For a handful of weights
+/// (a first layer on one input channel: `16 × 9`) this beats the packed kernel.
+fn add_weight_grad_dots<T: Scalar>(
+    (spec, l): (&ConvSpec, &Lowering),
+    dy: &[T],
+    col: &[T],
+    dw: &mut [T],
+) {
+    let (oc, cols, plane) = (spec.out_channels, l.cols(), l.out.0 * l.out.1);
+    let (ocg, kg) = (oc / spec.groups, l.rows() / spec.groups);
+    par_items(oc, (dw, kg), none(), &|first, dw, _| {
+        for (k, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
+            let o = first + k;
+            let g = o / ocg;
+            for b in 0..l.dims[0] {
+                let dy_bo = &dy[(b * oc + o) * plane..][..plane];
+                for (r, d) in dw_o.iter_mut().enumerate() {
+                    *d += dot(dy_bo, &col[(g * kg + r) * cols + b * plane..][..plane]);
+                }
+            }
+        }
+    });
+}
+
 /// `dW_g += dY_g · col_gᵀ` for one group: `dy` is `[ocg, cols]`, `col` is
 /// `[kg, cols]`, `dw` is `[ocg, kg]`.
 ///
 /// Both operands are long rows (`cols = n·oh·ow`) and the result is small,
 /// a shape the packed kernel handles best as `dWᵀ = col_g · dY_gᵀ` (the long
 /// dimension as its shared one, `kg` rows of output): that product goes into
-/// `scratch` and is added back transposed. For a handful of outputs (a first
-/// layer on one input channel: `16 × 9`) plain dot products are faster still.
+/// `scratch` and is added back transposed.
 fn add_weight_grad<T: Scalar>(
     (ocg, kg, cols): (usize, usize, usize),
     dy: &[T],
@@ -296,23 +325,6 @@ fn add_weight_grad<T: Scalar>(
     dw: &mut [T],
     scratch: &mut Vec<T>,
 ) -> Result<()> {
-    if ocg * kg <= 256 {
-        // One row of dW per item; blocks of columns, so each block of `col`
-        // stays in cache while the row's dot products run over it.
-        const BLOCK: usize = 2048;
-        par_items(ocg, (dw, kg), none(), &|first, dw, _| {
-            for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
-                let dy_o = &dy[(first + o) * cols..][..cols];
-                for start in (0..cols).step_by(BLOCK) {
-                    let len = BLOCK.min(cols - start);
-                    for (r, d) in dw_o.iter_mut().enumerate() {
-                        *d += dot(&dy_o[start..][..len], &col[r * cols + start..][..len]);
-                    }
-                }
-            }
-        });
-        return Ok(());
-    }
     scratch.resize(kg * ocg, T::zero());
     T::gemm(
         kg,
@@ -370,7 +382,9 @@ fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
 
 /// Given `dy` for the forward pass that produced `ws` (with lowering `l`):
 /// adds `dW` and `db` into `(dweight, dbias)`, and when `dx` is `Some`,
-/// writes `∂L/∂x` into it.
+/// writes `∂L/∂x` into it. Every pass is split between the products'
+/// threads by output channel or by sample, each item computed alone, so
+/// the result does not depend on the thread count.
 pub(crate) fn conv2d_backward<T: Scalar>(
     spec: &ConvSpec,
     l: &Lowering,
@@ -381,42 +395,47 @@ pub(crate) fn conv2d_backward<T: Scalar>(
     dx: Option<&mut Tensor<T>>,
 ) -> Result<()> {
     let (rows, cols) = (l.rows(), l.cols());
-    let oc = spec.out_channels;
-    let plane = l.out.0 * l.out.1;
-    // dY as [out_c, n·P], in the product buffer (the forward product is no
-    // longer needed), and db, both a row (output channel) per item.
-    ws.prod.resize(oc * cols, T::zero());
-    let dys = dy.as_slice();
-    let mut no_bias = [T::zero(); 0];
-    let (db, db_len) = match dbias {
-        Some(db) => (db, 1),
-        None => (&mut no_bias[..], 0),
-    };
-    par_items(
-        oc,
-        (&mut ws.prod, cols),
-        (db, db_len),
-        &|first, prod, db| {
-            for (k, row) in prod.chunks_exact_mut(cols.max(1)).enumerate() {
-                let o = first + k;
-                for (b, dst) in row.chunks_exact_mut(plane.max(1)).enumerate() {
-                    dst.copy_from_slice(&dys[(b * oc + o) * plane..][..plane]);
-                }
-                if let Some(d) = db.get_mut(k) {
-                    *d += sum(row);
-                }
-            }
-        },
-    );
+    let (n, oc) = (l.dims[0], spec.out_channels);
     let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
-    for g in 0..spec.groups {
-        add_weight_grad(
-            (ocg, kg, cols),
-            &ws.prod[g * ocg * cols..][..ocg * cols],
-            &ws.col[g * kg * cols..][..kg * cols],
-            &mut dweight[g * ocg * kg..][..ocg * kg],
-            &mut ws.dwt,
-        )?;
+    let plane = l.out.0 * l.out.1;
+    let dys = dy.as_slice();
+    if let Some(db) = dbias {
+        par_items(oc, (db, 1), none(), &|first, db, _| {
+            for (k, d) in db.iter_mut().enumerate() {
+                let o = first + k;
+                *d += (0..n)
+                    .map(|b| sum(&dys[(b * oc + o) * plane..][..plane]))
+                    .sum::<T>();
+            }
+        });
+    }
+    let dots = ocg * kg <= DOT_MAX_WEIGHTS;
+    if dots {
+        add_weight_grad_dots((spec, l), dys, &ws.col, dweight);
+    }
+    if dots && dx.is_none() {
+        return Ok(());
+    }
+    // dY as [out_c, n·P] for the products, in the product buffer (the
+    // forward product is no longer needed), a row (output channel) per item.
+    ws.prod.resize(oc * cols, T::zero());
+    par_items(oc, (&mut ws.prod, cols), none(), &|first, prod, _| {
+        for (k, row) in prod.chunks_exact_mut(cols.max(1)).enumerate() {
+            for (b, dst) in row.chunks_exact_mut(plane.max(1)).enumerate() {
+                dst.copy_from_slice(&dys[(b * oc + first + k) * plane..][..plane]);
+            }
+        }
+    });
+    if !dots {
+        for g in 0..spec.groups {
+            add_weight_grad(
+                (ocg, kg, cols),
+                &ws.prod[g * ocg * cols..][..ocg * cols],
+                &ws.col[g * kg * cols..][..kg * cols],
+                &mut dweight[g * ocg * kg..][..ocg * kg],
+                &mut ws.dwt,
+            )?;
+        }
     }
     let Some(dx) = dx else { return Ok(()) };
     ws.dcol.resize(rows * cols, T::zero());
@@ -437,13 +456,14 @@ pub(crate) fn conv2d_backward<T: Scalar>(
             cols,
         )?;
     }
-    dx.resize_zeroed(&l.dims)?;
+    resize_for_overwrite(dx, &l.dims)?;
     let (dcol, per_sample) = (&ws.dcol, l.dims[1] * l.dims[2] * l.dims[3]);
     par_items(
-        l.dims[0],
+        n,
         (dx.as_mut_slice(), per_sample),
         none(),
         &|first, dx, _| {
+            dx.fill(T::zero());
             l.col2im_add_samples(dcol, first, dx);
         },
     );

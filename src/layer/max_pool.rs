@@ -17,6 +17,7 @@ use crate::gemm::par_items;
 use crate::layer::conv2d::IntoPair;
 use crate::layer::window::{
     PoolCache, Window2d, dims4, for_each_window, pair_config, pair_from_config,
+    resize_for_overwrite,
 };
 use crate::layer::{Layer, LayerConfig, Mode};
 use crate::{Result, Scalar, Tensor};
@@ -44,7 +45,7 @@ pub(crate) fn max_pool2d_forward<T: Scalar>(
     const OP: &str = "MaxPool2d forward";
     let [n, c, h, w] = dims4(OP, x.shape())?;
     let (oh, ow) = win.output_hw(OP, x.shape())?;
-    out.resize_zeroed(&[n, c, oh, ow])?;
+    resize_for_overwrite(out, &[n, c, oh, ow])?;
     ws.argmax.resize(n * c * oh * ow, NONE);
     let xs = x.as_slice();
     let fast = *win == Window2d::new((2, 2)).with_stride_of_kernel();
@@ -125,13 +126,14 @@ pub(crate) fn max_pool2d_backward<T: Scalar>(
     dx: &mut Tensor<T>,
 ) -> Result<()> {
     let [n, c, h, w] = dims4("MaxPool2d backward", in_shape)?;
-    dx.resize_zeroed(in_shape)?;
+    resize_for_overwrite(dx, in_shape)?;
     let per_out = dy.len() / (n * c).max(1);
     par_items(
         n * c,
         (dx.as_mut_slice(), h * w),
         (&mut [0u8; 0][..], 0),
         &|first, d, _| {
+            d.fill(T::zero());
             let outs = first * per_out..(first + d.len() / (h * w).max(1)) * per_out;
             for (&at, &g) in argmax[outs.clone()].iter().zip(&dy[outs]) {
                 if at != NONE {

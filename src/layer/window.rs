@@ -257,6 +257,20 @@ pub(crate) fn for_each_window(
     }
 }
 
+/// Gives `t` the shape `shape` for a pass that overwrites every element:
+/// zero-filled when the shape changes, left as it is (stale values) when it
+/// already has that shape, sparing a pass over memory per call.
+///
+/// # Errors
+/// As [`Tensor::resize_zeroed`].
+pub(crate) fn resize_for_overwrite<T: Scalar>(t: &mut Tensor<T>, shape: &[usize]) -> Result<()> {
+    if t.shape() == shape {
+        Ok(())
+    } else {
+        t.resize_zeroed(shape)
+    }
+}
+
 /// What a pooling layer keeps between its passes: the input shape of the
 /// last forward pass (empty before one), its output and the input gradient.
 #[derive(Clone, Debug, Default, PartialEq)]
