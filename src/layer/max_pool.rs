@@ -52,9 +52,10 @@ pub(crate) fn max_pool2d_forward<T: Scalar>(
     let (y, argmax) = ((out.as_mut_slice(), oh * ow), (&mut ws.argmax[..], oh * ow));
     par_items(n * c, y, argmax, &|first, y, argmax| {
         let planes = y.len() / (oh * ow).max(1);
-        let xs = &xs[first * h * w..][..planes * h * w];
+        let base = first * h * w;
+        let xs = &xs[base..][..planes * h * w];
         if fast {
-            max_pool_2x2(xs, [planes, h, w], (oh, ow), y, argmax);
+            max_pool_2x2((xs, base), [planes, h, w], (oh, ow), y, argmax);
         } else {
             for_each_window(win, planes, (h, w), (oh, ow), |k, taps| {
                 let mut best = T::neg_infinity();
@@ -68,23 +69,20 @@ pub(crate) fn max_pool2d_forward<T: Scalar>(
                     }
                 });
                 y[k] = best;
-                argmax[k] = at;
+                argmax[k] = if at == NONE { NONE } else { base + at };
             });
-        }
-        // Flat indices into the whole input.
-        for a in argmax.iter_mut().filter(|a| **a != NONE) {
-            *a += first * h * w;
         }
     });
     Ok(())
 }
 
-/// The common 2×2, stride-2 window over `planes` planes of `h × w`: the
+/// The common 2×2, stride-2 window over `planes` planes of `h × w` (`xs`,
+/// whose first value is input index `base`, which `argmax` is counted from): the
 /// same scan order and tie rule as the general walk (strictly greater wins,
 /// a NaN always takes over), written without branches, since which of four
 /// random values wins is unpredictable.
 fn max_pool_2x2<T: Scalar>(
-    xs: &[T],
+    (xs, base): (&[T], usize),
     [planes, h, w]: [usize; 3],
     (oh, ow): (usize, usize),
     y: &mut [T],
@@ -112,7 +110,7 @@ fn max_pool_2x2<T: Scalar>(
                 off = if take { o } else { off };
             }
             y_row[ox] = best;
-            at_row[ox] = top + 2 * ox + off;
+            at_row[ox] = base + top + 2 * ox + off;
         }
     }
 }
