@@ -29,9 +29,17 @@
 //! ```
 //!
 //! each a single product on the crate's packed matrix kernel, threaded like
-//! any large product. Every buffer (the column matrix, the product, the
-//! output and gradients) is kept and reused, so after the first batch of a
-//! given shape neither pass allocates.
+//! any large product. The passes around the products — the lowering (by
+//! rows of `col`), laying `Y` out as NCHW with the bias (by sample), `dY`
+//! back as `[out_c, n·P]` (by channel) and `col2im` (by sample) — are split
+//! between the same threads, each item computed whole by one thread, so
+//! results do not depend on the thread count. A small `dW` (at most
+//! 256 weights per group, e.g. a first layer's `16 × 1 × 3 × 3`)
+//! and `db` are dot products and sums taken straight from `dy`; without `dx`
+//! (a first layer) that skips the reordering of `dY`, the second product
+//! and `col2im` altogether. Every buffer (the column matrix, the product,
+//! the output and gradients) is kept and reused, so after the first batch
+//! of a given shape neither pass allocates.
 
 use rand::Rng;
 
