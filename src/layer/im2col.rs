@@ -138,8 +138,9 @@ impl Lowering {
         self.col2im_add_samples(col, 0, dx);
     }
 
-    /// [`Lowering::col2im_add`] for the samples `first..` that `dx_samples`
-    /// holds (whole samples, `c·h·w` values each).
+    /// Adds every entry of `col` that was read from the samples `first..`
+    /// that `dx_samples` holds (whole samples, `c·h·w` values each) back onto
+    /// its input position there.
     pub fn col2im_add_samples<T: Scalar>(&self, col: &[T], first: usize, dx_samples: &mut [T]) {
         debug_assert_eq!(col.len(), self.rows() * self.cols());
         let per_sample = self.dims[1] * self.dims[2] * self.dims[3];
