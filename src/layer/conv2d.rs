@@ -33,11 +33,13 @@
 //! rows of `col`), laying `Y` out as NCHW with the bias (by sample), `dY`
 //! back as `[out_c, n·P]` (by channel) and `col2im` (by sample) — are split
 //! between the same threads, each item computed whole by one thread, so
-//! results do not depend on the thread count. A small `dW` (at most
-//! 256 weights per group, e.g. a first layer's `16 × 1 × 3 × 3`)
-//! and `db` are dot products and sums taken straight from `dy`; without `dx`
-//! (a first layer) that skips the reordering of `dY`, the second product
-//! and `col2im` altogether. Every buffer (the column matrix, the product,
+//! results do not depend on the thread count. With few weights (at most
+//! 256 per group, e.g. a first layer's `16 × 1 × 3 × 3`) the products skip
+//! the packed kernel, whose time would go into storing and reordering a
+//! `k = 9` product: `Y` is built sample by sample as scaled rows of `col`,
+//! straight in NCHW, and `dW` is dot products straight from `dy`. `db` is
+//! sums over `dy`. Without `dx` (a first layer) and with few weights, the
+//! reordering of `dY`, the second product and `col2im` are skipped altogether. Every buffer (the column matrix, the product,
 //! the output and gradients) is kept and reused, so after the first batch
 //! of a given shape neither pass allocates.
 
@@ -242,8 +244,14 @@ pub(crate) fn conv2d_forward<T: Scalar>(
         l.im2col_rows(xs, first, col);
     });
     let oc = spec.out_channels;
-    ws.prod.resize(oc * cols, T::zero());
     let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
+    let plane = l.out.0 * l.out.1;
+    if ocg * kg <= DOT_MAX_WEIGHTS {
+        resize_for_overwrite(out, &out_shape)?;
+        add_small_product(spec, &l, weight, bias, &ws.col, out.as_mut_slice());
+        return Ok(l);
+    }
+    ws.prod.resize(oc * cols, T::zero());
     for g in 0..spec.groups {
         T::gemm(
             ocg,
@@ -263,7 +271,6 @@ pub(crate) fn conv2d_forward<T: Scalar>(
     }
     // prod is [out_c, n·P]; y is [n, out_c, P].
     resize_for_overwrite(out, &out_shape)?;
-    let plane = l.out.0 * l.out.1;
     let prod = &ws.prod;
     par_items(
         l.dims[0],
@@ -284,13 +291,62 @@ pub(crate) fn conv2d_forward<T: Scalar>(
     Ok(l)
 }
 
+/// `y = W·col + bias` for a convolution with few weights per group (at most
+/// [`DOT_MAX_WEIGHTS`], e.g. a first layer's `16 × 1 × 3 × 3`), written
+/// straight into NCHW `y` a sample per item: each output plane is the bias
+/// plus `kg` scaled rows of the sample's columns of `col`, four at a time,
+/// all in cache. (A packed product with `k = 9` spends its time storing
+/// and reordering its output.)
+fn add_small_product<T: Scalar>(
+    spec: &ConvSpec,
+    l: &Lowering,
+    weight: &[T],
+    bias: Option<&[T]>,
+    col: &[T],
+    y: &mut [T],
+) {
+    let (oc, cols, plane) = (spec.out_channels, l.cols(), l.out.0 * l.out.1);
+    let (ocg, kg) = (oc / spec.groups, l.rows() / spec.groups);
+    par_items(l.dims[0], (y, oc * plane), none(), &|first, y, _| {
+        for (k, y_b) in y.chunks_exact_mut((oc * plane).max(1)).enumerate() {
+            let b = first + k;
+            for (o, y_bo) in y_b.chunks_exact_mut(plane.max(1)).enumerate() {
+                let g = o / ocg;
+                let row = |r: usize| &col[(g * kg + r) * cols + b * plane..][..plane];
+                let w_o = &weight[o * kg..][..kg];
+                y_bo.fill(bias.map_or(T::zero(), |bias| bias[o]));
+                let mut r = 0;
+                while r + 4 <= kg {
+                    let (w0, w1, w2, w3) = (w_o[r], w_o[r + 1], w_o[r + 2], w_o[r + 3]);
+                    let rows = row(r)
+                        .iter()
+                        .zip(row(r + 1))
+                        .zip(row(r + 2))
+                        .zip(row(r + 3));
+                    for (d, (((&a, &b), &c), &e)) in y_bo.iter_mut().zip(rows) {
+                        *d += w0 * a + w1 * b + w2 * c + w3 * e;
+                    }
+                    r += 4;
+                }
+                for r in r..kg {
+                    let (w, c) = (w_o[r], row(r));
+                    for (d, &v) in y_bo.iter_mut().zip(c) {
+                        *d += w * v;
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// No second output for [`par_items`].
 fn none() -> (&'static mut [u8], usize) {
     (&mut [], 0)
 }
 
-/// Largest `ocg·kg` (weights per group) whose gradient is taken by dot
-/// products straight from `dy`, rather than by a matrix product.
+/// Largest `ocg·kg` (weights per group) for which the forward pass and the
+/// weight gradient skip the packed kernel: the output is built as scaled
+/// rows of `col`, and `dW` as dot products straight from `dy`.
 const DOT_MAX_WEIGHTS: usize = 256;
 
 /// `dW += dY · colᵀ` by dot products straight from `dy` (NCHW, no reordering):
@@ -311,8 +367,19 @@ fn add_weight_grad_dots<T: Scalar>(
             let g = o / ocg;
             for b in 0..l.dims[0] {
                 let dy_bo = &dy[(b * oc + o) * plane..][..plane];
-                for (r, d) in dw_o.iter_mut().enumerate() {
-                    *d += dot(dy_bo, &col[(g * kg + r) * cols + b * plane..][..plane]);
+                let row = |r: usize| &col[(g * kg + r) * cols + b * plane..][..plane];
+                // Four rows at a time: four times the independent sums.
+                let mut quads = dw_o.chunks_exact_mut(4);
+                for (q, d) in (&mut quads).enumerate() {
+                    let r = 4 * q;
+                    let sums = dot4(dy_bo, [row(r), row(r + 1), row(r + 2), row(r + 3)]);
+                    for (d, s) in d.iter_mut().zip(sums) {
+                        *d += s;
+                    }
+                }
+                let done = kg / 4 * 4;
+                for (r, d) in quads.into_remainder().iter_mut().enumerate() {
+                    *d += dot(dy_bo, row(done + r));
                 }
             }
         }
@@ -368,6 +435,27 @@ fn sum<T: Scalar>(a: &[T]) -> T {
         }
     }
     acc.iter().copied().sum::<T>() + tail
+}
+
+/// `Σ a[i]·b_r[i]` for four `b_r` at once, each with eight running sums
+/// (so the loop vectorizes and has 32 independent additions in flight).
+fn dot4<T: Scalar>(a: &[T], b: [&[T]; 4]) -> [T; 4] {
+    let mut acc = [[T::zero(); 8]; 4];
+    let n8 = a.len() / 8 * 8;
+    for i in (0..n8).step_by(8) {
+        let x = &a[i..i + 8];
+        for (acc, b) in acc.iter_mut().zip(b) {
+            for ((s, &xv), &yv) in acc.iter_mut().zip(x).zip(&b[i..i + 8]) {
+                *s += xv * yv;
+            }
+        }
+    }
+    let mut out = [T::zero(); 4];
+    for ((o, acc), b) in out.iter_mut().zip(acc).zip(b) {
+        let tail: T = a[n8..].iter().zip(&b[n8..]).map(|(&x, &y)| x * y).sum();
+        *o = acc.iter().copied().sum::<T>() + tail;
+    }
+    out
 }
 
 /// `Σ a[i]·b[i]` with eight running sums (so the loop vectorizes).
