@@ -273,6 +273,12 @@ pub fn num_threads() -> usize {
     }
 }
 
+/// The job of [`par_items`]: `(first item, its part of a, its part of b)`.
+type ItemsJob<'a, A, B> = &'a (dyn Fn(usize, &mut [A], &mut [B]) + Sync);
+
+/// A part of both slices of [`par_items`].
+type Parts<'a, A, B> = (&'a mut [A], &'a mut [B]);
+
 /// Runs `f(first, a_part, b_part)` over contiguous parts of `a` and `b` on up
 /// to [`num_threads`] threads of the products' pool (the calling thread
 /// included), for passes around the products (a convolution's lowering,
@@ -286,7 +292,7 @@ pub(crate) fn par_items<A: Send, B: Send>(
     items: usize,
     (a, a_len): (&mut [A], usize),
     (b, b_len): (&mut [B], usize),
-    f: &(dyn Fn(usize, &mut [A], &mut [B]) + Sync),
+    f: ItemsJob<'_, A, B>,
 ) {
     debug_assert!(a.len() >= items * a_len && b.len() >= items * b_len);
     let threads = num_threads().min(items);
@@ -298,7 +304,7 @@ pub(crate) fn par_items<A: Send, B: Send>(
     let parts = (threads * 4).min(items).min(MAX_PARTS);
     let bound = |p: usize| p * items / parts;
     let (mut a, mut b) = (a, b);
-    let slots: [Mutex<Option<(&mut [A], &mut [B])>>; MAX_PARTS] = std::array::from_fn(|p| {
+    let slots: [Mutex<Option<Parts<'_, A, B>>>; MAX_PARTS] = std::array::from_fn(|p| {
         if p >= parts {
             return Mutex::new(None);
         }

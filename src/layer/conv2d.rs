@@ -328,9 +328,8 @@ fn add_small_product<T: Scalar>(
                     }
                     r += 4;
                 }
-                for r in r..kg {
-                    let (w, c) = (w_o[r], row(r));
-                    for (d, &v) in y_bo.iter_mut().zip(c) {
+                for (r, &w) in w_o.iter().enumerate().skip(r) {
+                    for (d, &v) in y_bo.iter_mut().zip(row(r)) {
                         *d += w * v;
                     }
                 }
