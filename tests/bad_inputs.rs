@@ -3,8 +3,11 @@
 //! and must leave the network's tensors and the optimizer's state bitwise
 //! as they were (for class 1: as they were after the last good step).
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use common::bits;
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::data::Dataset;
 use weightwise::init::{Fans, Nonlinearity, gain};
@@ -29,18 +32,6 @@ fn err<R>(words: &[&str], f: impl FnOnce() -> Result<R>) -> String {
         assert!(e.contains(w), "{e:?} does not name {w:?}");
     }
     e
-}
-
-fn bits<T: Scalar>(n: &Network<T>) -> Vec<(String, Vec<u64>)> {
-    n.named_tensors()
-        .into_iter()
-        .map(|(k, t)| {
-            (
-                k,
-                t.as_slice().iter().map(|x| x.as_f64().to_bits()).collect(),
-            )
-        })
-        .collect()
 }
 
 fn net<T: Scalar>(seed: u64) -> Network<T> {

@@ -2,6 +2,8 @@
 //! callback and layer work in `fit`, `evaluate` and the diagnostics exactly
 //! as the built-ins do.
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -28,6 +30,22 @@ fn linear_net() -> Network<f64> {
         .dense(1, Init::constant(0.1))
         .build(&mut StdRng::seed_from_u64(0))
         .unwrap()
+}
+
+/// Settings for [`line`]: MSE and plain SGD at `lr`, the rest the defaults.
+fn mse_sgd<'a>(lr: f64) -> Fit<'a, f64> {
+    Fit {
+        loss: Loss::mse().into(),
+        ..common::sgd(lr)
+    }
+}
+
+/// Every tensor of `net`, by name, as it is now.
+fn snapshot(net: &Network<f64>) -> Vec<(String, Tensor<f64>)> {
+    net.named_tensors()
+        .into_iter()
+        .map(|(n, t)| (n, t.clone()))
+        .collect()
 }
 
 /// Mean absolute error cubed, `(1/N) Σ |d|³`: a loss the crate does not have.
@@ -96,17 +114,11 @@ fn unit_sample_weights_change_nothing_and_zero_weights_drop_samples() {
         net.fit(
             data,
             &mut Fit {
-                loss: Loss::mse().into(),
-                optimizer: Sgd {
-                    lr: 0.05,
-                    ..Default::default()
-                }
-                .into(),
                 epochs: 5,
                 batch_size: data.len(),
                 shuffle: false,
                 sample_weights: w,
-                ..Default::default()
+                ..mse_sgd(0.05)
             },
             &mut StdRng::seed_from_u64(3),
         )
@@ -142,11 +154,7 @@ fn unit_sample_weights_change_nothing_and_zero_weights_drop_samples() {
 fn bad_sample_weights_are_errors_before_any_step() {
     let data = line(8);
     let mut net = linear_net();
-    let start: Vec<(String, Tensor<f64>)> = net
-        .named_tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.clone()))
-        .collect();
+    let start = snapshot(&net);
     for (w, what) in [
         (Tensor::ones(&[7]).unwrap(), "fit (sample weights)"),
         (
@@ -188,12 +196,7 @@ fn bad_sample_weights_are_errors_before_any_step() {
         err.to_string().contains("implement LossFn::unreduced"),
         "{err}"
     );
-    let now: Vec<(String, Tensor<f64>)> = net
-        .named_tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.clone()))
-        .collect();
-    assert_eq!(now, start);
+    assert_eq!(snapshot(&net), start);
 }
 
 #[test]
@@ -210,16 +213,10 @@ fn a_closure_schedule_is_asked_before_every_step() {
         .fit(
             &data,
             &mut Fit {
-                loss: Loss::mse().into(),
-                optimizer: Sgd {
-                    lr: 0.1,
-                    ..Default::default()
-                }
-                .into(),
                 schedule: Some(schedule.into()),
                 epochs: 2,
                 batch_size: 8,
-                ..Default::default()
+                ..mse_sgd(0.1)
             },
             &mut StdRng::seed_from_u64(0),
         )
@@ -243,15 +240,9 @@ fn built_in_schedules_give_the_same_rates_in_fit() {
     .with_warmup(2, 0.25);
     let mut net = linear_net();
     let mut fit = Fit {
-        loss: Loss::mse().into(),
-        optimizer: Sgd {
-            lr: 0.1,
-            ..Default::default()
-        }
-        .into(),
         schedule: Some(s.into()),
         epochs: 6,
-        ..Default::default()
+        ..mse_sgd(0.1)
     };
     let h = net
         .fit(&data, &mut fit, &mut StdRng::seed_from_u64(0))
@@ -281,16 +272,10 @@ fn reduce_on_plateau_follows_the_validation_loss() {
         .fit(
             &train,
             &mut Fit {
-                loss: Loss::mse().into(),
-                optimizer: Sgd {
-                    lr: 0.01,
-                    ..Default::default()
-                }
-                .into(),
                 schedule: Some(plateau.into()),
                 validation: Some(&val),
                 epochs: 6,
-                ..Default::default()
+                ..mse_sgd(0.01)
             },
             &mut StdRng::seed_from_u64(0),
         )
@@ -319,15 +304,9 @@ fn the_callback_reads_and_sets_the_rate_and_stops() {
         .fit(
             &data,
             &mut Fit {
-                loss: Loss::mse().into(),
-                optimizer: Sgd {
-                    lr: 0.2,
-                    ..Default::default()
-                }
-                .into(),
                 epochs: 10,
                 on_epoch: Some(&mut cb),
-                ..Default::default()
+                ..mse_sgd(0.2)
             },
             &mut StdRng::seed_from_u64(0),
         )

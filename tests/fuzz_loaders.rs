@@ -8,11 +8,14 @@
 
 #![cfg(feature = "safetensors")]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::bits;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use weightwise::io::checkpoint::{checkpoint_to_bytes, load_checkpoint_bytes};
@@ -65,13 +68,6 @@ fn net(seed: u64) -> Network<f32> {
         .dense(2, Init::xavier_uniform())
         .build(&mut StdRng::seed_from_u64(seed))
         .unwrap()
-}
-
-fn bits(n: &Network<f32>) -> Vec<(String, Vec<u32>)> {
-    n.named_tensors()
-        .into_iter()
-        .map(|(k, t)| (k, t.as_slice().iter().map(|x| x.to_bits()).collect()))
-        .collect()
 }
 
 /// One random mutation of `base`.

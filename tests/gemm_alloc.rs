@@ -1,34 +1,9 @@
 //! After warm-up, a matrix product performs no heap allocation, single- and
 //! multi-threaded (the packing buffers and the worker threads are reused).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
-/// Counts every allocation (in any thread) before forwarding to the system.
-struct Counting;
-
-/// Number of allocations and reallocations so far.
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counter has no effect on the memory returned.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use common::counting::{Counting, allocations};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -70,11 +45,11 @@ fn gemm_does_not_allocate_after_warm_up() {
     for threads in [2, 1] {
         weightwise::set_num_threads(threads).unwrap();
         step(&a32, &b32, &mut c32, &a64, &b64, &mut c64); // warm-up
-        let before = ALLOCS.load(Ordering::Relaxed);
+        let before = allocations();
         for _ in 0..5 {
             step(&a32, &b32, &mut c32, &a64, &b64, &mut c64);
         }
-        let after = ALLOCS.load(Ordering::Relaxed);
+        let after = allocations();
         assert_eq!(
             after - before,
             0,

@@ -1,6 +1,8 @@
 //! Integration tests of `Network`: building, naming, loading, the summary,
 //! and finite-difference checks of whole networks with every activation.
 
+mod common;
+
 use rand::{SeedableRng, rngs::StdRng};
 use rand_distr::Uniform;
 use weightwise::gradcheck::{self, GradCheck};
@@ -141,12 +143,7 @@ fn same_seed_same_network() {
 
 #[test]
 fn summary_lists_layers_shapes_and_parameters() {
-    let net = Network::<f32>::builder(64)
-        .dense(128, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut StdRng::seed_from_u64(0))
-        .unwrap();
+    let net = common::digits_mlp::<f32>(128, &mut StdRng::seed_from_u64(0));
     let s = net.to_string();
     assert!(s.contains("Dense      (batch, 128)         8,320"), "{s}");
     assert!(s.contains("ReLU       (batch, 128)             0"), "{s}");

@@ -3,6 +3,8 @@
 //! the digits training split, as float32 pixels / 16 and int64 labels — the
 //! pair a Python pipeline hands over.
 
+mod common;
+
 use std::path::PathBuf;
 
 use rand::{SeedableRng, rngs::StdRng};
@@ -42,12 +44,7 @@ fn a_numpy_written_pair_trains_the_digits_network() {
     let train = Dataset::<f32>::from_npy(fixture("digits_x.npy"), fixture("digits_y.npy")).unwrap();
     let (_, test) = datasets::digits::<f32>().unwrap();
     let mut rng = StdRng::seed_from_u64(7);
-    let mut net = Network::<f32>::builder(64)
-        .dense(32, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut rng)
-        .unwrap();
+    let mut net = common::digits_mlp::<f32>(32, &mut rng);
     let before = net.evaluate(&test, &Loss::softmax_cross_entropy()).unwrap();
     net.fit(
         &train,

@@ -2,18 +2,16 @@
 //! exactly.
 #![cfg(feature = "safetensors")]
 
+mod common;
+
+use common::bits;
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::io::checkpoint::{checkpoint_to_bytes, load_checkpoint_bytes};
 use weightwise::prelude::*;
 use weightwise::prune::{self, Amount};
 
 fn model(seed: u64) -> Network<f64> {
-    Network::<f64>::builder(64)
-        .dense(32, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut StdRng::seed_from_u64(seed))
-        .unwrap()
+    common::digits_mlp::<f64>(32, &mut StdRng::seed_from_u64(seed))
 }
 
 fn fit_config<'a>() -> Fit<'a, f64> {
@@ -27,13 +25,6 @@ fn fit_config<'a>() -> Fit<'a, f64> {
         shuffle: false,
         ..Default::default()
     }
-}
-
-fn bits(net: &Network<f64>) -> Vec<(String, Vec<u64>)> {
-    net.named_tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.as_slice().iter().map(|v| v.to_bits()).collect()))
-        .collect()
 }
 
 #[test]
@@ -89,12 +80,7 @@ fn a_checkpoint_with_a_bad_mask_is_refused_and_changes_nothing() {
     let opt = fit_config().optimizer;
     let bytes = checkpoint_to_bytes(&net, opt.as_ref(), 0).unwrap();
     // A network of another width: the mask does not fit.
-    let mut other = Network::<f64>::builder(64)
-        .dense(16, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut StdRng::seed_from_u64(0))
-        .unwrap();
+    let mut other = common::digits_mlp::<f64>(16, &mut StdRng::seed_from_u64(0));
     let before = bits(&other);
     let mut opt2 = fit_config().optimizer;
     assert!(load_checkpoint_bytes(&bytes, &mut other, opt2.as_mut()).is_err());

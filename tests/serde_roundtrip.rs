@@ -3,6 +3,8 @@
 //! validated again when read.
 #![cfg(feature = "serde")]
 
+mod common;
+
 use std::fmt::Debug;
 
 use serde::Serialize;
@@ -120,12 +122,7 @@ fn a_training_history_round_trips_with_non_finite_figures() {
     let (train, test) = datasets::digits::<f32>().unwrap();
     let train = train.split_at(200).unwrap().0;
     let mut rng = StdRng::seed_from_u64(1);
-    let mut net = Network::<f32>::builder(64)
-        .dense(16, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut rng)
-        .unwrap();
+    let mut net = common::digits_mlp::<f32>(16, &mut rng);
     let mut history = net
         .fit(
             &train,
@@ -163,12 +160,7 @@ fn reports_and_the_init_audit_round_trip() {
     let (train, _) = datasets::digits::<f64>().unwrap();
     let x = train.features().rows(0..64).unwrap();
     let mut rng = StdRng::seed_from_u64(2);
-    let mut net = Network::<f64>::builder(64)
-        .dense(16, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut rng)
-        .unwrap();
+    let mut net = common::digits_mlp::<f64>(16, &mut rng);
     let weights = net.weight_report();
     let json = round_trip(&weights);
     assert!(json.contains(r#""layer_kind":"Dense""#), "{json}");

@@ -1,8 +1,11 @@
 //! A network as a building block another program holds: cloned, shared
 //! between threads through `&self`, and shaped for images.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::bits;
 use weightwise::layer::{Layer, LayerConfig, Mode};
 use weightwise::prelude::*;
 use weightwise::rand::{SeedableRng, rngs::StdRng};
@@ -44,13 +47,6 @@ fn trained_mlp() -> (Network<f64>, Dataset<f64>, Dataset<f64>) {
     )
     .unwrap();
     (net, train, test)
-}
-
-fn bits(net: &Network<f64>) -> Vec<(String, Vec<u64>)> {
-    net.named_tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.as_slice().iter().map(|v| v.to_bits()).collect()))
-        .collect()
 }
 
 #[test]

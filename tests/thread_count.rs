@@ -4,51 +4,33 @@
 //! The thread count is a process-wide knob, so this binary holds a single
 //! test that sets it.
 
+mod common;
+
 use rand::{SeedableRng, rngs::StdRng};
-use rand_distr::Uniform;
 use weightwise::prelude::*;
 
 /// The W2 network after four SGD steps on fixed random batches, as the bit
 /// patterns of every tensor.
-fn trained_bits(threads: usize) -> Vec<(String, Vec<u32>)> {
+fn trained_bits(threads: usize) -> Vec<(String, Vec<u64>)> {
     weightwise::set_num_threads(threads).unwrap();
     let mut rng = StdRng::seed_from_u64(7);
-    let dist = Uniform::new(0.0f32, 1.0).unwrap();
-    let x = Tensor::random(&[128, 784], &dist, &mut rng).unwrap();
+    let x = common::uniform(&[128, 784], &mut rng);
     let y = Tensor::from_vec((0..128).map(|i| (i * 7 % 10) as f32).collect(), &[128]).unwrap();
-    let mut net = Network::<f32>::builder(784)
-        .dense(256, Init::he_normal())
-        .relu()
-        .dense(128, Init::he_normal())
-        .relu()
-        .dense(10, Init::he_normal())
-        .build(&mut rng)
-        .unwrap();
-    let mut fit = Fit {
-        optimizer: Sgd {
-            lr: 0.05,
-            ..Default::default()
-        }
-        .into(),
-        ..Default::default()
-    };
+    let mut net = common::w2(&mut rng);
+    let mut fit = common::sgd(0.05);
     for _ in 0..4 {
         net.train_on_batch(&x, &y, &mut fit).unwrap();
     }
-    bits(&net)
+    common::bits(&net)
 }
 
 /// A CNN on 28×28 images (weight gradients by dot products and by the
-/// packed kernel; grouped, strided and dilated convolutions; both poolings) after four SGD steps, as the bit patterns of every tensor.
-fn cnn_bits(threads: usize) -> Vec<(String, Vec<u32>)> {
+/// packed kernel; grouped, strided and dilated convolutions; both poolings)
+/// after four SGD steps, as the bit patterns of every tensor.
+fn cnn_bits(threads: usize) -> Vec<(String, Vec<u64>)> {
     weightwise::set_num_threads(threads).unwrap();
     let mut rng = StdRng::seed_from_u64(7);
-    let x = Tensor::random(
-        &[32, 1, 28, 28],
-        &Uniform::new(0.0f32, 1.0).unwrap(),
-        &mut rng,
-    )
-    .unwrap();
+    let x = common::uniform(&[32, 1, 28, 28], &mut rng);
     let y = Tensor::from_vec((0..32).map(|i| (i * 7 % 10) as f32).collect(), &[32]).unwrap();
     let same = Conv2dOptions::default().padding(1);
     let mut net = Network::<f32>::builder_shape(&[1, 28, 28])
@@ -68,21 +50,11 @@ fn cnn_bits(threads: usize) -> Vec<(String, Vec<u32>)> {
         .dense(10, Init::he_normal())
         .build(&mut rng)
         .unwrap();
-    let mut fit = Fit {
-        loss: Loss::softmax_cross_entropy().into(),
-        ..Default::default()
-    };
+    let mut fit = common::sgd(0.05);
     for _ in 0..4 {
         net.train_on_batch(&x, &y, &mut fit).unwrap();
     }
-    bits(&net)
-}
-
-fn bits(net: &Network<f32>) -> Vec<(String, Vec<u32>)> {
-    net.named_tensors()
-        .into_iter()
-        .map(|(name, t)| (name, t.as_slice().iter().map(|v| v.to_bits()).collect()))
-        .collect()
+    common::bits(&net)
 }
 
 #[test]

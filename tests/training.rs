@@ -2,17 +2,14 @@
 //! setting is checked, and a numeric blow-up stops training with an error that
 //! says where.
 
+mod common;
+
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::layer::Mode;
 use weightwise::prelude::*;
 
 fn digits_net(seed: u64) -> Network<f32> {
-    Network::<f32>::builder(64)
-        .dense(32, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut StdRng::seed_from_u64(seed))
-        .unwrap()
+    common::digits_mlp::<f32>(32, &mut StdRng::seed_from_u64(seed))
 }
 
 #[test]
@@ -151,11 +148,6 @@ fn schedules_set_the_learning_rate_per_epoch_and_it_is_restored() {
     let (train, _) = datasets::digits::<f32>().unwrap();
     let mut net = digits_net(0);
     let mut fit = Fit {
-        optimizer: Sgd {
-            lr: 0.1,
-            ..Default::default()
-        }
-        .into(),
         schedule: Some(
             Schedule::Step {
                 step_size: 2,
@@ -164,7 +156,7 @@ fn schedules_set_the_learning_rate_per_epoch_and_it_is_restored() {
             .into(),
         ),
         epochs: 5,
-        ..Default::default()
+        ..common::sgd(0.1)
     };
     let h = net
         .fit(&train, &mut fit, &mut StdRng::seed_from_u64(0))
@@ -192,14 +184,9 @@ fn l1_makes_first_layer_weights_exactly_zero_and_the_penalty_is_reported() {
         .fit(
             &train,
             &mut Fit {
-                optimizer: Sgd {
-                    lr: 0.05,
-                    ..Default::default()
-                }
-                .into(),
                 regularizer: Some(L1::new(1e-2).unwrap().into()),
                 epochs: 5,
-                ..Default::default()
+                ..common::sgd(0.05)
             },
             &mut StdRng::seed_from_u64(1),
         )
@@ -215,12 +202,7 @@ fn l1_makes_first_layer_weights_exactly_zero_and_the_penalty_is_reported() {
 fn early_stopping_stops_and_restores_the_best_weights() {
     let (train, test) = datasets::digits::<f32>().unwrap();
     let small = train.select(&(0..100).collect::<Vec<_>>()).unwrap();
-    let mut net = Network::<f32>::builder(64)
-        .dense(256, Init::he_normal())
-        .relu()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut StdRng::seed_from_u64(2))
-        .unwrap();
+    let mut net = common::digits_mlp::<f32>(256, &mut StdRng::seed_from_u64(2));
     let mut fit = Fit {
         optimizer: Adam {
             lr: 1e-2,
@@ -328,13 +310,8 @@ fn a_divergent_learning_rate_is_stopped_with_an_error_that_says_where() {
             &data,
             &mut Fit {
                 loss: Loss::mse().into(),
-                optimizer: Sgd {
-                    lr: 10.0,
-                    ..Default::default()
-                }
-                .into(),
                 epochs: 100,
-                ..Default::default()
+                ..common::sgd(10.0)
             },
             &mut StdRng::seed_from_u64(0),
         )
@@ -532,12 +509,7 @@ fn train_on_batch_takes_one_step_and_reports_errors() {
     let y = Tensor::from_rows(&[[2.0], [4.0]]).unwrap();
     let mut fit = Fit {
         loss: Loss::mse().into(),
-        optimizer: Sgd {
-            lr: 0.1,
-            ..Default::default()
-        }
-        .into(),
-        ..Default::default()
+        ..common::sgd(0.1)
     };
     // w = 0.5, bias 0 (the default): predictions 0.5 and 1.0, errors 1.5 and 3,
     // MSE = (2.25 + 9)/2 = 5.625.

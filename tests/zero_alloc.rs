@@ -4,36 +4,13 @@
 //! A counting global allocator proves it: this is a count, not a timing. The
 //! tests hold one lock while they count, so no other test allocates meanwhile.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod common;
+
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::counting::{Counting, allocations};
 use rand::{SeedableRng, rngs::StdRng};
-use rand_distr::Uniform;
 use weightwise::prelude::*;
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -42,8 +19,20 @@ static GLOBAL: Counting = Counting;
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn random(shape: &[usize], seed: u64) -> Tensor<f32> {
-    let dist = Uniform::new(0.0f32, 1.0).unwrap();
-    Tensor::random(shape, &dist, &mut StdRng::seed_from_u64(seed)).unwrap()
+    common::uniform(shape, &mut StdRng::seed_from_u64(seed))
+}
+
+/// A 784-input stack of every layer kind a dense network has: dense, batch
+/// norm, GELU, dropout, tanh.
+fn dense_layer_kinds() -> NetworkBuilder<f32> {
+    Network::<f32>::builder(784)
+        .dense(64, Init::he_normal())
+        .batch_norm()
+        .gelu()
+        .dropout(0.2)
+        .dense(32, Init::xavier_uniform())
+        .tanh()
+        .dense(10, Init::xavier_uniform())
 }
 
 /// Allocations made by `steps` calls of `train_on_batch` after two warm-up calls.
@@ -57,11 +46,11 @@ fn allocations_per_steps<T: Scalar>(
     for _ in 0..2 {
         net.train_on_batch(x, y, fit).unwrap();
     }
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     for _ in 0..steps {
         net.train_on_batch(x, y, fit).unwrap();
     }
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    allocations() - before
 }
 
 #[test]
@@ -73,22 +62,8 @@ fn a_training_step_allocates_nothing_after_the_first_batch() {
     let y = Tensor::from_slice(&labels);
 
     // The W2 network with plain SGD.
-    let mut net = Network::<f32>::builder(784)
-        .dense(256, Init::he_normal())
-        .relu()
-        .dense(128, Init::he_normal())
-        .relu()
-        .dense(10, Init::he_normal())
-        .build(&mut rng)
-        .unwrap();
-    let mut fit = Fit {
-        optimizer: Sgd {
-            lr: 0.01,
-            ..Default::default()
-        }
-        .into(),
-        ..Default::default()
-    };
+    let mut net = common::w2(&mut rng);
+    let mut fit = common::sgd(0.01);
     assert_eq!(
         allocations_per_steps(&mut net, &x, &y, &mut fit, 5),
         0,
@@ -96,16 +71,7 @@ fn a_training_step_allocates_nothing_after_the_first_batch() {
     );
 
     // Every layer kind, Adam, L2, clipping and a constraint.
-    let mut net = Network::<f32>::builder(784)
-        .dense(64, Init::he_normal())
-        .batch_norm()
-        .gelu()
-        .dropout(0.2)
-        .dense(32, Init::xavier_uniform())
-        .tanh()
-        .dense(10, Init::xavier_uniform())
-        .build(&mut rng)
-        .unwrap();
+    let mut net = dense_layer_kinds().build(&mut rng).unwrap();
     let mut fit = Fit {
         optimizer: Adam::default().into(),
         regularizer: Some(L2::new(1e-4).unwrap().into()),
@@ -186,9 +152,9 @@ fn a_training_step_allocates_nothing_after_the_first_batch() {
     );
 
     // The counter really counts: a fresh tensor allocates.
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     let t = Tensor::<f32>::zeros(&[4]).unwrap();
-    assert!(ALLOCATIONS.load(Ordering::SeqCst) > before);
+    assert!(allocations() > before);
     drop(t);
 }
 
@@ -203,12 +169,12 @@ fn allocations_per_predictions<T: Scalar>(net: &Network<T>, x: &Tensor<T>, calls
     let want = net.predict_with(x, &mut ws).unwrap().clone();
     std::thread::sleep(std::time::Duration::from_millis(100));
     net.predict_with(x, &mut ws).unwrap();
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     let mut same = true;
     for _ in 0..calls {
         same &= net.predict_with(x, &mut ws).unwrap() == &want;
     }
-    let n = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    let n = allocations() - before;
     assert!(same);
     n
 }
@@ -219,17 +185,7 @@ fn inference_through_a_shared_reference_allocates_nothing_with_a_reused_workspac
     let mut rng = StdRng::seed_from_u64(3);
     let x = random(&[64, 784], 4);
     // Every built-in layer kind.
-    let net = Network::<f32>::builder(784)
-        .dense(64, Init::he_normal())
-        .batch_norm()
-        .gelu()
-        .dropout(0.2)
-        .dense(32, Init::xavier_uniform())
-        .tanh()
-        .dense(10, Init::xavier_uniform())
-        .softmax()
-        .build(&mut rng)
-        .unwrap();
+    let net = dense_layer_kinds().softmax().build(&mut rng).unwrap();
     let shared: &Network<f32> = &net;
     assert_eq!(allocations_per_predictions(shared, &x, 20), 0, "f32 MLP");
     // One sample at a time, as a server answers requests.
@@ -243,8 +199,8 @@ fn inference_through_a_shared_reference_allocates_nothing_with_a_reused_workspac
         .unwrap();
     assert_eq!(allocations_per_predictions(&net64, &x.cast(), 20), 0, "f64");
     // The convenience `predict` allocates its result (and workspace): counted.
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     let y = net.predict(&one).unwrap();
-    assert!(ALLOCATIONS.load(Ordering::SeqCst) > before);
+    assert!(allocations() > before);
     drop(y);
 }

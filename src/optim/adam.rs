@@ -128,74 +128,51 @@ impl Hyper {
     }
 }
 
-impl Adam {
-    fn hyper(&self) -> Hyper {
-        Hyper {
-            names: [
-                "Adam.lr",
-                "Adam.beta1",
-                "Adam.beta2",
-                "Adam.eps",
-                "Adam.weight_decay",
-            ],
-            values: [self.lr, self.beta1, self.beta2, self.eps, self.weight_decay],
+/// What [`Adam`] and [`AdamW`] share besides the update: their
+/// hyper-parameters, named for errors as `"<type>.<field>"`, and the checks.
+macro_rules! adam_checks {
+    ($ty:ident, $name:literal) => {
+        impl $ty {
+            fn hyper(&self) -> Hyper {
+                Hyper {
+                    names: [
+                        concat!($name, ".lr"),
+                        concat!($name, ".beta1"),
+                        concat!($name, ".beta2"),
+                        concat!($name, ".eps"),
+                        concat!($name, ".weight_decay"),
+                    ],
+                    values: [self.lr, self.beta1, self.beta2, self.eps, self.weight_decay],
+                }
+            }
+
+            /// Checks the hyper-parameters (PyTorch's rules, except that
+            /// `eps = 0`, which PyTorch accepts, is rejected because it can
+            /// divide by zero).
+            ///
+            /// # Errors
+            /// [`Error::InvalidArgument`] naming the field and value when `lr`
+            /// or `weight_decay` is negative or not finite, a β is outside
+            /// `[0, 1)`, or `eps ≤ 0`.
+            pub fn validate(&self) -> Result<()> {
+                self.validate_for::<f64>()
+            }
+
+            /// The same checks, made again after rounding every value to `T`
+            /// (`eps = 1e-50` is valid in `f64` but zero in `f32`).
+            /// [`GradientDescent`](super::GradientDescent) runs it for its own `T`.
+            ///
+            /// # Errors
+            /// As for `validate`, the message naming the type.
+            pub fn validate_for<T: Scalar>(&self) -> Result<()> {
+                self.hyper().validate::<T>()
+            }
         }
-    }
-
-    /// Checks the hyper-parameters (PyTorch's rules, except that `eps = 0`,
-    /// which PyTorch accepts, is rejected because it can divide by zero).
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] naming the field and value when `lr` or
-    /// `weight_decay` is negative or not finite, a β is outside `[0, 1)`, or
-    /// `eps ≤ 0`.
-    pub fn validate(&self) -> Result<()> {
-        self.validate_for::<f64>()
-    }
-
-    /// The same checks, made again after rounding every value to `T`
-    /// (`eps = 1e-50` is valid in `f64` but zero in `f32`).
-    /// [`GradientDescent`](super::GradientDescent) runs it for its own `T`.
-    ///
-    /// # Errors
-    /// As for `validate`, the message naming the type.
-    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
-        self.hyper().validate::<T>()
-    }
+    };
 }
 
-impl AdamW {
-    fn hyper(&self) -> Hyper {
-        Hyper {
-            names: [
-                "AdamW.lr",
-                "AdamW.beta1",
-                "AdamW.beta2",
-                "AdamW.eps",
-                "AdamW.weight_decay",
-            ],
-            values: [self.lr, self.beta1, self.beta2, self.eps, self.weight_decay],
-        }
-    }
-
-    /// Checks the hyper-parameters; the rules of [`Adam::validate`].
-    ///
-    /// # Errors
-    /// As for [`Adam::validate`].
-    pub fn validate(&self) -> Result<()> {
-        self.validate_for::<f64>()
-    }
-
-    /// The same checks, made again after rounding every value to `T`
-    /// (`eps = 1e-50` is valid in `f64` but zero in `f32`).
-    /// [`GradientDescent`](super::GradientDescent) runs it for its own `T`.
-    ///
-    /// # Errors
-    /// As for `validate`, the message naming the type.
-    pub fn validate_for<T: Scalar>(&self) -> Result<()> {
-        self.hyper().validate::<T>()
-    }
-}
+adam_checks!(Adam, "Adam");
+adam_checks!(AdamW, "AdamW");
 
 fn state_names(amsgrad: bool) -> &'static [&'static str] {
     if amsgrad {

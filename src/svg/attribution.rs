@@ -1,10 +1,10 @@
 //! Attribution pictures: signed maps beside their images, and mean
 //! magnitudes per class.
 
-use super::axis::{INK, TICK_FONT, colorbar};
-use super::color::{MISSING, Rgb, diverging, sequential};
+use super::axis::{INK, TICK_FONT, colorbar, diverging_bar};
+use super::color::{MISSING, Rgb, diverging, scaled, sequential};
 use super::scale::format_sig;
-use super::{Anchor, Svg, num, text_width};
+use super::{Anchor, Svg, num, text_width, widest};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// Pixels per image pixel in the tiles (an 8×8 digit is 96 px wide).
@@ -109,6 +109,76 @@ fn grey(v: f64, lo: f64, hi: f64) -> Rgb {
     Rgb(g, g, g)
 }
 
+/// Left and top margins of a tile picture, and the length of its colour bar.
+const X0: f64 = 16.0;
+const Y0: f64 = 48.0;
+const BAR_LEN: f64 = 240.0;
+
+/// The layout both tile pictures share: `n` cells of `cell = (width,
+/// height)`, five to a row (or fewer) under the title, then a horizontal
+/// colour bar and the legend lines under it.
+struct Grid {
+    cols: usize,
+    cell: (f64, f64),
+    legend_y: f64,
+    lines: Vec<String>,
+}
+
+impl Grid {
+    /// Lays out `n ≥ 1` cells and starts the picture, titled, wide enough
+    /// for the cells, the colour bar and the title, and tall enough for
+    /// `legend` then `note` wrapped to its width.
+    fn start(n: usize, cell: (f64, f64), title: &str, legend: &str, note: &str) -> (Self, Svg) {
+        let cols = n.min(5);
+        let rows = n.div_ceil(cols);
+        let legend_y = Y0 + rows as f64 * cell.1 + 10.0;
+        let width = (X0 + cols as f64 * cell.0 + 16.0)
+            .max(X0 + BAR_LEN + 80.0)
+            .max(text_width(title, 16.0) + 32.0)
+            .max(440.0);
+        let text_w = width - 2.0 * X0;
+        let lines: Vec<String> = wrap(legend, text_w)
+            .into_iter()
+            .chain(wrap(note, text_w))
+            .collect();
+        let height = legend_y + 14.0 + 24.0 + 18.0 * lines.len() as f64 + 12.0;
+        let mut svg = Svg::new(width, height, title);
+        svg.title_text(title);
+        let grid = Self {
+            cols,
+            cell,
+            legend_y,
+            lines,
+        };
+        (grid, svg)
+    }
+
+    /// The top-left corner of cell `i`.
+    fn origin(&self, i: usize) -> (f64, f64) {
+        let (col, row) = ((i % self.cols) as f64, (i / self.cols) as f64);
+        (X0 + col * self.cell.0, Y0 + row * self.cell.1)
+    }
+
+    /// `caption` centred under the tiles (`tile_h` high) of cell `i`.
+    fn caption(&self, svg: &mut Svg, i: usize, tile_h: f64, caption: &str) {
+        let (x, y) = self.origin(i);
+        let (x, y) = (x + self.cell.0 / 2.0, y + tile_h + 16.0);
+        svg.text(x, y, caption, TICK_FONT, Anchor::Middle, "");
+    }
+
+    /// The colour bar of `map` labelled `labels` (low end, middle, high
+    /// end), then the legend lines.
+    fn finish(self, svg: &mut Svg, labels: &[String; 3], map: impl Fn(f64) -> Rgb) {
+        colorbar(svg, (X0 + 30.0, self.legend_y), BAR_LEN, false, labels, map);
+        let mut y = self.legend_y + 14.0 + 24.0 + 14.0;
+        for line in &self.lines {
+            let fill = format!(" fill=\"{INK}\"");
+            svg.text(X0, y, line, TICK_FONT, Anchor::Start, &fill);
+            y += 18.0;
+        }
+    }
+}
+
 /// Attribution maps beside the images they explain: for each sample `i`,
 /// row `i` of `inputs` drawn as a grey `image = (height, width)` picture
 /// (white = smallest value, black = largest) with row `i` of `maps` to its
@@ -168,37 +238,16 @@ pub fn attribution_maps<T: Scalar>(
     let limit = max_abs(&ms);
     let px = pixel_size(h, w);
     let (tw, th) = (w as f64 * px, h as f64 * px);
-    let caption_w = captions
-        .iter()
-        .map(|c| text_width(c, TICK_FONT))
-        .fold(0.0, f64::max);
-    let pair_w = (2.0 * tw + 6.0).max(caption_w) + 20.0;
-    let pair_h = th + 30.0;
-    let cols = n.min(5);
-    let rows = n.div_ceil(cols);
-    let (x0, y0) = (16.0, 48.0);
-    let bar_len = 240.0;
-    let legend_y = y0 + rows as f64 * pair_h + 10.0;
+    let pair_w = (2.0 * tw + 6.0).max(widest(captions, TICK_FONT)) + 20.0;
     let note = format!(
         "Each digit (dark = ink) is left of its map. Red: the pixel raises the output, blue: \
          lowers it, white: no effect. One scale for all maps: ±{} = the largest |value|.",
         format_sig(limit)
     );
-    let width = (x0 + cols as f64 * pair_w + 16.0)
-        .max(x0 + bar_len + 80.0)
-        .max(text_width(title, 16.0) + 32.0)
-        .max(440.0);
-    let text_w = width - 2.0 * x0;
-    let lines: Vec<String> = wrap(legend, text_w)
-        .into_iter()
-        .chain(wrap(&note, text_w))
-        .collect();
-    let height = legend_y + 14.0 + 24.0 + 18.0 * lines.len() as f64 + 12.0;
-    let mut svg = Svg::new(width, height, title);
-    svg.title_text(title);
+    let (grid, mut svg) = Grid::start(n, (pair_w, th + 30.0), title, legend, &note);
     for i in 0..n {
-        let cx = x0 + (i % cols) as f64 * pair_w + (pair_w - (2.0 * tw + 6.0)) / 2.0;
-        let cy = y0 + (i / cols) as f64 * pair_h;
+        let (x, cy) = grid.origin(i);
+        let cx = x + (pair_w - (2.0 * tw + 6.0)) / 2.0;
         let row = &xs[i * len..(i + 1) * len];
         let (lo, hi) = row
             .iter()
@@ -207,45 +256,14 @@ pub fn attribution_maps<T: Scalar>(
                 (l.min(*v), u.max(*v))
             });
         draw_tile(&mut svg, (cx, cy), row, w, px, |v| grey(v, lo, hi));
-        draw_tile(
-            &mut svg,
-            (cx + tw + 6.0, cy),
-            &ms[i * len..(i + 1) * len],
-            w,
-            px,
-            |v| {
-                if !v.is_finite() {
-                    MISSING
-                } else if limit > 0.0 {
-                    diverging(v / limit)
-                } else {
-                    diverging(0.0)
-                }
-            },
-        );
-        svg.text(
-            x0 + (i % cols) as f64 * pair_w + pair_w / 2.0,
-            cy + th + 16.0,
-            &captions[i],
-            TICK_FONT,
-            Anchor::Middle,
-            "",
-        );
+        let map = &ms[i * len..(i + 1) * len];
+        draw_tile(&mut svg, (cx + tw + 6.0, cy), map, w, px, |v| {
+            scaled(v, limit, diverging)
+        });
+        grid.caption(&mut svg, i, th, &captions[i]);
     }
     let labels = [format_sig(-limit), "0".to_string(), format_sig(limit)];
-    colorbar(&mut svg, (x0 + 30.0, legend_y), bar_len, false, &labels);
-    let mut y = legend_y + 14.0 + 24.0 + 14.0;
-    for line in &lines {
-        svg.text(
-            x0,
-            y,
-            line,
-            TICK_FONT,
-            Anchor::Start,
-            &format!(" fill=\"{INK}\""),
-        );
-        y += 18.0;
-    }
+    grid.finish(&mut svg, &labels, diverging_bar);
     Ok(svg)
 }
 
@@ -288,91 +306,22 @@ pub fn magnitude_tiles<T: Scalar>(
     let max = max_abs(&vs);
     let px = pixel_size(h, w);
     let (tw, th) = (w as f64 * px, h as f64 * px);
-    let caption_w = captions
-        .iter()
-        .map(|c| text_width(c, TICK_FONT))
-        .fold(0.0, f64::max);
-    let cell_w = tw.max(caption_w) + 16.0;
-    let cell_h = th + 28.0;
-    let cols = n.min(5);
-    let rows = n.div_ceil(cols);
-    let (x0, y0) = (16.0, 48.0);
-    let bar_len = 240.0;
-    let legend_y = y0 + rows as f64 * cell_h + 10.0;
-    let width = (x0 + cols as f64 * cell_w + 16.0)
-        .max(x0 + bar_len + 80.0)
-        .max(text_width(title, 16.0) + 32.0)
-        .max(440.0);
+    let cell_w = tw.max(widest(captions, TICK_FONT)) + 16.0;
     let note = format!(
         "One scale for all tiles: dark = 0, bright = {} (the largest value).",
         format_sig(max)
     );
-    let text_w = width - 2.0 * x0;
-    let lines: Vec<String> = wrap(legend, text_w)
-        .into_iter()
-        .chain(wrap(&note, text_w))
-        .collect();
-    let height = legend_y + 14.0 + 24.0 + 18.0 * lines.len() as f64 + 12.0;
-    let mut svg = Svg::new(width, height, title);
-    svg.title_text(title);
+    let (grid, mut svg) = Grid::start(n, (cell_w, th + 28.0), title, legend, &note);
     for i in 0..n {
-        let cx = x0 + (i % cols) as f64 * cell_w + (cell_w - tw) / 2.0;
-        let cy = y0 + (i / cols) as f64 * cell_h;
-        draw_tile(
-            &mut svg,
-            (cx, cy),
-            &vs[i * len..(i + 1) * len],
-            w,
-            px,
-            |v| {
-                if !v.is_finite() {
-                    MISSING
-                } else if max > 0.0 {
-                    sequential(v / max)
-                } else {
-                    sequential(0.0)
-                }
-            },
-        );
-        svg.text(
-            cx + tw / 2.0,
-            cy + th + 16.0,
-            &captions[i],
-            TICK_FONT,
-            Anchor::Middle,
-            "",
-        );
+        let (x, cy) = grid.origin(i);
+        let tile = &vs[i * len..(i + 1) * len];
+        draw_tile(&mut svg, (x + (cell_w - tw) / 2.0, cy), tile, w, px, |v| {
+            scaled(v, max, sequential)
+        });
+        grid.caption(&mut svg, i, th, &captions[i]);
     }
-    // A horizontal viridis bar from 0 to max.
-    let bx = x0 + 30.0;
-    let seg = bar_len / 64.0;
-    svg.push("<g shape-rendering=\"crispEdges\">");
-    for s in 0..64 {
-        let fill = sequential((s as f64 + 0.5) / 64.0).to_string();
-        svg.rect(bx + s as f64 * seg, legend_y, seg + 0.5, 14.0, &fill, "");
-    }
-    svg.push("</g>");
-    svg.rect(bx, legend_y, bar_len, 14.0, "none", " stroke=\"#999999\"");
-    for (k, label) in ["0".to_string(), format_sig(max / 2.0), format_sig(max)]
-        .iter()
-        .enumerate()
-    {
-        let tx = bx + bar_len * k as f64 / 2.0;
-        svg.line((tx, legend_y + 14.0), (tx, legend_y + 18.0), INK);
-        svg.text(tx, legend_y + 31.0, label, TICK_FONT, Anchor::Middle, "");
-    }
-    let mut y = legend_y + 14.0 + 24.0 + 14.0;
-    for line in &lines {
-        svg.text(
-            x0,
-            y,
-            line,
-            TICK_FONT,
-            Anchor::Start,
-            &format!(" fill=\"{INK}\""),
-        );
-        y += 18.0;
-    }
+    let labels = ["0".to_string(), format_sig(max / 2.0), format_sig(max)];
+    grid.finish(&mut svg, &labels, sequential);
     Ok(svg)
 }
 

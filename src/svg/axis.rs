@@ -1,8 +1,8 @@
 //! Axes, tick labels and colour bars shared by the charts.
 
-use super::color::diverging;
+use super::color::{Rgb, diverging};
 use super::scale::{Scale, format_tick};
-use super::{Anchor, Svg, text_width};
+use super::{Anchor, Svg, text_width, widest};
 
 /// Tick label size in pixels.
 pub(crate) const TICK_FONT: f64 = 12.0;
@@ -32,10 +32,7 @@ impl Ticks {
 
     /// Widest label in pixels.
     pub fn max_width(&self) -> f64 {
-        self.labels
-            .iter()
-            .map(|l| text_width(l, TICK_FONT))
-            .fold(0.0, f64::max)
+        widest(&self.labels, TICK_FONT)
     }
 }
 
@@ -116,24 +113,31 @@ pub(crate) fn axis_label(svg: &mut Svg, x: f64, y: f64, text: &str, vertical: bo
 /// Number of stripes a colour bar is drawn with.
 const STRIPES: usize = 64;
 
-/// A colour bar for the diverging map at `(x, y)`, `len` pixels long and 14
-/// thick, labelled `labels = [negative end, centre, positive end]`. Vertical
-/// bars run from positive (top) to negative (bottom), labels on the right;
-/// horizontal ones from negative (left) to positive, labels below.
+/// The [`diverging`] map over a colour bar's `t ∈ [0, 1]`: blue at 0, white
+/// at ½, red at 1.
+pub(crate) fn diverging_bar(t: f64) -> Rgb {
+    diverging(2.0 * t - 1.0)
+}
+
+/// A colour bar at `(x, y)`, `len` pixels long and 14 thick, striped with
+/// `map(t)` for `t` from 0 (low end) to 1 (high end), labelled `labels =
+/// [low end, centre, high end]`. Vertical bars run from the high end (top)
+/// to the low end (bottom), labels on the right; horizontal ones from the
+/// low end (left) to the high end, labels below.
 pub(crate) fn colorbar(
     svg: &mut Svg,
     (x, y): (f64, f64),
     len: f64,
     vertical: bool,
     labels: &[String; 3],
+    map: impl Fn(f64) -> Rgb,
 ) {
     const THICK: f64 = 14.0;
     let seg = len / STRIPES as f64;
     svg.push("<g shape-rendering=\"crispEdges\">");
     for i in 0..STRIPES {
-        // Stripe centre in [-1, 1], negative first.
-        let t = -1.0 + (2.0 * i as f64 + 1.0) / STRIPES as f64;
-        let fill = diverging(t).to_string();
+        // Stripe centre in (0, 1), low end first.
+        let fill = map((i as f64 + 0.5) / STRIPES as f64).to_string();
         if vertical {
             let sy = y + len - (i + 1) as f64 * seg;
             svg.rect(x, sy, THICK, seg + 0.5, &fill, "");

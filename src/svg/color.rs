@@ -107,6 +107,18 @@ pub fn categorical(i: usize) -> Rgb {
     TABLEAU10[i % TABLEAU10.len()]
 }
 
+/// `v / limit` on `scale` (its centre when `limit` is 0); [`MISSING`] for a
+/// non-finite `v`.
+pub(crate) fn scaled(v: f64, limit: f64, scale: fn(f64) -> Rgb) -> Rgb {
+    if !v.is_finite() {
+        MISSING
+    } else if limit > 0.0 {
+        scale(v / limit)
+    } else {
+        scale(0.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

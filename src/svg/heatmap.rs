@@ -2,10 +2,10 @@
 
 use std::fmt::Write as _;
 
-use super::axis::{LABEL_FONT, TICK_FONT, colorbar, index_axes};
+use super::axis::{LABEL_FONT, TICK_FONT, colorbar, diverging_bar, index_axes};
 use super::color::{MISSING, diverging};
 use super::scale::format_sig;
-use super::{Anchor, Svg, escape, num, text_width};
+use super::{Anchor, Svg, escape, num, text_width, widest};
 use crate::{Error, Result, Scalar, Tensor};
 
 /// Cells up to this count get a hover tooltip with their value.
@@ -103,10 +103,7 @@ pub fn heatmap<T: Scalar>(
     let bar_x = px + pw + 24.0;
     let bar_len = ph.max(120.0);
     let labels = limit_labels(limit);
-    let label_w = labels
-        .iter()
-        .map(|l| text_width(l, TICK_FONT))
-        .fold(0.0, f64::max);
+    let label_w = widest(&labels, TICK_FONT);
     let has_missing = values.iter().any(|v| !v.is_finite());
     let note = "grey: non-finite";
     let mut width = bar_x + 14.0 + 7.0 + label_w + 16.0;
@@ -138,7 +135,7 @@ pub fn heatmap<T: Scalar>(
         x_label,
         y_label,
     );
-    colorbar(&mut svg, (bar_x, py), bar_len, true, &labels);
+    colorbar(&mut svg, (bar_x, py), bar_len, true, &labels, diverging_bar);
     if has_missing {
         svg.text(
             bar_x,
@@ -305,10 +302,7 @@ impl TileGrid {
 
         let px = (96.0 / h.max(w) as f64).clamp(1.0, 16.0);
         let (tw, th) = (w as f64 * px, h as f64 * px);
-        let caption_w = captions
-            .iter()
-            .map(|c| text_width(c, TICK_FONT))
-            .fold(0.0, f64::max);
+        let caption_w = widest(&captions, TICK_FONT);
         let (cell_w, cell_h) = (tw.max(caption_w) + 12.0, th + 26.0);
         let gcols = self.columns.clamp(1, n.max(1));
         let grows = n.div_ceil(gcols);
@@ -369,7 +363,14 @@ impl TileGrid {
                 "",
             );
         }
-        colorbar(&mut svg, (x0 + 30.0, legend_y), bar_len, false, &labels);
+        colorbar(
+            &mut svg,
+            (x0 + 30.0, legend_y),
+            bar_len,
+            false,
+            &labels,
+            diverging_bar,
+        );
         svg.text(
             x0 + 30.0,
             legend_y + 14.0 + 17.0 + 20.0,

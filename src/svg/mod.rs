@@ -290,6 +290,14 @@ pub(crate) fn text_width(s: &str, size: f64) -> f64 {
     s.chars().count() as f64 * size * 0.6
 }
 
+/// The widest of `texts` at `size` pixels, by [`text_width`] (0 for none).
+pub(crate) fn widest<S: AsRef<str>>(texts: &[S], size: f64) -> f64 {
+    texts
+        .iter()
+        .map(|t| text_width(t.as_ref(), size))
+        .fold(0.0, f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::wellformed::check;

@@ -6,11 +6,11 @@
 //! it shows.
 
 use super::attribution::wrap;
-use super::axis::{INK, LABEL_FONT, TICK_FONT, index_axes};
-use super::color::{MISSING, diverging, sequential};
+use super::axis::{LABEL_FONT, TICK_FONT, colorbar, diverging_bar, index_axes};
+use super::color::{diverging, scaled, sequential};
 use super::histogram::histograms_spanning;
 use super::scale::format_sig;
-use super::{Anchor, Svg, heatmap, histograms, num, text_width, tiles};
+use super::{Anchor, Svg, heatmap, histograms, num, text_width, tiles, widest};
 use crate::error::shape_str;
 use crate::inspect::ActivationReport;
 use crate::layer::activation::ActivationKind;
@@ -267,21 +267,7 @@ fn value_image(values: &[f64], (h, w): (usize, usize), title: &str, legend: &str
         .iter()
         .filter(|v| v.is_finite())
         .fold(0.0f64, |m, v| m.max(if signed { v.abs() } else { *v }));
-    let color = |v: f64| {
-        if !v.is_finite() {
-            MISSING
-        } else if max == 0.0 {
-            if signed {
-                diverging(0.0)
-            } else {
-                sequential(0.0)
-            }
-        } else if signed {
-            diverging(v / max)
-        } else {
-            sequential(v / max)
-        }
-    };
+    let map = if signed { diverging } else { sequential };
     let side = (320.0 / h.max(w) as f64).clamp(2.0, 40.0);
     let (pw, ph) = (side * w as f64, side * h as f64);
     let row_label_w = text_width(&(h - 1).to_string(), TICK_FONT);
@@ -289,14 +275,11 @@ fn value_image(values: &[f64], (h, w): (usize, usize), title: &str, legend: &str
     let bar_x = px + pw + 24.0;
     let bar_len = ph.max(120.0);
     let labels = if signed {
-        [format_sig(max), "0".to_string(), format_sig(-max)]
+        [format_sig(-max), "0".to_string(), format_sig(max)]
     } else {
-        [format_sig(max), format_sig(max / 2.0), "0".to_string()]
+        ["0".to_string(), format_sig(max / 2.0), format_sig(max)]
     };
-    let label_w = labels
-        .iter()
-        .map(|l| text_width(l, TICK_FONT))
-        .fold(0.0, f64::max);
+    let label_w = widest(&labels, TICK_FONT);
     let width = (bar_x + 14.0 + 7.0 + label_w + 16.0)
         .max(text_width(title, 16.0) + 32.0)
         .max(360.0);
@@ -315,36 +298,13 @@ fn value_image(values: &[f64], (h, w): (usize, usize), title: &str, legend: &str
             num(py + i as f64 * side),
             num(side),
             num(side),
-            color(v)
+            scaled(v, max, map)
         ));
-    }
-    // The colour bar: 64 stripes from the bottom label to the top one.
-    let seg = bar_len / 64.0;
-    for s in 0..64 {
-        let t = (s as f64 + 0.5) / 64.0;
-        let fill = if signed {
-            diverging(2.0 * t - 1.0)
-        } else {
-            sequential(t)
-        }
-        .to_string();
-        svg.rect(
-            bar_x,
-            py + bar_len - (s + 1) as f64 * seg,
-            14.0,
-            seg + 0.5,
-            &fill,
-            "",
-        );
     }
     svg.push("</g>");
     svg.rect(px, py, pw, ph, "none", " stroke=\"#999999\"");
-    svg.rect(bar_x, py, 14.0, bar_len, "none", " stroke=\"#999999\"");
-    for (k, label) in labels.iter().enumerate() {
-        let y = py + bar_len * k as f64 / 2.0;
-        svg.line((bar_x + 14.0, y), (bar_x + 18.0, y), INK);
-        svg.text(bar_x + 21.0, y + 4.0, label, TICK_FONT, Anchor::Start, "");
-    }
+    let bar_map = if signed { diverging_bar } else { sequential };
+    colorbar(&mut svg, (bar_x, py), bar_len, true, &labels, bar_map);
     index_axes(
         &mut svg,
         (px, py, pw, ph),
