@@ -366,19 +366,8 @@ fn add_weight_grad_dots<T: Scalar>(
             let g = o / ocg;
             for b in 0..l.dims[0] {
                 let dy_bo = &dy[(b * oc + o) * plane..][..plane];
-                let row = |r: usize| &col[(g * kg + r) * cols + b * plane..][..plane];
-                // Four rows at a time: four times the independent sums.
-                let mut quads = dw_o.chunks_exact_mut(4);
-                for (q, d) in (&mut quads).enumerate() {
-                    let r = 4 * q;
-                    let sums = dot4(dy_bo, [row(r), row(r + 1), row(r + 2), row(r + 3)]);
-                    for (d, s) in d.iter_mut().zip(sums) {
-                        *d += s;
-                    }
-                }
-                let done = kg / 4 * 4;
-                for (r, d) in quads.into_remainder().iter_mut().enumerate() {
-                    *d += dot(dy_bo, row(done + r));
+                for (r, d) in dw_o.iter_mut().enumerate() {
+                    *d += dot(dy_bo, &col[(g * kg + r) * cols + b * plane..][..plane]);
                 }
             }
         }
@@ -434,27 +423,6 @@ fn sum<T: Scalar>(a: &[T]) -> T {
         }
     }
     acc.iter().copied().sum::<T>() + tail
-}
-
-/// `Σ a[i]·b_r[i]` for four `b_r` at once, each with eight running sums
-/// (so the loop vectorizes and has 32 independent additions in flight).
-fn dot4<T: Scalar>(a: &[T], b: [&[T]; 4]) -> [T; 4] {
-    let mut acc = [[T::zero(); 8]; 4];
-    let n8 = a.len() / 8 * 8;
-    for i in (0..n8).step_by(8) {
-        let x = &a[i..i + 8];
-        for (acc, b) in acc.iter_mut().zip(b) {
-            for ((s, &xv), &yv) in acc.iter_mut().zip(x).zip(&b[i..i + 8]) {
-                *s += xv * yv;
-            }
-        }
-    }
-    let mut out = [T::zero(); 4];
-    for ((o, acc), b) in out.iter_mut().zip(acc).zip(b) {
-        let tail: T = a[n8..].iter().zip(&b[n8..]).map(|(&x, &y)| x * y).sum();
-        *o = acc.iter().copied().sum::<T>() + tail;
-    }
-    out
 }
 
 /// `Σ a[i]·b[i]` with eight running sums (so the loop vectorizes).
