@@ -3,8 +3,9 @@
 //! path importance, with their rank correlation, the completeness check,
 //! and the other attribution methods compared.
 //!
-//! Run with `cargo run --release --example attribution` (SVGs go to
-//! `target/weightwise-out/`, or the folder given as the first argument).
+//! Run with `cargo run --release --example attribution` (SVGs, and
+//! `report.html` on the network's training run, go to
+//! `target/weightwise-out/attribution/`, or the folder given as the first argument).
 
 use std::time::Instant;
 
@@ -17,6 +18,7 @@ use weightwise::inspect::importance::weight_path_importance;
 use weightwise::inspect::occlusion::{Occlusion, occlusion};
 use weightwise::prelude::*;
 use weightwise::svg;
+use weightwise::train::Recording;
 
 /// Ranks (1-based, ties averaged).
 fn ranks(v: &[f64]) -> Vec<f64> {
@@ -65,7 +67,7 @@ fn main() -> weightwise::Result<()> {
     let start = Instant::now();
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/attribution".to_string());
     let mut rng = StdRng::seed_from_u64(42);
     let (train, test) = datasets::digits::<f64>()?;
     let mut net = Network::<f64>::builder(64)
@@ -75,7 +77,8 @@ fn main() -> weightwise::Result<()> {
         .relu()
         .dense(10, Init::xavier_uniform())
         .build(&mut rng)?;
-    net.fit(
+    let probe = train.features().rows(0..64)?;
+    let history = net.fit(
         &train,
         &mut Fit {
             optimizer: Adam {
@@ -85,10 +88,17 @@ fn main() -> weightwise::Result<()> {
             .into(),
             regularizer: Some(L2::new(1e-4)?.into()),
             epochs: 40,
+            // The weights after every epoch, for the run's report.
+            recording: Some(Recording::every(1).with_probe(probe)),
             ..Default::default()
         },
         &mut rng,
     )?;
+    history
+        .report(&net)
+        .title("attribution: the 64-128-64-10 network explained")
+        .image_shape((8, 8))
+        .save(format!("{out}/report.html"))?;
     let accuracy = net
         .evaluate(&test, &Loss::softmax_cross_entropy())?
         .accuracy
@@ -262,7 +272,7 @@ fn main() -> weightwise::Result<()> {
     .save(format!("{out}/attribution_weights_vs_ig.svg"))?;
     println!(
         "written to {out}/: attribution_ig_maps.svg, attribution_mean_abs_by_class.svg, \
-         attribution_weights_vs_ig.svg"
+         attribution_weights_vs_ig.svg, report.html"
     );
     println!("total time {:.1} s", start.elapsed().as_secs_f64());
     Ok(())

@@ -24,7 +24,7 @@
 //!
 //! Writes `bias.svg` (the samples at p = 0 and p = 1 and both fitted curves
 //! `p(x)`) into the folder given as the first argument (default
-//! `target/weightwise-out/`).
+//! `target/weightwise-out/bias/`).
 //!
 //! Run with `cargo run --release --example bias [-- out-folder [seed]]`.
 
@@ -105,7 +105,7 @@ fn fit(with_bias: bool, x: &Tensor<f64>, y: &Tensor<f64>, seed: u64) -> Result<N
 fn main() -> Result<()> {
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/bias".to_string());
     let seed = match std::env::args().nth(2) {
         Some(a) => a
             .parse()

@@ -23,8 +23,11 @@
 //!
 //! Writes `capacity.svg` (final and best losses against width on log axes,
 //! above the validation-loss curves of five widths on a linear scale, where
-//! the rise after the best epoch is visible) into the folder given as the
-//! first argument (default `target/weightwise-out/`).
+//! the rise after the best epoch is visible), and the runs of 2 and 512
+//! units, each on one page (`report_2_units.html`, `report_512_units.html`:
+//! training curve, weights over time every 5 epochs, dead units, final
+//! weights), into the folder given as the
+//! first argument (default `target/weightwise-out/capacity/`).
 //!
 //! Run with `cargo run --release --example capacity [-- out-folder]`.
 
@@ -33,6 +36,7 @@ use std::time::Instant;
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::prelude::*;
 use weightwise::svg::{self, LineChartOptions, Series, TABLEAU10};
+use weightwise::train::Recording;
 
 const WIDTHS: [usize; 10] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 const TRAIN: usize = 200;
@@ -61,26 +65,52 @@ impl Outcome {
     }
 }
 
-fn train_width(width: usize, train: &Dataset<f32>, val: &Dataset<f32>) -> Result<Outcome> {
+/// Widths whose run is recorded and written as a report: an underfit and an overfit.
+const REPORTED: [usize; 2] = [2, 512];
+
+fn train_width(
+    width: usize,
+    train: &Dataset<f32>,
+    val: &Dataset<f32>,
+    out: &str,
+) -> Result<Outcome> {
     let mut net = Network::<f32>::builder(64)
         .dense(width, Init::he_normal())
         .relu()
         .dense(10, Init::he_normal())
         .build(&mut StdRng::seed_from_u64(11))?;
     let mut shuffle = StdRng::seed_from_u64(12);
+    // A snapshot every 5 epochs, dead units on 64 training digits.
+    let recording = if REPORTED.contains(&width) {
+        Some(Recording::every(5).with_probe(train.features().rows(0..64)?))
+    } else {
+        None
+    };
     let loss = Loss::softmax_cross_entropy();
     let mut fit = Fit {
         optimizer: Adam::default().into(),
         batch_size: 50,
+        recording,
         ..Default::default()
     };
     let mut curve = Vec::new();
+    let mut history = History::default();
     for start in (0..EPOCHS).step_by(EVAL_EVERY) {
         fit.initial_epoch = start;
         fit.epochs = start + EVAL_EVERY;
-        net.fit(train, &mut fit, &mut shuffle)?;
+        // The chunks' histories join into one run.
+        history.append(net.fit(train, &mut fit, &mut shuffle)?)?;
         let (t, v) = (net.evaluate(train, &loss)?, net.evaluate(val, &loss)?);
         curve.push((fit.epochs, t.loss, v.loss));
+    }
+    if fit.recording.is_some() {
+        history
+            .report(&net)
+            .title(format!(
+                "capacity: 64-{width}-10 ReLU on {TRAIN} digits, Adam"
+            ))
+            .image_shape((8, 8))
+            .save(format!("{out}/report_{width}_units.html"))?;
     }
     let (t, v) = (net.evaluate(train, &loss)?, net.evaluate(val, &loss)?);
     Ok(Outcome {
@@ -94,7 +124,7 @@ fn train_width(width: usize, train: &Dataset<f32>, val: &Dataset<f32>) -> Result
 fn main() -> Result<()> {
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/capacity".to_string());
     let start = Instant::now();
     let (digits, _) = datasets::digits::<f32>()?;
     let train = digits.select(&(0..TRAIN).collect::<Vec<_>>())?;
@@ -109,7 +139,7 @@ fn main() -> Result<()> {
     );
     let mut outcomes = Vec::new();
     for w in WIDTHS {
-        let o = train_width(w, &train, &val)?;
+        let o = train_width(w, &train, &val, &out)?;
         let (_, tl, vl) = o.last();
         let (be, _, bv) = o.best();
         println!(
@@ -157,6 +187,9 @@ fn main() -> Result<()> {
     )?;
     let path = format!("{out}/capacity.svg");
     svg::grid(vec![width_chart, epoch_chart], 1).save(&path)?;
-    println!("\nwrote {path}\n{:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "\nwrote {path}, {out}/report_2_units.html, {out}/report_512_units.html\n{:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }

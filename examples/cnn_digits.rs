@@ -25,7 +25,7 @@
 //! same test accuracy.
 //!
 //! Run with `cargo run --release --example cnn_digits [-- OUT_DIR]`
-//! (default `target/weightwise-out`), then
+//! (default `target/weightwise-out/cnn_digits/`), then
 //! `/tmp/peer-venv/bin/python examples/cnn_digits_torch.py [OUT_DIR]`.
 
 use std::fmt::Write as _;
@@ -34,6 +34,7 @@ use std::time::Instant;
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::prelude::*;
 use weightwise::svg::{self, TileScale, TilesOptions};
+use weightwise::train::Recording;
 
 const SEEDS: [u64; 5] = [0, 1, 2, 3, 4];
 
@@ -80,16 +81,24 @@ fn cnn(rng: &mut StdRng) -> weightwise::Result<Network<f32>> {
 }
 
 /// Trains a fresh network from `seed` and returns it with its test accuracy.
+/// With `record`, the run's weights are recorded after every epoch (dead
+/// channels and units on 64 training images) for its report.
 fn train(
     build: fn(&mut StdRng) -> weightwise::Result<Network<f32>>,
     seed: u64,
     (train, test): (&Dataset<f32>, &Dataset<f32>),
-) -> weightwise::Result<(Network<f32>, f64)> {
+    record: bool,
+) -> weightwise::Result<(Network<f32>, f64, History)> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut net = build(&mut rng)?;
-    net.fit(train, &mut recipe()?, &mut rng)?;
+    let mut fit = recipe()?;
+    if record {
+        let probe = train.features().select_rows(&(0..64).collect::<Vec<_>>())?;
+        fit.recording = Some(Recording::every(1).with_probe(probe));
+    }
+    let history = net.fit(train, &mut fit, &mut rng)?;
     let acc = net.evaluate(test, &Loss::softmax_cross_entropy())?.accuracy;
-    Ok((net, acc.unwrap_or(f64::NAN)))
+    Ok((net, acc.unwrap_or(f64::NAN), history))
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -109,15 +118,17 @@ fn main() -> weightwise::Result<()> {
     println!("test accuracy, same recipe and seed (Adam 1e-3, L2 1e-4, batch 32, 40 epochs):");
     for seed in SEEDS {
         let t = Instant::now();
-        let (_, a_mlp) = train(mlp, seed, (&flat_train, &flat_test))?;
+        let (_, a_mlp, _) = train(mlp, seed, (&flat_train, &flat_test), false)?;
         let t_mlp = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let (net, a_cnn) = train(cnn, seed, (&img_train, &img_test))?;
+        // The first seed's CNN is the one drawn and saved: its run is recorded.
+        let first_seed = first.is_none();
+        let (net, a_cnn, history) = train(cnn, seed, (&img_train, &img_test), first_seed)?;
         let t_cnn = t.elapsed().as_secs_f64();
         println!("  seed {seed}: MLP {a_mlp:.4} ({t_mlp:.1} s)   CNN {a_cnn:.4} ({t_cnn:.1} s)");
         acc_mlp.push(a_mlp);
         acc_cnn.push(a_cnn);
-        first.get_or_insert((net, a_cnn));
+        first.get_or_insert((net, a_cnn, history));
     }
     println!(
         "median over seeds {SEEDS:?}: MLP {:.4}, CNN {:.4}\n",
@@ -125,7 +136,7 @@ fn main() -> weightwise::Result<()> {
         median(&acc_cnn)
     );
 
-    let (mut net, accuracy) = first.expect("at least one seed");
+    let (mut net, accuracy, history) = first.expect("at least one seed");
     println!("{net}\n");
     // What a fresh CNN's activations and gradients look like, layer by layer.
     let probe = img_train
@@ -139,7 +150,7 @@ fn main() -> weightwise::Result<()> {
 
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/cnn_digits".to_string());
     let shared = TilesOptions {
         scale: TileScale::Shared,
     };
@@ -151,6 +162,11 @@ fn main() -> weightwise::Result<()> {
     // loads) and the architecture (`Network::load_model` rebuilds it); and the
     // test predictions for the Python check.
     net.save_model(format!("{out}/cnn_digits.safetensors"))?;
+    history
+        .report(&net)
+        .title(format!("cnn_digits: the CNN of seed {}", SEEDS[0]))
+        .image_shape((8, 8))
+        .save(format!("{out}/report.html"))?;
     let predicted = net.predict(img_test.features())?.argmax_per_row()?;
     let mut text = format!("{accuracy}");
     for p in predicted {
@@ -164,7 +180,8 @@ fn main() -> weightwise::Result<()> {
     })?;
     println!(
         "seed {} CNN: test accuracy {accuracy:.4}; written to {out}/: cnn_digits_filters.svg, \
-         cnn_digits_feature_maps.svg, cnn_digits.safetensors, cnn_digits_predictions.txt",
+         cnn_digits_feature_maps.svg, cnn_digits.safetensors, cnn_digits_predictions.txt, \
+         report.html",
         SEEDS[0]
     );
     Ok(())

@@ -6,7 +6,7 @@ that PyTorch gets the test accuracy (and the predictions) the example printed.
 Run from the crate root, after the example:
     cargo run --release --example cnn_digits
     /tmp/peer-venv/bin/python examples/cnn_digits_torch.py [OUT_DIR]
-OUT_DIR defaults to target/weightwise-out (the example's default).
+OUT_DIR defaults to target/weightwise-out/cnn_digits (the example's default).
 Needs numpy, torch and safetensors.
 """
 
@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "target" / "weightwise-out"
+OUT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "target" / "weightwise-out" / "cnn_digits"
 
 # The network of examples/cnn_digits.rs, as its docs print it.
 model = nn.Sequential(

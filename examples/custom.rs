@@ -321,7 +321,7 @@ fn main() -> Result<()> {
     // 3. A two-output regression from a CSV file written here:
     //    y1 = sin(πx₁)·x₂, y2 = x₁² − x₂, on a 20×20 grid.
     let dir = std::env::args().nth(1).map_or_else(
-        || std::path::PathBuf::from("target/weightwise-out"),
+        || std::path::PathBuf::from("target/weightwise-out/custom"),
         std::path::PathBuf::from,
     );
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io {

@@ -1,6 +1,9 @@
 //! Handwritten digits (UCI, 8×8 pixels, 1,797 images shipped with the crate):
 //! a 64-128-64-10 network trained with Adam and a little L2, one line per
 //! epoch, then the test accuracy, the weights layer by layer, and the time.
+//! Writes its pictures, the model file and `report.html` (the whole run on
+//! one page) into `target/weightwise-out/digits/`, or the folder given as
+//! the first argument.
 //!
 //! Run with `cargo run --release --example digits`.
 
@@ -77,7 +80,7 @@ fn main() -> weightwise::Result<()> {
 
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/digits".to_string());
     svg::training_curves(&history)?.save(format!("{out}/digits_curves.svg"))?;
     svg::unit_tiles(&net, 0, (8, 8))?.save(format!("{out}/digits_first_layer_units.svg"))?;
     // Which pixels matter: |W₃|·|W₂|·|W₁| summed over the outputs, as an 8×8 image.
@@ -100,10 +103,10 @@ fn main() -> weightwise::Result<()> {
         .report(&net)
         .title("digits: 64-128-64-10, Adam, L2")
         .image_shape((8, 8))
-        .save(format!("{out}/digits_report.html"))?;
+        .save(format!("{out}/report.html"))?;
     println!(
         "written to {out}/: digits_curves.svg, digits_first_layer_units.svg, \
-         digits_pixel_importance.svg, digits_weight_histograms.svg, digits.safetensors, digits_report.html"
+         digits_pixel_importance.svg, digits_weight_histograms.svg, digits.safetensors, report.html"
     );
     Ok(())
 }

@@ -59,8 +59,8 @@
 //!
 //! Writes `init_activations_sigmoid.svg`, `init_activations_relu.svg`,
 //! `init_gradients.svg`, `init_training.svg` and one report per training run
-//! (`init_training_{normal001,xavier,he}_report.html`) into the folder given as the
-//! first argument (default `target/weightwise-out/`).
+//! (`report_{normal001,xavier,he}.html`) into the folder given as the
+//! first argument (default `target/weightwise-out/init_compare/`).
 //!
 //! Run with `cargo run --release --example init_compare [-- out-folder]`.
 
@@ -296,7 +296,7 @@ fn part3(out: &str) -> Result<()> {
             },
             &mut StdRng::seed_from_u64(1001),
         )?;
-        let report = format!("{out}/init_training_{slug}_report.html");
+        let report = format!("{out}/report_{slug}.html");
         history
             .report(&net)
             .title(format!("ReLU 64-100×5-10 on digits, {name} init, SGD"))
@@ -325,7 +325,7 @@ fn part3(out: &str) -> Result<()> {
 fn main() -> Result<()> {
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/init_compare".to_string());
     let start = Instant::now();
     let x = Tensor::random(
         &[ROWS, WIDTH],

@@ -46,8 +46,10 @@
 //! that line.
 //!
 //! Writes `learning_rate_loss.svg` (per epoch, and the first epoch per step)
-//! into the folder given as the first argument (default
-//! `target/weightwise-out/`).
+//! and, for each rate whose run completes, `report_lr_<rate>.html` (the run
+//! on one page: curves, weights over time, dead units per layer, final
+//! weights; e.g. `report_lr_1e-1.html`) into the folder given as the first argument (default
+//! `target/weightwise-out/learning_rate/`).
 //!
 //! Run with `cargo run --release --example learning_rate [-- out-folder]`.
 
@@ -58,6 +60,7 @@ use rand::{SeedableRng, rngs::StdRng};
 use weightwise::optim::GradientDescent;
 use weightwise::prelude::*;
 use weightwise::svg::{self, LineChartOptions, Series};
+use weightwise::train::Recording;
 
 const RATES: [f64; 6] = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0];
 const EPOCHS: usize = 20;
@@ -85,8 +88,12 @@ struct Run {
     dead_units: Option<Vec<f64>>,
 }
 
-fn run(lr: f64, train: &Dataset<f32>, test: &Dataset<f32>) -> Result<Run> {
+/// Trains at rate `lr`; a run that completes writes its report into `out`.
+fn run(lr: f64, train: &Dataset<f32>, test: &Dataset<f32>, out: &str) -> Result<Run> {
     let mut net = network()?;
+    // The weights over time for the report: a snapshot every epoch, and dead
+    // units on 64 training digits.
+    let probe = train.features().rows(0..64)?;
     let mut records = Vec::new();
     let mut keep = |e: &EpochRecord| {
         records.push(e.clone());
@@ -104,12 +111,18 @@ fn run(lr: f64, train: &Dataset<f32>, test: &Dataset<f32>) -> Result<Run> {
             batch_size: BATCH,
             validation: Some(test),
             on_epoch: Some(&mut keep),
+            recording: Some(Recording::every(1).with_probe(probe)),
             ..Default::default()
         },
         &mut StdRng::seed_from_u64(SEED + 1000),
     );
     match result {
-        Ok(_) => {
+        Ok(history) => {
+            history
+                .report(&net)
+                .title(format!("64-100×4-10 ReLU on digits, SGD lr {lr:e}"))
+                .image_shape((8, 8))
+                .save(format!("{out}/report_lr_{lr:e}.html"))?;
             let report = net.activation_report(test.features(), 10)?;
             let dead = report.layers.iter().filter_map(|l| l.dead_units).collect();
             Ok(Run {
@@ -157,7 +170,7 @@ fn first_epoch_per_step(lr: f64, train: &Dataset<f32>) -> Result<Vec<f64>> {
 fn main() -> Result<()> {
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/learning_rate".to_string());
     let start = Instant::now();
     let (train, test) = datasets::digits::<f32>()?;
     println!(
@@ -190,7 +203,7 @@ fn main() -> Result<()> {
             records,
             error,
             dead_units,
-        } = run(lr, &train, &test)?;
+        } = run(lr, &train, &test, &out)?;
         print!("{lr:>7}");
         for e in shown {
             match records.get(e - 1) {

@@ -20,7 +20,7 @@
 //! ending at each checkpoint, then the test accuracy after 500 steps.
 //!
 //! Writes `optimizers_loss.svg` into the folder given as the first argument
-//! (default `target/weightwise-out/`).
+//! (default `target/weightwise-out/optimizers/`).
 //!
 //! Run with `cargo run --release --example optimizers [-- out-folder]`.
 
@@ -86,7 +86,7 @@ fn smooth(ys: &[f64], width: usize) -> Vec<f64> {
 fn main() -> Result<()> {
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/optimizers".to_string());
     let start = Instant::now();
     let (train, test) = datasets::digits::<f32>()?;
     let optimizers: [(&str, Algorithm); 5] = [

@@ -3,8 +3,9 @@
 //! magnitude pruning with fine-tuning, and proximal L1 at matched sparsity;
 //! then structured pruning that physically removes units.
 //!
-//! Run with `cargo run --release --example pruning` (the chart goes to
-//! `target/weightwise-out/`, or the folder given as the first argument).
+//! Run with `cargo run --release --example pruning` (the chart, and
+//! `report.html` on the base network's training run, go to
+//! `target/weightwise-out/pruning/`, or the folder given as the first argument).
 
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use rand::{SeedableRng, rngs::StdRng};
 use weightwise::prelude::*;
 use weightwise::prune::{self, Amount, IterativePruning, Method};
 use weightwise::svg::{self, Series};
+use weightwise::train::Recording;
 
 /// The digits model: 64-128-64-10 ReLU.
 fn build(seed: u64) -> Result<Network<f32>> {
@@ -49,11 +51,19 @@ fn main() -> Result<()> {
     let start = Instant::now();
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/pruning".to_string());
     let (train, test) = datasets::digits::<f32>()?;
     let mut rng = StdRng::seed_from_u64(42);
     let mut base = build(42)?;
-    base.fit(&train, &mut adam(40), &mut rng)?;
+    // The base run, recorded after every epoch for its report.
+    let mut fit = adam(40);
+    fit.recording = Some(Recording::every(1).with_probe(train.features().rows(0..64)?));
+    let history = base.fit(&train, &mut fit, &mut rng)?;
+    history
+        .report(&base)
+        .title("pruning: the dense 64-128-64-10 before pruning")
+        .image_shape((8, 8))
+        .save(format!("{out}/report.html"))?;
     let base_acc = accuracy(&mut base, &test)?;
     println!(
         "dense 64-128-64-10 trained 40 epochs (Adam 1e-3): test accuracy {base_acc:.4}, {} parameters\n",
@@ -205,7 +215,7 @@ fn main() -> Result<()> {
         "largest output change on the removal's probe: {:.2e}; same predictions on the test set: {same}",
         removal.max_output_change
     );
-    println!("\nwritten to {out}/pruning_accuracy_vs_sparsity.svg");
+    println!("\nwritten to {out}/: pruning_accuracy_vs_sparsity.svg, report.html");
     println!("total time {:.1} s", start.elapsed().as_secs_f64());
     Ok(())
 }

@@ -51,11 +51,13 @@
 //! on the 360 test digits, in inference mode (as the book does).
 //!
 //! Writes into the folder given as the first argument (default
-//! `target/weightwise-out/`):
+//! `target/weightwise-out/weight_decay/`):
 //! `weight_decay_accuracy.svg` (train solid, test dashed, one colour per
 //! setting, above the train − test gap) and `weight_decay_histograms.svg`
 //! (the first layer's weights after training, one panel per setting, on one
-//! shared range).
+//! shared range), and one page per setting, `report_none.html`,
+//! `report_l2.html`, `report_l1.html` (the weights of every layer over the
+//! 150 epochs: L2 shrinking them, L1 setting them to zero).
 //!
 //! Run with `cargo run --release --example weight_decay [-- out-folder [l1-lambda]]`.
 
@@ -64,6 +66,7 @@ use std::time::Instant;
 use rand::{SeedableRng, rngs::StdRng};
 use weightwise::prelude::*;
 use weightwise::svg::{self, HistogramOptions, LineChartOptions, Series, TABLEAU10};
+use weightwise::train::Recording;
 
 /// Training samples kept, as the book's `x_train[:300]`.
 const SAMPLES: usize = 300;
@@ -104,11 +107,12 @@ fn network(seed: u64) -> Result<Network<f32>> {
         .build(&mut StdRng::seed_from_u64(seed))
 }
 
+/// One of the three runs; writes its report as `{out}/report_{slug}.html`.
 fn train(
-    name: String,
+    (name, slug): (String, &str),
     regularizer: Option<Regularization<f32>>,
-    train: &Dataset<f32>,
-    test: &Dataset<f32>,
+    (train, test): (&Dataset<f32>, &Dataset<f32>),
+    out: &str,
 ) -> Result<Run> {
     let mut net = network(1)?;
     let mut shuffle = StdRng::seed_from_u64(1001);
@@ -120,8 +124,11 @@ fn train(
         .into(),
         regularizer,
         batch_size: 100,
+        // The weights after every epoch, dead units on 64 training digits.
+        recording: Some(Recording::every(1).with_probe(train.features().rows(0..64)?)),
         ..Default::default()
     };
+    let mut history = History::default();
     let (mut train_acc, mut test_acc) = (Vec::new(), Vec::new());
     let loss = Loss::softmax_cross_entropy();
     // One epoch per call (the optimizer and the shuffle continue exactly), so
@@ -129,10 +136,17 @@ fn train(
     for epoch in 0..EPOCHS {
         fit.initial_epoch = epoch;
         fit.epochs = epoch + 1;
-        net.fit(train, &mut fit, &mut shuffle)?;
+        history.append(net.fit(train, &mut fit, &mut shuffle)?)?;
         train_acc.push(net.evaluate(train, &loss)?.accuracy.unwrap_or(f64::NAN));
         test_acc.push(net.evaluate(test, &loss)?.accuracy.unwrap_or(f64::NAN));
     }
+    history
+        .report(&net)
+        .title(format!(
+            "weight decay: 64-100×6-10 ReLU on {SAMPLES} digits, SGD, {name}"
+        ))
+        .image_shape((8, 8))
+        .save(format!("{out}/report_{slug}.html"))?;
     let losses = (
         net.evaluate(train, &loss)?.loss,
         net.evaluate(test, &loss)?.loss,
@@ -273,7 +287,7 @@ fn zero_fraction(w: &[f64]) -> f64 {
 fn main() -> Result<()> {
     let out = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/weightwise-out".to_string());
+        .unwrap_or_else(|| "target/weightwise-out/weight_decay".to_string());
     let l1_lambda = match std::env::args().nth(2) {
         Some(a) => a
             .parse::<f64>()
@@ -290,19 +304,20 @@ fn main() -> Result<()> {
         test.len()
     );
 
+    let data = (&train_set, &test);
     let runs = [
-        train("none".into(), None, &train_set, &test)?,
+        train(("none".into(), "none"), None, data, &out)?,
         train(
-            format!("L2 λ={L2_LAMBDA}"),
+            (format!("L2 λ={L2_LAMBDA}"), "l2"),
             Some(L2::new(L2_LAMBDA)?.into()),
-            &train_set,
-            &test,
+            data,
+            &out,
         )?,
         train(
-            format!("L1 λ={l1_lambda} (proximal)"),
+            (format!("L1 λ={l1_lambda} (proximal)"), "l1"),
             Some(L1::new(l1_lambda)?.into()),
-            &train_set,
-            &test,
+            data,
+            &out,
         )?,
     ];
 
@@ -397,7 +412,7 @@ fn main() -> Result<()> {
     };
     let path = format!("{out}/weight_decay_histograms.svg");
     svg::histograms_with(&panels, 60, "First-layer weights after training", &opts)?.save(&path)?;
-    println!("wrote {path}");
+    println!("wrote {path}\nwrote {out}/report_{{none,l2,l1}}.html");
     long_runs(&train_set, &test)?;
     println!("{:.1} s", start.elapsed().as_secs_f64());
     Ok(())

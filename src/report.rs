@@ -6,7 +6,7 @@
 //! recorded), the training curves and learning rate, the weights over time
 //! (update ratios, dead and saturated units, per parameter the distribution
 //! as percentile bands and as stacked histograms), the final weights
-//! (histograms, unit tiles, heatmaps) and the weight table. It reads at a
+//! (histograms, the first convolution's filters, unit tiles, heatmaps) and the weight table. It reads at a
 //! laptop's width (pictures scale down to the column) and prints to PDF with
 //! no picture split across pages.
 //!
@@ -107,7 +107,8 @@ impl<T: Scalar> Report<'_, T> {
 
     /// Draws the first dense layer's units as `(height, width)` images and
     /// the pixel importance as one, e.g. `(8, 8)` for 64 pixels. Without it,
-    /// an input count that is a perfect square is taken as a square image.
+    /// an input count that is a perfect square (4 or more) is taken as a
+    /// square image.
     pub fn image_shape(mut self, image: (usize, usize)) -> Self {
         self.image = Some(image);
         self
@@ -210,16 +211,27 @@ impl<T: Scalar> Report<'_, T> {
         }
 
         section(&mut body, sections[3]);
-        figures(
-            &mut body,
-            [
-                (
-                    svg::training_curves(h)?,
-                    "Loss per epoch on a log axis (training solid, validation dashed), and accuracy.",
-                ),
-                (svg::learning_rate(h)?, "The learning rate each epoch used."),
-            ],
-        );
+        let mut curves = vec![(
+            svg::training_curves(h)?,
+            "Loss per epoch on a log axis (training solid, validation dashed), and accuracy.",
+        )];
+        // A constant rate is a sentence, not a chart.
+        let lr = h.epochs[0].learning_rate;
+        let constant = h
+            .epochs
+            .iter()
+            .all(|e| e.learning_rate == lr && e.next_learning_rate == lr);
+        if !constant {
+            curves.push((svg::learning_rate(h)?, "The learning rate each epoch used."));
+        }
+        figures(&mut body, curves);
+        if constant {
+            let _ = writeln!(
+                body,
+                "<p class=\"note\">The learning rate was {} throughout.</p>",
+                sig(lr)
+            );
+        }
 
         section(&mut body, sections[4]);
         self.over_time(&mut body)?;
@@ -251,12 +263,15 @@ impl<T: Scalar> Report<'_, T> {
             );
             return Ok(());
         };
+        let every = match t.every {
+            1 => "after every epoch".to_string(),
+            k => format!("every {k} epochs"),
+        };
         let _ = writeln!(
             body,
-            "<p class=\"lead\">{} snapshots, one every {} epoch(s), epoch 0 being the \
-             initial weights.</p>",
+            "<p class=\"lead\">{} snapshots, one {every} and one of the initial weights \
+             (epoch 0).</p>",
             t.snapshots.len(),
-            t.every
         );
         let mut charts = Vec::new();
         if let Ok(s) = svg::update_ratios(t) {
@@ -297,10 +312,25 @@ impl<T: Scalar> Report<'_, T> {
         let side = (net.inputs() as f64).sqrt().round() as usize;
         let image = self
             .image
-            .or((side * side == net.inputs()).then_some((side, side)));
-        if let (Some(img), Some(&first)) = (image, dense.first()) {
+            .or((side >= 2 && side * side == net.inputs()).then_some((side, side)));
+        // The first convolution's filters (a layer with a 4-D weight).
+        if let Some(filters) = (0..net.layers().len())
+            .find_map(|i| svg::conv_filters(net, i, &svg::TilesOptions::default()).ok())
+        {
             charts.push((
-                svg::unit_tiles(net, first, img)?,
+                filters,
+                "The first convolution's filters, each on its own colour scale.",
+            ));
+        }
+        // Unit tiles when the first dense layer reads the inputs themselves.
+        let reads_inputs = |&i: &usize| {
+            net.layers()[i]
+                .weight_matrix()
+                .is_some_and(|w| w.value.shape().get(1) == Some(&net.inputs()))
+        };
+        if let (Some(img), Some(first)) = (image, dense.first().filter(|i| reads_inputs(i))) {
+            charts.push((
+                svg::unit_tiles(net, *first, img)?,
                 "Each first-layer unit's incoming weights as an image; grey tiles are dead units.",
             ));
             if let Ok(imp) = crate::inspect::importance::weight_path_importance(net) {

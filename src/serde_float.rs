@@ -126,3 +126,38 @@ pub(crate) mod named {
         Ok(v.into_iter().map(|(n, f)| (n, f.0)).collect())
     }
 }
+
+/// `[f64; N]`, each element as [`serialize`] writes it; reading checks the length.
+pub(crate) mod array {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer, const N: usize>(
+        x: &[f64; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(x.iter().map(|&v| Float(v)))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[f64; N], D::Error> {
+        let v = super::vec::deserialize(d)?;
+        let len = v.len();
+        v.try_into()
+            .map_err(|_| de::Error::invalid_length(len, &format!("{N} numbers").as_str()))
+    }
+}
+
+/// `(f64, f64)`, each number as [`serialize`] writes it.
+pub(crate) mod pair {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(x: &(f64, f64), s: S) -> Result<S::Ok, S::Error> {
+        (Float(x.0), Float(x.1)).serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(f64, f64), D::Error> {
+        let (a, b) = <(Float, Float)>::deserialize(d)?;
+        Ok((a.0, b.0))
+    }
+}

@@ -13,7 +13,7 @@ use weightwise::optim::{Plateau, PlateauMode, ThresholdMode};
 use weightwise::prelude::*;
 use weightwise::rand::{SeedableRng, rngs::StdRng};
 use weightwise::regularize::L1Mode;
-use weightwise::train::GradientRecord;
+use weightwise::train::{GradientRecord, Recording};
 use weightwise::{Algorithm, AuditThresholds, TensorStats};
 
 /// `x` → JSON → a value equal to `x`; returns the JSON.
@@ -153,6 +153,65 @@ fn a_training_history_round_trips_with_non_finite_figures() {
     assert_eq!(back.epochs[1].gradients[0].grad_norm, f64::INFINITY);
     assert!(back.epochs[1].gradients[4].grad_norm.is_nan());
     assert_eq!(back.epochs[0], history.epochs[0]);
+}
+
+/// The weights over time (`Fit::recording`) are part of a stored history;
+/// an empty parameter's NaN quantiles and range stay NaN, and a history
+/// stored without a timeline still reads.
+#[test]
+fn a_recorded_timeline_round_trips() {
+    let (train, test) = datasets::digits::<f32>().unwrap();
+    let train = train.split_at(200).unwrap().0;
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut net = Network::<f32>::builder(64)
+        .dense(16, Init::he_normal())
+        .relu()
+        .dense(10, Init::xavier_uniform())
+        .build(&mut rng)
+        .unwrap();
+    let probe = train.features().rows(0..32).unwrap();
+    let mut history = net
+        .fit(
+            &train,
+            &mut Fit {
+                epochs: 3,
+                validation: Some(&test),
+                recording: Some(Recording::every(1).with_probe(probe)),
+                ..Default::default()
+            },
+            &mut rng,
+        )
+        .unwrap();
+    let timeline = history.timeline.as_ref().unwrap();
+    assert_eq!(timeline.snapshots.len(), 4);
+    assert!(timeline.init_audit.is_some());
+    assert!(!timeline.snapshots[3].activations.is_empty());
+    assert!(timeline.snapshots[3].params[0].grad_norm.is_some());
+    let json = round_trip(&history);
+    assert!(json.contains(r#""quantiles":["#), "{json}");
+    round_trip(timeline);
+
+    let t = history.timeline.as_mut().unwrap();
+    let p = &mut t.snapshots[0].params[0];
+    (p.quantiles, p.range, p.grad_norm) = ([f64::NAN; 9], (f64::NAN, f64::INFINITY), None);
+    let json = serde_json::to_string(&history).unwrap();
+    let back: History = serde_json::from_str(&json).unwrap();
+    let q = &back.timeline.as_ref().unwrap().snapshots[0].params[0];
+    assert!(q.quantiles.iter().all(|x| x.is_nan()) && q.range.0.is_nan());
+    assert_eq!((q.range.1, q.grad_norm), (f64::INFINITY, None));
+    let kept = &history.timeline.as_ref().unwrap().snapshots[1..];
+    assert_eq!(back.timeline.unwrap().snapshots[1..], *kept);
+    // Nine quantiles, not eight.
+    let eight = json.replacen(r#""quantiles":["NaN","#, r#""quantiles":["#, 1);
+    let err = serde_json::from_str::<History>(&eight).unwrap_err();
+    assert!(err.to_string().contains("9 numbers"), "{err}");
+    // A history stored before timelines were serialized.
+    history.timeline = None;
+    let old = serde_json::to_string(&history)
+        .unwrap()
+        .replace(r#","timeline":null"#, "");
+    assert!(!old.contains("timeline"));
+    assert_eq!(serde_json::from_str::<History>(&old).unwrap(), history);
 }
 
 #[test]

@@ -123,10 +123,16 @@ fn invalid_recording_is_refused_before_any_step() {
             ..Recording::every(1)
         },
         Recording {
+            bins: (1 << 16) + 1,
+            ..Recording::every(1)
+        },
+        Recording {
             max_snapshots: 1,
             ..Recording::every(1)
         },
         Recording::every(1).with_probe(Tensor::zeros(&[4, 63]).unwrap()),
+        Recording::every(1).with_probe(Tensor::zeros(&[0, 64]).unwrap()),
+        Recording::every(1).with_probe(Tensor::zeros(&[4, 1, 8, 8]).unwrap()),
     ] {
         let err = net
             .fit(
@@ -144,6 +150,124 @@ fn invalid_recording_is_refused_before_any_step() {
             before.tensor("0.weight").unwrap()
         );
     }
+}
+
+/// An image network records with an image-shaped probe; a unit of a
+/// feature map is a channel. Its report draws the final weights it can.
+#[test]
+fn a_conv_network_records_dead_channels_and_reports() {
+    use crate::Conv2dOptions;
+    let (train, _) = datasets::digits::<f64>().unwrap();
+    let train = train
+        .split_at(64)
+        .unwrap()
+        .0
+        .with_feature_shape(&[1, 8, 8])
+        .unwrap();
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut net = Network::<f64>::builder_shape(&[1, 8, 8])
+        .conv2d(4, 3, Conv2dOptions::default().padding(1), Init::he_normal())
+        .relu()
+        .flatten()
+        .dense(10, Init::xavier_uniform())
+        .build(&mut rng)
+        .unwrap();
+    let probe = train.features().clone();
+    assert!(
+        net.fit(
+            &train,
+            &mut Fit {
+                epochs: 2,
+                recording: Some(
+                    Recording::every(1).with_probe(probe.clone().reshape(&[64, 64]).unwrap())
+                ),
+                ..Default::default()
+            },
+            &mut rng
+        )
+        .is_err()
+    );
+    let h = net
+        .fit(
+            &train,
+            &mut Fit {
+                epochs: 2,
+                recording: Some(Recording::every(1).with_probe(probe)),
+                ..Default::default()
+            },
+            &mut rng,
+        )
+        .unwrap();
+    let t = h.timeline.as_ref().unwrap();
+    let a = &t.snapshots[2].activations;
+    assert_eq!((a.len(), a[0].layer), (1, 1));
+    let dead = a[0].dead_units.unwrap();
+    assert!(
+        (0.0..=1.0).contains(&dead) && (dead * 4.0).fract() == 0.0,
+        "{dead}"
+    );
+    let html = h.report(&net).to_html().unwrap();
+    assert_self_contained(&html);
+    check(html.strip_prefix("<!DOCTYPE html>\n").unwrap()).unwrap();
+}
+
+/// Training in chunks and appending the histories gives the epochs and
+/// snapshots of one run, each once.
+#[test]
+fn histories_of_chunks_append_into_one_run() {
+    let (train, _) = datasets::digits::<f64>().unwrap();
+    let train = train.split_at(100).unwrap().0;
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut net = Network::<f64>::builder(64)
+        .dense(8, Init::he_normal())
+        .relu()
+        .dense(10, Init::xavier_uniform())
+        .build(&mut rng)
+        .unwrap();
+    let mut fit = Fit {
+        epochs: 3,
+        recording: Some(Recording::every(1).with_probe(probe())),
+        ..Default::default()
+    };
+    let mut h = net.fit(&train, &mut fit, &mut rng).unwrap();
+    (fit.initial_epoch, fit.epochs) = (3, 5);
+    let later = net.fit(&train, &mut fit, &mut rng).unwrap();
+    // A resumed run takes no snapshot before its first epoch.
+    let resumed = later.timeline.as_ref().unwrap();
+    let epochs: Vec<usize> = resumed.snapshots.iter().map(|s| s.epoch).collect();
+    assert_eq!((epochs, resumed.init_audit.is_none()), (vec![4, 5], true));
+    let before = h.clone();
+    // Out of order, or another network's timeline: an error, nothing changed.
+    assert!(h.append(before.clone()).is_err());
+    let mut other = later.clone();
+    other.timeline.as_mut().unwrap().params[0] = "9.weight".into();
+    assert!(h.append(other).is_err());
+    assert_eq!(h, before);
+    let best = |h: &History| h.best_epoch.unwrap();
+    let expect_best = if later.epochs[best(&later) - 3].train_loss < h.epochs[best(&h)].train_loss {
+        best(&later)
+    } else {
+        best(&h)
+    };
+    h.append(later).unwrap();
+    let epochs: Vec<usize> = h.epochs.iter().map(|e| e.epoch).collect();
+    assert_eq!(epochs, [0, 1, 2, 3, 4]);
+    let t = h.timeline.as_ref().unwrap();
+    let snaps: Vec<usize> = t.snapshots.iter().map(|s| s.epoch).collect();
+    assert_eq!(snaps, [0, 1, 2, 3, 4, 5]);
+    assert!(t.init_audit.is_some());
+    assert_eq!(h.best_epoch, Some(expect_best));
+    // A history without a timeline takes the later one's.
+    let mut plain = History {
+        timeline: None,
+        ..before.clone()
+    };
+    let mut next = before.clone();
+    next.epochs.iter_mut().for_each(|e| e.epoch += 3);
+    plain.append(next).unwrap();
+    assert_eq!(plain.timeline, before.timeline);
+    let html = h.report(&net).to_html().unwrap();
+    assert!(html.contains("6 snapshots"));
 }
 
 /// External references an HTML page could load: none may appear.
@@ -192,6 +316,13 @@ fn report_is_self_contained_well_formed_and_complete() {
         assert!(html.contains(section), "{section} missing");
     }
     assert!(html.contains("<title>digits &lt;test&gt; &amp; co</title>"));
+    // A constant learning rate is a sentence; a changing one is charted.
+    assert!(html.contains("The learning rate was 0.001 throughout."));
+    assert!(!html.contains("Learning rate"));
+    let mut varied = h.clone();
+    varied.epochs[1].learning_rate = 5e-4;
+    let html = varied.report(&net).to_html().unwrap();
+    assert!(html.contains("Learning rate") && !html.contains("throughout."));
     assert!(html.contains("Update ratio"));
     assert!(html.contains("Dead and saturated"));
     assert!(html.contains("0.weight: distribution over epochs"));

@@ -88,8 +88,9 @@ pub struct History {
     pub best_epoch: Option<usize>,
     /// True when early stopping ended training before the last epoch.
     pub stopped_early: bool,
-    /// The weights over time, when [`Fit::recording`](super::Fit::recording) was set.
-    #[cfg_attr(feature = "serde", serde(skip))]
+    /// The weights over time, when [`Fit::recording`](super::Fit::recording)
+    /// was set. Optional when read, so a history stored without it reads.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub timeline: Option<Timeline>,
 }
 
@@ -108,6 +109,77 @@ impl EpochRecord {
 }
 
 impl History {
+    /// Appends the history of a later `fit` call that continued this run
+    /// (`Fit::initial_epoch` set to where this one ended), so that training in
+    /// chunks, e.g. to score the network between them, gives one history and
+    /// one [report](History::report): the epochs follow, the best epoch is
+    /// the better of the two (lower monitored loss; the earlier on a tie),
+    /// `stopped_early` is the later one's, and the timelines join (snapshots
+    /// not after this one's last are dropped; the interval is the larger of
+    /// the two; no thinning).
+    ///
+    /// ```
+    /// use weightwise::prelude::*;
+    /// use weightwise::rand::{SeedableRng, rngs::StdRng};
+    /// use weightwise::train::Recording;
+    /// # fn main() -> weightwise::Result<()> {
+    /// let (train, _) = datasets::iris::<f64>()?;
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let mut net = Network::<f64>::builder(4).dense(3, Init::zeros()).build(&mut rng)?;
+    /// let mut fit = Fit { epochs: 2, recording: Some(Recording::every(1)), ..Default::default() };
+    /// let mut history = net.fit(&train, &mut fit, &mut rng)?;
+    /// (fit.initial_epoch, fit.epochs) = (2, 5);
+    /// history.append(net.fit(&train, &mut fit, &mut rng)?)?;
+    /// assert_eq!(history.epochs.len(), 5);
+    /// assert_eq!(history.timeline.unwrap().snapshots.len(), 6); // epochs 0 to 5
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when `later`
+    /// does not start after this history's last epoch, or its timeline
+    /// records other parameters; `self` is then unchanged.
+    pub fn append(&mut self, later: History) -> crate::Result<()> {
+        if let (Some(last), Some(first)) = (self.last(), later.epochs.first())
+            && first.epoch <= last.epoch
+        {
+            return Err(crate::Error::invalid_arg(
+                "History::append",
+                format!("epoch {} after epoch {}", first.epoch, last.epoch),
+                "the later history must start after this one's last epoch",
+            ));
+        }
+        if let (Some(a), Some(b)) = (&self.timeline, &later.timeline)
+            && a.params != b.params
+        {
+            return Err(crate::Error::invalid_arg(
+                "History::append",
+                format!("parameters {:?} after {:?}", b.params, a.params),
+                "the timelines record different parameters",
+            ));
+        }
+        let monitored = |h: &History, epoch: usize| {
+            h.epochs
+                .iter()
+                .find(|e| e.epoch == epoch)
+                .map_or(f64::INFINITY, |e| e.val_loss.unwrap_or(e.train_loss))
+        };
+        self.best_epoch = match (self.best_epoch, later.best_epoch) {
+            (Some(a), Some(b)) if monitored(&later, b) < monitored(self, a) => Some(b),
+            (a, b) => a.or(b),
+        };
+        self.stopped_early = later.stopped_early;
+        self.epochs.extend(later.epochs);
+        self.timeline = match (self.timeline.take(), later.timeline) {
+            (Some(mut a), Some(b)) => {
+                a.append(b);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
+        Ok(())
+    }
+
     /// The last epoch's record.
     pub fn last(&self) -> Option<&EpochRecord> {
         self.epochs.last()

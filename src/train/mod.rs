@@ -44,6 +44,7 @@ mod history;
 mod history_csv;
 mod record;
 mod step;
+mod summary;
 
 pub use config::{Clip, Control, EarlyStopping, Fit};
 pub use fit::Evaluation;

@@ -2,7 +2,11 @@
 //! [`Timeline`] in the [`History`](super::History) holds what was recorded.
 //!
 //! A snapshot is taken before the first epoch, after every `every`-th epoch
-//! and after the last one. It holds, per parameter, nine quantiles and a
+//! and after the last one. A run resumed at a later epoch
+//! ([`Fit::initial_epoch`](super::Fit::initial_epoch)) takes none before its
+//! first epoch: it continues an earlier run, whose last snapshot holds its
+//! starting weights, and [`History::append`](super::History::append) joins
+//! the two. It holds, per parameter, nine quantiles and a
 //! fixed-bin histogram of the values, the gradient norm and update-to-weight
 //! ratio of the snapshot epoch's last step, and, per activation
 //! layer, the dead and saturated fractions of its outputs on a fixed probe
@@ -11,11 +15,15 @@
 //! Recording is off by default and costs nothing then. When on, a step
 //! allocates nothing: the last step of a snapshot epoch measures two norms
 //! per parameter into buffers kept by the step, and only the snapshot itself
-//! (sorting a copy of each parameter, one forward pass of the probe) allocates. Memory is
+//! allocates (its summaries; a forward pass of the probe). A snapshot costs a
+//! few passes over each parameter (a copy, selection of the quantiles'
+//! order statistics without a sort, the histogram) and the probe's forward
+//! pass. Memory is
 //! bounded: past [`Recording::max_snapshots`] every other snapshot is dropped
 //! and the interval doubles, as TensorBoard's reservoir keeps a run readable.
 
 use super::history::GradientRecord;
+use super::summary::Summarizer;
 use crate::inspect::InitAudit;
 use crate::layer::activation::ActivationKind;
 use crate::{Error, Network, Result, Scalar, Tensor};
@@ -24,6 +32,9 @@ use crate::{Error, Network, Result, Scalar, Tensor};
 /// and 100 % (TensorBoard's distribution bands: about ±0, 1, 1.5, 2 σ of a
 /// normal, and the extremes).
 pub const QUANTILES: [f64; 9] = [0.0, 0.02, 0.09, 0.25, 0.5, 0.75, 0.91, 0.98, 1.0];
+
+/// The most histogram bins a [`Recording`] may ask for.
+const MAX_BINS: usize = 1 << 16;
 
 /// What to record during [`Network::fit`](crate::Network::fit), set in
 /// [`Fit::recording`](super::Fit::recording).
@@ -41,12 +52,13 @@ pub struct Recording<T> {
     /// A snapshot after every `every`-th epoch (and before the first and
     /// after the last). At least 1.
     pub every: usize,
-    /// Histogram bins per parameter per snapshot. At least 1; defaults to 40.
+    /// Histogram bins per parameter per snapshot, 1 to 65,536; defaults to 40.
     pub bins: usize,
     /// At most this many snapshots are kept (at least 2; defaults to 200):
     /// beyond it every other one is dropped and `every` doubles.
     pub max_snapshots: usize,
-    /// A fixed batch `[n, inputs]` sent through the network at each snapshot
+    /// A fixed batch `[n, input shape…]` (`[n, inputs]` for a dense
+    /// network, `[n, c, h, w]` for images) sent through the network at each snapshot
     /// (in inference mode) to measure dead and saturated activations, and
     /// through [`Network::audit_init`] before training. None: no activation
     /// measures and no audit.
@@ -75,8 +87,12 @@ impl<T: Scalar> Recording<T> {
         if self.every == 0 {
             return Err(Error::invalid_arg("recording every", 0, "must be ≥ 1"));
         }
-        if self.bins == 0 {
-            return Err(Error::invalid_arg("recording bins", 0, "must be ≥ 1"));
+        if !(1..=MAX_BINS).contains(&self.bins) {
+            return Err(Error::invalid_arg(
+                "recording bins",
+                self.bins,
+                "must be in 1..=65536",
+            ));
         }
         if self.max_snapshots < 2 {
             return Err(Error::invalid_arg(
@@ -86,13 +102,14 @@ impl<T: Scalar> Recording<T> {
             ));
         }
         if let Some(p) = &self.probe
-            && !matches!(*p.shape(), [n, c] if n > 0 && c == net.inputs())
+            && !(p.shape().first().is_some_and(|&n| n > 0)
+                && p.shape().get(1..) == Some(net.input_shape()))
         {
             return Err(Error::shape_mismatch(
                 "fit (recording probe)",
                 p.shape(),
-                &[net.inputs()],
-                "the probe must be [n ≥ 1, inputs]",
+                net.input_shape(),
+                "the probe must be [n ≥ 1, the network's input shape…]",
             ));
         }
         Ok(())
@@ -101,11 +118,14 @@ impl<T: Scalar> Recording<T> {
 
 /// A parameter's values at one snapshot.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ParamSnapshot {
     /// The values at [`QUANTILES`] (linear interpolation between order
     /// statistics, as `numpy.quantile`'s default), over finite values only.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::array"))]
     pub quantiles: [f64; 9],
     /// Lower and upper edge of the histogram: the finite minimum and maximum.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::pair"))]
     pub range: (f64, f64),
     /// Counts in equal-width bins over `range` (the maximum in the last bin).
     pub counts: Vec<u32>,
@@ -113,26 +133,34 @@ pub struct ParamSnapshot {
     /// snapshot epoch's last step, or its mean over the epoch's steps when
     /// [`Fit::record_gradients`](super::Fit::record_gradients) is set; None
     /// before training and for a snapshot that early stopping forced.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub grad_norm: Option<f64>,
     /// `‖Δw‖₂ / ‖w‖₂`, measured as `grad_norm` is.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub update_ratio: Option<f64>,
 }
 
 /// An activation layer's outputs on the probe at one snapshot.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ActivationSnapshot {
     /// Index of the layer in the network.
     pub layer: usize,
     /// Its function.
     pub activation: ActivationKind,
-    /// Fraction of units zero for every probe sample (ReLU-like layers).
+    /// Fraction of units zero for every probe sample (ReLU-like layers): a
+    /// unit is a column of an `[n, units]` output, a channel of a feature map
+    /// (zero at every position).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub dead_units: Option<f64>,
     /// Fraction of outputs on a flat tail (sigmoid, tanh).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float::option"))]
     pub saturated: Option<f64>,
 }
 
 /// The state of the network at one point of the run.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Snapshot {
     /// Epochs completed when it was taken: 0 is before training, so it lines
     /// up with the training curves, which number epochs from 1.
@@ -145,6 +173,7 @@ pub struct Snapshot {
 
 /// Everything [`Recording`] recorded, in [`History::timeline`](super::History::timeline).
 #[derive(Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Timeline {
     /// Full parameter names (`"0.weight"`), the order of every snapshot's `params`.
     pub params: Vec<String>,
@@ -157,17 +186,37 @@ pub struct Timeline {
     pub init_audit: Option<InitAudit>,
 }
 
+impl Timeline {
+    /// Appends the snapshots of `later` taken after this timeline's last
+    /// (see [`History::append`](super::History::append), which checks that
+    /// both record the same parameters).
+    pub(crate) fn append(&mut self, later: Timeline) {
+        let last = self.snapshots.last().map(|s| s.epoch);
+        self.snapshots.extend(
+            later
+                .snapshots
+                .into_iter()
+                .filter(|s| last.is_none_or(|l| s.epoch > l)),
+        );
+        self.every = self.every.max(later.every);
+        if self.init_audit.is_none() {
+            self.init_audit = later.init_audit;
+        }
+    }
+}
+
 /// The recorder `fit` drives: no work unless recording is on.
 pub(crate) struct Recorder<'r, T> {
     settings: &'r Recording<T>,
     timeline: Timeline,
-    /// Scratch for sorting a parameter's values.
-    sorted: Vec<f64>,
+    /// Buffers for the parameters' summaries.
+    summarizer: Summarizer,
     last: Option<usize>,
 }
 
 impl<'r, T: Scalar> Recorder<'r, T> {
-    /// Starts recording (audit and snapshot of the initial state), or `None`.
+    /// Starts recording (at epoch 0, audit and snapshot of the initial
+    /// state), or `None`.
     pub(crate) fn start(
         settings: Option<&'r Recording<T>>,
         net: &mut Network<T>,
@@ -183,15 +232,17 @@ impl<'r, T: Scalar> Recorder<'r, T> {
                 every: settings.every,
                 ..Default::default()
             },
-            sorted: Vec::new(),
+            summarizer: Summarizer::default(),
             last: None,
         };
-        if initial_epoch == 0
-            && let Some(p) = &settings.probe
-        {
-            r.timeline.init_audit = Some(net.audit_init(p)?);
+        // A run resumed at a later epoch continues an earlier one, whose
+        // last snapshot holds these weights.
+        if initial_epoch == 0 {
+            if let Some(p) = &settings.probe {
+                r.timeline.init_audit = Some(net.audit_init(p)?);
+            }
+            r.snapshot(net, 0, &[])?;
         }
-        r.snapshot(net, initial_epoch, &[])?;
         Ok(Some(r))
     }
 
@@ -232,14 +283,13 @@ impl<'r, T: Scalar> Recorder<'r, T> {
     ) -> Result<()> {
         let bins = self.settings.bins;
         let mut params = Vec::with_capacity(self.timeline.params.len());
-        let sorted = &mut self.sorted;
+        let summarizer = &mut self.summarizer;
         net.visit_params(&mut |_, p| {
             let k = params.len();
             let g = gradients.get(k);
-            params.push(summarize(
+            params.push(summarizer.summarize(
                 &p.value,
                 bins,
-                sorted,
                 g.map(|g| g.grad_norm),
                 g.map(|g| g.update_ratio),
             ));
@@ -291,10 +341,18 @@ fn probe_activations<T: Scalar>(
         };
         let (can_die, can_saturate) = (kind.is_dead(0.0f64), kind.is_saturated(1.0f64));
         let v = y.as_slice();
+        // A unit is a column of a [n, units] output, a channel of an
+        // [n, c, …] feature map (every sample and every position).
         let dead_units = match *y.shape() {
-            [n, units] if can_die && n > 0 => {
+            [n, units, ref rest @ ..] if can_die && n > 0 => {
+                let inner: usize = rest.iter().product();
                 let dead = (0..units)
-                    .filter(|&j| (0..n).all(|r| kind.is_dead(v[r * units + j])))
+                    .filter(|&j| {
+                        (0..n).all(|i| {
+                            let start = (i * units + j) * inner;
+                            v[start..start + inner].iter().all(|&x| kind.is_dead(x))
+                        })
+                    })
                     .count();
                 Some(dead as f64 / units.max(1) as f64)
             }
@@ -313,128 +371,4 @@ fn probe_activations<T: Scalar>(
         }
     }
     Ok(out)
-}
-
-/// The quantiles and histogram of `t`'s finite values.
-fn summarize<T: Scalar>(
-    t: &Tensor<T>,
-    bins: usize,
-    sorted: &mut Vec<f64>,
-    grad_norm: Option<f64>,
-    update_ratio: Option<f64>,
-) -> ParamSnapshot {
-    sorted.clear();
-    sorted.extend(
-        t.as_slice()
-            .iter()
-            .map(|v| v.as_f64())
-            .filter(|v| v.is_finite()),
-    );
-    select_quantile_ranks(sorted);
-    let quantiles = QUANTILES.map(|q| quantile(sorted, q));
-    let (lo, hi) = (quantiles[0], quantiles[8]);
-    let mut counts = vec![0u32; bins];
-    let width = hi - lo;
-    for &v in sorted.iter() {
-        let b = if width > 0.0 {
-            (((v - lo) / width * bins as f64) as usize).min(bins - 1)
-        } else {
-            bins / 2
-        };
-        counts[b] += 1;
-    }
-    ParamSnapshot {
-        quantiles,
-        range: (lo, hi),
-        counts,
-        grad_norm,
-        update_ratio,
-    }
-}
-
-/// The order statistics at each rank [`quantile`] reads from (`⌊q·(n−1)⌋`
-/// and the one after), put in place by selection, left to right: those
-/// entries then hold what a full sort would, in O(n) per rank rather than
-/// O(n log n) for the sort.
-fn select_quantile_ranks(v: &mut [f64]) {
-    let Some(last) = v.len().checked_sub(1) else {
-        return;
-    };
-    let mut ranks: Vec<usize> = QUANTILES
-        .iter()
-        .flat_map(|q| {
-            let i = (q * last as f64).floor() as usize;
-            [i, (i + 1).min(last)]
-        })
-        .collect();
-    ranks.sort_unstable();
-    ranks.dedup();
-    let mut start = 0;
-    for r in ranks {
-        v[start..].select_nth_unstable_by(r - start, f64::total_cmp);
-        start = r + 1;
-        if start > last {
-            break;
-        }
-    }
-}
-
-/// The `q` quantile by linear interpolation (NaN if empty), reading only
-/// the ranks that [`select_quantile_ranks`] puts in place (or a sorted slice).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let Some(last) = sorted.len().checked_sub(1) else {
-        return f64::NAN;
-    };
-    let pos = q * last as f64;
-    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
-    match sorted.get(i + 1) {
-        Some(&next) if frac > 0.0 => sorted[i] + frac * (next - sorted[i]),
-        _ => sorted[i],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selection_gives_the_sorted_quantiles() {
-        let mut v: Vec<f64> = (0..1000)
-            .map(|i| ((i * 7919) % 1000) as f64 * 0.37 - 50.0)
-            .collect();
-        let mut sorted = v.clone();
-        sorted.sort_by(f64::total_cmp);
-        select_quantile_ranks(&mut v);
-        for q in QUANTILES {
-            assert_eq!(quantile(&v, q), quantile(&sorted, q), "q = {q}");
-        }
-    }
-
-    #[test]
-    fn quantiles_interpolate_like_numpy() {
-        let v: Vec<f64> = (0..=10).map(f64::from).collect();
-        assert_eq!(quantile(&v, 0.25), 2.5);
-        assert_eq!(quantile(&v, 0.0), 0.0);
-        assert_eq!(quantile(&v, 1.0), 10.0);
-        assert!((quantile(&v, 0.09) - 0.9).abs() < 1e-12);
-        assert!(quantile(&[], 0.5).is_nan());
-        assert_eq!(quantile(&[3.0], 0.98), 3.0);
-    }
-
-    #[test]
-    fn summary_counts_every_finite_value() {
-        let t = Tensor::from_vec(vec![-1.0f64, 0.0, 0.5, 1.0, f64::NAN], &[5]).unwrap();
-        let s = summarize(&t, 4, &mut Vec::new(), None, None);
-        assert_eq!(s.range, (-1.0, 1.0));
-        assert_eq!(s.counts, vec![1, 0, 1, 2]);
-        assert_eq!(s.quantiles[4], 0.25);
-        let flat = summarize(
-            &Tensor::from_vec(vec![2.0f64; 3], &[3]).unwrap(),
-            5,
-            &mut Vec::new(),
-            None,
-            None,
-        );
-        assert_eq!(flat.counts, vec![0, 0, 3, 0, 0]);
-    }
 }
