@@ -1,4 +1,4 @@
-//! W1 (matmul) from `shared/bench/WORKLOADS.md`: our GEMM against
+//! W1 (matmul; `examples/bench.rs` describes it): our GEMM against
 //! `matrixmultiply` in the same run, f32 and f64, 1 and 2 threads, GFLOP/s.
 //!
 //! `cargo bench --bench gemm` runs the whole suite: the process re-runs itself

@@ -1,6 +1,5 @@
-//! The benchmark workloads W1 (matrix product), W2 (MLP training epoch),
-//! W3 (digits) and W4 (small CNN training epoch), exactly as `shared/bench/WORKLOADS.md` defines them, printing
-//! one line per figure so the numbers can be put beside the peers':
+//! The benchmark workloads, printing one line per figure in a fixed format
+//! so that a script can put them beside another library's:
 //!
 //! ```text
 //! W1 threads=2 f32 m=1024 k=1024 n=1024 gflops=131.5
@@ -10,6 +9,33 @@
 //! ```
 //!
 //! Extra detail (medians, correctness checks, last losses) goes on `#` lines.
+//! Wall-clock times from [`Instant`], inside one process, after warm-up.
+//!
+//! * **W1, matrix product** `C = A·B` (row-major; A m×k, B k×n) through
+//!   [`Tensor::gemm`], f32 for (m, k, n) = 128³, 256³, 512³, 1024³ and the
+//!   MLP's first layer (128, 784, 256), f64 for 1024³ and (128, 784, 256).
+//!   Inputs uniform in [-1, 1) from SplitMix64 (seeds 1 and 2). One warm-up
+//!   call, one call to calibrate `reps` so a run lasts ≥ 0.15 s, then 7 runs
+//!   of `reps` calls: GFLOP/s = 2·m·n·k / seconds per call, best of the 7
+//!   (median on the `#` line, with the largest relative error of 32 entries
+//!   against f64 dot products).
+//! * **W2, MLP training epoch**, f32: 784 → Dense 256 → ReLU → Dense 128 →
+//!   ReLU → Dense 10, softmax cross-entropy (mean over the batch), plain SGD
+//!   (lr 0.01), He-normal weights, zero biases. 7,680 samples uniform in
+//!   [0, 1) with labels uniform in 0..9 (seed 42), sliced beforehand into 60
+//!   batches of 128 taken in order; a step is forward, loss, backward and
+//!   update. One warm-up epoch, then the median of 7 timed epochs.
+//! * **W3, digits** (the bundled 8×8 digits, 1,437 training and 360 test
+//!   images, pixels / 16): 64 → 128 ReLU → 64 ReLU → 10, He-normal weights,
+//!   zero biases, Adam (lr 1e-3) with coupled L2 1e-4 on the weights only,
+//!   batches of 32 reshuffled every epoch (last partial batch kept), 100
+//!   epochs. Prints the test accuracy and the training seconds.
+//! * **W4, small CNN training epoch**, f32, NCHW: [64, 1, 28, 28] → Conv2d
+//!   1→16 3×3 padding 1 → ReLU → MaxPool 2 → Conv2d 16→32 3×3 padding 1 →
+//!   ReLU → MaxPool 2 → Flatten → Dense 10, softmax cross-entropy, plain SGD
+//!   (lr 0.01), He-normal weights (fan-in = in_channels·kh·kw), zero biases;
+//!   3,840 samples (seed 42) in 60 batches of 64. One warm-up epoch, then the
+//!   median of 5 timed epochs.
 //!
 //! Run with `cargo run --release --example bench -- [--threads N] [--profile]
 //! [--avx2] [--seed S | --seeds N] [W1|W2|W3|W4]`; without `--threads` every workload runs
@@ -24,7 +50,7 @@ use std::time::Instant;
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use weightwise::prelude::*;
 
-/// SplitMix64, the generator WORKLOADS.md names for the W1 inputs.
+/// SplitMix64, the generator of the W1 inputs.
 struct SplitMix64(u64);
 
 impl SplitMix64 {
@@ -176,30 +202,47 @@ const W2_N: usize = 7680;
 
 fn w2(threads: usize) -> weightwise::Result<()> {
     let (batches, mut net, mut fit) = w2_setup()?;
-    let mut epoch = |net: &mut Network<f32>| -> weightwise::Result<f64> {
+    timed_epochs("W2", threads, W2_N, 7, &batches, &mut net, &mut fit)
+}
+
+/// Trains `net` for one warm-up epoch over `batches`, then `epochs` timed
+/// ones, and prints the median seconds per epoch of `samples` samples as
+/// `{name} threads=N f32 sec_per_epoch=S samples_per_sec=R`, with the
+/// fastest and slowest epoch and the last batch's loss on a `#` line.
+fn timed_epochs(
+    name: &str,
+    threads: usize,
+    samples: usize,
+    epochs: usize,
+    batches: &[(Tensor<f32>, Tensor<f32>)],
+    net: &mut Network<f32>,
+    fit: &mut Fit<'_, f32>,
+) -> weightwise::Result<()> {
+    let mut epoch = || -> weightwise::Result<f64> {
         let mut last = 0.0;
-        for (xb, yb) in &batches {
-            last = net.train_on_batch(xb, yb, &mut fit)?;
+        for (xb, yb) in batches {
+            last = net.train_on_batch(xb, yb, fit)?;
         }
         Ok(last)
     };
-    epoch(&mut net)?; // warm-up
+    epoch()?; // warm-up
     let mut secs = Vec::new();
     let mut last = 0.0;
-    for _ in 0..7 {
+    for _ in 0..epochs.max(1) {
         let t = Instant::now();
-        last = epoch(&mut net)?;
+        last = epoch()?;
         secs.push(t.elapsed().as_secs_f64());
     }
     secs.sort_by(f64::total_cmp);
-    let median = secs[3];
+    let median = secs[secs.len() / 2];
     println!(
-        "W2 threads={threads} f32 sec_per_epoch={median:.4} samples_per_sec={:.0}",
-        W2_N as f64 / median
+        "{name} threads={threads} f32 sec_per_epoch={median:.4} samples_per_sec={:.0}",
+        samples as f64 / median
     );
     println!(
-        "# W2 min={:.4} max={:.4} last_loss={last:.4}",
-        secs[0], secs[6]
+        "# {name} min={:.4} max={:.4} last_loss={last:.4}",
+        secs[0],
+        secs[secs.len() - 1]
     );
     Ok(())
 }
@@ -225,9 +268,10 @@ impl Phases {
 /// `--profile`: where the time of a W2 or W4 step goes. Runs the step's phases one
 /// by one through the public API (the same calls `train_on_batch` makes:
 /// zero the gradients, each layer's forward pass, the loss and its gradient,
-/// each layer's backward pass, the optimizer's update), timing each per layer,
-/// then times `train_on_batch` itself on the same batches: the difference is
-/// its bookkeeping (finiteness checks, accuracy count). Also reports how long
+/// each layer's backward pass, the finiteness checks, the copy of the
+/// weights kept to undo a failed update, the optimizer's update), timing
+/// each per layer, then times `train_on_batch` itself on the same batches:
+/// the difference is its remaining bookkeeping (accuracy count, calls). Also reports how long
 /// the matrix product's callers waited for pool workers. Per step, median of
 /// 5 epochs after one warm-up epoch.
 fn step_profile(name: &str, threads: usize, setup: W2Setup) -> weightwise::Result<()> {
@@ -239,6 +283,7 @@ fn step_profile(name: &str, threads: usize, setup: W2Setup) -> weightwise::Resul
     }
     .into();
     let mut dy = Tensor::default();
+    let mut saved: Vec<Tensor<f32>> = Vec::new();
     let steps = batches.len() as f64;
     let mut epoch = |net: &mut Network<f32>| -> weightwise::Result<Phases> {
         let mut ph = Phases::default();
@@ -268,6 +313,21 @@ fn step_profile(name: &str, threads: usize, setup: W2Setup) -> weightwise::Resul
                 ph.lap(|| format!("backward {i} {kind} {what}"), &mut t);
                 debug_assert!(i <= last);
             }
+            let mut finite = true;
+            net.visit_params(&mut |_, p| finite &= p.grad.all_finite());
+            ph.lap(|| "check: gradients finite".into(), &mut t);
+            // The copy a step keeps to undo a failed update: each weight
+            // (`train_on_batch` copies each one just before its update, while
+            // it is in cache; a separate pass here, so at most that).
+            let mut k = 0;
+            net.visit_params(&mut |_, p| {
+                if saved.len() <= k {
+                    saved.push(Tensor::default());
+                }
+                saved[k].assign(&p.value);
+                k += 1;
+            });
+            ph.lap(|| "undo copy of the weights".into(), &mut t);
             let mut count = 0;
             net.visit_params(&mut |_, _| count += 1);
             opt.begin_step(count)?;
@@ -281,6 +341,9 @@ fn step_profile(name: &str, threads: usize, setup: W2Setup) -> weightwise::Resul
             });
             res?;
             ph.lap(|| "update (SGD)".into(), &mut t);
+            net.visit_params(&mut |_, p| finite &= p.value.all_finite());
+            ph.lap(|| "check: weights finite".into(), &mut t);
+            assert!(finite, "W2 stays finite");
         }
         let t = Instant::now();
         for (xb, yb) in &batches {
@@ -418,36 +481,11 @@ fn w4_setup() -> weightwise::Result<W2Setup> {
     Ok((batches, net, fit))
 }
 
-/// W4 (`../shared/bench/WORKLOADS.md`): a small CNN on 28×28 inputs, f32,
-/// plain SGD, batch 64, 60 batches per epoch; median of 5 timed epochs.
+/// W4 (see the module docs): a small CNN on 28×28 inputs, f32, plain SGD,
+/// batch 64, 60 batches per epoch; median of 5 timed epochs.
 fn w4(threads: usize) -> weightwise::Result<()> {
     let (batches, mut net, mut fit) = w4_setup()?;
-    let mut epoch = |net: &mut Network<f32>| -> weightwise::Result<f64> {
-        let mut last = 0.0;
-        for (xb, yb) in &batches {
-            last = net.train_on_batch(xb, yb, &mut fit)?;
-        }
-        Ok(last)
-    };
-    epoch(&mut net)?; // warm-up
-    let mut secs = Vec::new();
-    let mut last = 0.0;
-    for _ in 0..5 {
-        let t = Instant::now();
-        last = epoch(&mut net)?;
-        secs.push(t.elapsed().as_secs_f64());
-    }
-    secs.sort_by(f64::total_cmp);
-    let median = secs[2];
-    println!(
-        "W4 threads={threads} f32 sec_per_epoch={median:.4} samples_per_sec={:.0}",
-        W4_N as f64 / median
-    );
-    println!(
-        "# W4 min={:.4} max={:.4} last_loss={last:.4}",
-        secs[0], secs[4]
-    );
-    Ok(())
+    timed_epochs("W4", threads, W4_N, 5, &batches, &mut net, &mut fit)
 }
 
 const USAGE: &str =

@@ -21,7 +21,7 @@
 //!   L1 while the A slivers stream past it.
 //! * The micro-kernel keeps an `MR×NR` tile of C in registers. The kernel
 //!   family is chosen at run time (the CPU check is done once): AVX-512F
-//!   12×32 (f32) / 8×24 (f64) kernels in `x86.rs` where the CPU has
+//!   8×32 (f32) / 8×24 (f64) kernels in `x86.rs` where the CPU has
 //!   AVX-512F, else AVX2+FMA 6×16 / 6×8 kernels (also in `x86.rs`), else the
 //!   portable kernel in `portable.rs` (6×8 / 6×4). Each family has its own
 //!   `MR`, `NR` (const parameters of the driver) and `KC`/`MC` blocking. Partial tiles at the
@@ -78,9 +78,9 @@ const MAX_THREADS: usize = 32;
 /// Work parts per thread, at most (a part is at least one `MR`-row sliver):
 /// parts are handed out dynamically, so finer parts balance better, also
 /// when a core is busy with something else. At the MLP's m = 128 rows this
-/// makes every sliver its own part: with 12-row slivers, 11 parts over two
-/// threads finish at most one sliver apart, where parts of one or two
-/// slivers could end two apart (an 18% longer product).
+/// makes every sliver its own part: with the 8-row f32 slivers of AVX-512,
+/// 16 parts over two threads, 8 each when both cores are free, and at most
+/// one sliver apart otherwise.
 const PARTS_PER_THREAD: usize = 16;
 
 /// Upper bound on the number of work parts of one parallel step.

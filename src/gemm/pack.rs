@@ -37,9 +37,24 @@ pub(super) fn pack_sliver<T: Elem, const R: usize>(
             }
         }
     } else if r == R && cs == 1 {
-        // Each line is contiguous along k: read R streams, interleave them.
+        // Each line is contiguous along k: a transpose of R lines. Done in
+        // blocks of `P` steps (`P·R` values, in L1), reading `P` contiguous
+        // values of each line at a time (vector loads) rather than one
+        // value of each of the R streams per step.
+        const P: usize = 8;
         let lines: [&[T]; R] = std::array::from_fn(|i| &src[i * rs..i * rs + kc]);
-        for (p, dst) in out.chunks_exact_mut(R).enumerate() {
+        let full = kc / P * P;
+        let (head, tail) = out.split_at_mut(full * R);
+        for (pb, dst) in head.chunks_exact_mut(P * R).enumerate() {
+            let p0 = pb * P;
+            for (i, line) in lines.iter().enumerate() {
+                let v: &[T; P] = line[p0..p0 + P].try_into().expect("P values");
+                for (q, &x) in v.iter().enumerate() {
+                    dst[q * R + i] = x.flush_subnormal();
+                }
+            }
+        }
+        for (p, dst) in (full..).zip(tail.chunks_exact_mut(R)) {
             for (d, line) in dst.iter_mut().zip(&lines) {
                 *d = line[p].flush_subnormal();
             }
@@ -91,6 +106,9 @@ mod tests {
         for &(r, kc, rs, cs) in &[
             (4usize, 7usize, 1usize, 9usize),
             (4, 7, 9, 1),
+            // The blocked transpose: whole blocks of steps, then a tail.
+            (4, 8, 9, 1),
+            (4, 21, 23, 1),
             (4, 7, 3, 11),
             (3, 5, 1, 9),
             (2, 6, 13, 1),

@@ -127,7 +127,8 @@ fn lock() -> MutexGuard<'static, State> {
     POOL.state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Polls `done` (with a CPU spin hint) until it holds or `limit` has passed.
+/// Polls `done` (with a CPU spin hint, yielding the core between batches of
+/// polls) until it holds or `limit` has passed.
 fn spin_until(limit: Duration, done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
     loop {
@@ -140,6 +141,9 @@ fn spin_until(limit: Duration, done: impl Fn() -> bool) -> bool {
         if start.elapsed() >= limit {
             return done();
         }
+        // Let another thread have this core if one is waiting for it: on a
+        // busy machine the thread we wait for may be queued behind us.
+        std::thread::yield_now();
     }
 }
 

@@ -34,15 +34,20 @@ pub(super) const MR_F64: usize = 6;
 /// Columns of the AVX2 f64 register tile (two 4-lane `ymm` registers).
 pub(super) const NR_F64: usize = 8;
 
-// AVX-512 tile shapes, chosen by measurement (Xeon, 2 cores, n = 128…1024
-// and the MLP shape 128×784·784×256): 12×32 f32 (24 `zmm` accumulators) won
-// over 14×32 and 8×48 on the small and MLP shapes (8×48 was ~5% faster at
-// n = 1024 but wastes a third of a sliver on 128 or 256 columns); for f64,
-// 8×24 (24 accumulators, three loads of B per step) beat 12×16 and 14×16 by
-// 10–20% everywhere.
+// AVX-512 tile shapes, chosen by measurement. f32: 8×32 (16 `zmm`
+// accumulators). On an Intel Xeon (two 512-bit FMA units) 12×32 had won
+// over 14×32 and 8×48 on the small and MLP shapes; on the AMD EPYC Zen 4
+// this project now runs on (512-bit FMAs issued as two 256-bit halves, so
+// one per cycle) 8×32 was as fast or up to 5% faster at every W1 and W2
+// shape, single-threaded, in thread CPU time, and it splits the MLP's 128
+// and 256 rows into whole slivers evenly over 2 threads (16 and 32 slivers;
+// 12-row slivers gave 11 for 128 rows, one over two threads: 6 against 5,
+// and a last sliver a third empty). 8×48 wastes a third of a sliver on 128
+// or 256 columns. f64: 8×24 (24 accumulators, three loads of B per step)
+// beat 12×16 and 14×16 by 10–20% everywhere (Xeon).
 
 /// Rows of the AVX-512 f32 register tile.
-pub(super) const MR_F32_512: usize = 12;
+pub(super) const MR_F32_512: usize = 8;
 /// Columns of the AVX-512 f32 register tile (two 16-lane `zmm` registers).
 pub(super) const NR_F32_512: usize = 32;
 /// Rows of the AVX-512 f64 register tile.

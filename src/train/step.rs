@@ -20,8 +20,6 @@ pub struct StepBuffers<T> {
     classes: Vec<usize>,
     /// Per-sample losses, for weighted batches.
     losses: Tensor<T>,
-    /// Weights before the update, for the update-to-weight ratio.
-    before: Vec<Tensor<T>>,
     /// Per parameter: sums over the epoch of the gradient norm and update ratio.
     pub(crate) grad_sums: Vec<(f64, f64)>,
     /// The network and the optimizer as the step found them, to undo a failed step.
@@ -30,10 +28,19 @@ pub struct StepBuffers<T> {
 
 /// What a step saves before it changes anything, so that a step that fails
 /// (a non-finite loss, gradient or weight; any error) changes nothing.
+///
+/// Saved as late as possible: the buffers and random streams (which the
+/// forward pass moves; small) before the step; the optimizer's state once
+/// the gradients are known to be finite, right before the update; and each
+/// parameter right before the optimizer updates it (while it is in cache).
+/// Before the update nothing changes a parameter or the optimizer, so a
+/// step that fails on its loss or gradients copies no weight at all.
 #[derive(Debug, Default)]
 struct Undo<T> {
     net: Snapshot<T>,
     optimizer: OptimizerState<T>,
+    /// Whether `optimizer` holds this step's saved state.
+    optimizer_saved: bool,
 }
 
 /// What one step measured.
@@ -133,8 +140,9 @@ impl From<Error> for Failure {
 
 /// Runs one step on the batch `(x, y)`: all of it, or, on an error, none of
 /// it. The network's parameters, buffers and random streams and the
-/// optimizer's state are saved first and put back on any error, including
-/// the check after the update that every parameter and buffer is finite.
+/// optimizer's state are saved before they change (see [`Undo`]) and put
+/// back on any error, including the check after the update that every
+/// parameter and buffer is finite.
 pub(crate) fn train_step<T: Scalar>(
     net: &mut Network<T>,
     x: &Tensor<T>,
@@ -144,8 +152,8 @@ pub(crate) fn train_step<T: Scalar>(
     cfg: &mut StepConfig<'_, T>,
     at: At,
 ) -> Result<StepOutcome> {
-    net.save_into(&mut buf.undo.net);
-    cfg.optimizer.state_into(&mut buf.undo.optimizer);
+    net.save_state_into(&mut buf.undo.net);
+    buf.undo.optimizer_saved = false;
     match step_body(net, x, y, weights, buf, cfg, at) {
         Ok(out) => Ok(out),
         Err(failure) => Err(undo_step(net, x, buf, cfg, failure, at)),
@@ -163,7 +171,9 @@ fn undo_step<T: Scalar>(
     at: At,
 ) -> Error {
     net.restore_from(&buf.undo.net);
-    if let Err(e) = cfg.optimizer.load_state(buf.undo.optimizer.clone()) {
+    if buf.undo.optimizer_saved
+        && let Err(e) = cfg.optimizer.load_state(buf.undo.optimizer.clone())
+    {
         return Error::invalid_state(
             "training step",
             format!("the optimizer refused its own saved state while undoing a failed step: {e}"),
@@ -270,25 +280,27 @@ fn step_body<T: Scalar>(
 
     if cfg.record_gradients {
         let mut k = 0;
-        let (before, sums) = (&mut buf.before, &mut buf.grad_sums);
+        let sums = &mut buf.grad_sums;
         net.visit_params(&mut |_, p| {
-            if before.len() <= k {
-                before.push(Tensor::default());
+            if sums.len() <= k {
                 sums.push((0.0, 0.0));
             }
-            before[k].assign(&p.value);
             sums[k].0 += p.grad.norm_l2().as_f64();
             k += 1;
         });
     }
 
-    // 6. the optimizer's update.
+    // 6. the optimizer's update, saving what it changes first (see `Undo`).
+    cfg.optimizer.state_into(&mut buf.undo.optimizer);
+    buf.undo.optimizer_saved = true;
     let mut count = 0;
     net.visit_params(&mut |_, _| count += 1);
     cfg.optimizer.begin_step(count)?;
     let optimizer = &mut *cfg.optimizer;
+    let undo = &mut buf.undo.net;
     let mut index = 0;
     net.visit_params_mut(&mut |_, p| {
+        undo.keep_param(&p.value);
         keep_first(&mut result, optimizer.update(index, p));
         index += 1;
     });
@@ -316,9 +328,10 @@ fn step_body<T: Scalar>(
 
     if cfg.record_gradients {
         let mut k = 0;
-        let (before, sums) = (&buf.before, &mut buf.grad_sums);
+        let (undo, sums) = (&buf.undo.net, &mut buf.grad_sums);
         net.visit_params(&mut |_, p| {
-            let old = before[k].as_slice();
+            // The value before the update, as the undo copy saved it.
+            let old = undo.saved_param(k).map_or(&[][..], Tensor::as_slice);
             let (mut du, mut w) = (0.0f64, 0.0f64);
             for (&a, &b) in p.value.as_slice().iter().zip(old) {
                 du += (a - b).as_f64().powi(2);
