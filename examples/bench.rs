@@ -39,7 +39,7 @@
 //!
 //! Run with `cargo run --release --example bench -- [--threads N] [--profile]
 //! [--avx2] [--seed S | --seeds N] [W1|W2|W3|W4]`; without `--threads` every workload runs
-//! with 1 and with 2 threads. `--profile` adds, after W2, where the time of a
+//! with 1 and with 2 threads. `--profile` adds, after W2 and W4, where the time of a
 //! step goes (per layer and phase, and the waits for pool workers). W3 trains
 //! with seed `S` (default 0; the split is fixed), or with each of the seeds
 //! `0..N` and then prints the median test accuracy. `--avx2` uses the AVX2+FMA
@@ -265,7 +265,7 @@ impl Phases {
     }
 }
 
-/// `--profile`: where the time of a W2 step goes. Runs the step's phases one
+/// `--profile`: where the time of a W2 or W4 step goes. Runs the step's phases one
 /// by one through the public API (the same calls `train_on_batch` makes:
 /// zero the gradients, each layer's forward pass, the loss and its gradient,
 /// each layer's backward pass, the finiteness checks, the copy of the
@@ -274,8 +274,8 @@ impl Phases {
 /// the difference is its remaining bookkeeping (accuracy count, calls). Also reports how long
 /// the matrix product's callers waited for pool workers. Per step, median of
 /// 5 epochs after one warm-up epoch.
-fn w2_profile(threads: usize) -> weightwise::Result<()> {
-    let (batches, mut net, mut fit) = w2_setup()?;
+fn step_profile(name: &str, threads: usize, setup: W2Setup) -> weightwise::Result<()> {
+    let (batches, mut net, mut fit) = setup;
     let loss = Loss::softmax_cross_entropy();
     let mut opt: Box<dyn Optimizer<f32>> = Sgd {
         lr: 0.01,
@@ -361,7 +361,7 @@ fn w2_profile(threads: usize) -> weightwise::Result<()> {
         .map(|_| epoch(&mut net))
         .collect::<weightwise::Result<Vec<_>>>()?;
     let (jobs1, wait1) = weightwise::__bench::pool_join_stats();
-    println!("# W2 profile threads={threads}: per step (median of 5 epochs of 60 steps)");
+    println!("# {name} profile threads={threads}: per step (median of 5 epochs of 60 steps)");
     let median = |k: usize| {
         let mut v: Vec<f64> = runs.iter().map(|r| r.0[k].1 / steps).collect();
         v.sort_by(f64::total_cmp);
@@ -432,10 +432,12 @@ fn count_arg(args: &[String], i: usize, flag: &'static str) -> weightwise::Resul
         .ok_or_else(|| weightwise::Error::invalid_arg(flag, "missing", "give a whole number"))
 }
 
-/// W4 (see the module docs): a small CNN on 28×28 inputs, f32, plain SGD,
-/// batch 64, 60 batches per epoch; median of 5 timed epochs.
-fn w4(threads: usize) -> weightwise::Result<()> {
-    const N: usize = 3840;
+/// Samples in the W4 epoch.
+const W4_N: usize = 3840;
+
+/// W4's batches (sliced beforehand, in fixed order), network and training setup.
+fn w4_setup() -> weightwise::Result<W2Setup> {
+    const N: usize = W4_N;
     const BATCH: usize = 64;
     let mut rng = StdRng::seed_from_u64(42);
     let x: Tensor<f32> = Tensor::random(
@@ -457,7 +459,7 @@ fn w4(threads: usize) -> weightwise::Result<()> {
         .collect();
     // He-normal weights with fan_in = in_c·kh·kw, zero biases.
     let same = Conv2dOptions::default().padding(1);
-    let mut net = Network::<f32>::builder_shape(&[1, 28, 28])
+    let net = Network::<f32>::builder_shape(&[1, 28, 28])
         .conv2d(16, 3, same, Init::he_normal())
         .relu()
         .max_pool2d(2)
@@ -467,7 +469,7 @@ fn w4(threads: usize) -> weightwise::Result<()> {
         .flatten()
         .dense(10, Init::he_normal())
         .build(&mut rng)?;
-    let mut fit = Fit {
+    let fit = Fit {
         loss: Loss::softmax_cross_entropy().into(),
         optimizer: Sgd {
             lr: 0.01,
@@ -476,7 +478,14 @@ fn w4(threads: usize) -> weightwise::Result<()> {
         .into(),
         ..Default::default()
     };
-    timed_epochs("W4", threads, N, 5, &batches, &mut net, &mut fit)
+    Ok((batches, net, fit))
+}
+
+/// W4 (see the module docs): a small CNN on 28×28 inputs, f32, plain SGD,
+/// batch 64, 60 batches per epoch; median of 5 timed epochs.
+fn w4(threads: usize) -> weightwise::Result<()> {
+    let (batches, mut net, mut fit) = w4_setup()?;
+    timed_epochs("W4", threads, W4_N, 5, &batches, &mut net, &mut fit)
 }
 
 const USAGE: &str =
@@ -529,7 +538,7 @@ fn main() -> weightwise::Result<()> {
         if wants("W2") {
             w2(t)?;
             if profile {
-                w2_profile(t)?;
+                step_profile("W2", t, w2_setup()?)?;
             }
         }
         if wants("W3") {
@@ -546,6 +555,9 @@ fn main() -> weightwise::Result<()> {
         }
         if wants("W4") {
             w4(t)?;
+            if profile {
+                step_profile("W4", t, w4_setup()?)?;
+            }
         }
     }
     Ok(())

@@ -273,6 +273,54 @@ pub fn num_threads() -> usize {
     }
 }
 
+/// The job of [`par_items`]: `(first item, its part of a, its part of b)`.
+type ItemsJob<'a, A, B> = &'a (dyn Fn(usize, &mut [A], &mut [B]) + Sync);
+
+/// A part of both slices of [`par_items`].
+type Parts<'a, A, B> = (&'a mut [A], &'a mut [B]);
+
+/// Runs `f(first, a_part, b_part)` over contiguous parts of `a` and `b` on up
+/// to [`num_threads`] threads of the products' pool (the calling thread
+/// included), for passes around the products (a convolution's lowering,
+/// pooling) that split into independent items: item `i` owns
+/// `a[i·a_len..(i+1)·a_len]` and `b[i·b_len..(i+1)·b_len]`, a part is a run of
+/// whole items starting at item `first`, and every item is covered once.
+/// Which thread runs which part varies, so an item's values must depend on
+/// the item alone (never on the part): then results do not depend on the
+/// thread count. Allocates nothing once the pool's workers exist.
+pub(crate) fn par_items<A: Send, B: Send>(
+    items: usize,
+    (a, a_len): (&mut [A], usize),
+    (b, b_len): (&mut [B], usize),
+    f: ItemsJob<'_, A, B>,
+) {
+    debug_assert!(a.len() >= items * a_len && b.len() >= items * b_len);
+    let threads = num_threads().min(items);
+    if threads <= 1 {
+        f(0, &mut a[..items * a_len], &mut b[..items * b_len]);
+        return;
+    }
+    // A few parts per thread (handed out dynamically), at most `MAX_PARTS`.
+    let parts = (threads * 4).min(items).min(MAX_PARTS);
+    let bound = |p: usize| p * items / parts;
+    let (mut a, mut b) = (a, b);
+    let slots: [Mutex<Option<Parts<'_, A, B>>>; MAX_PARTS] = std::array::from_fn(|p| {
+        if p >= parts {
+            return Mutex::new(None);
+        }
+        let n = bound(p + 1) - bound(p);
+        let (ah, at) = std::mem::take(&mut a).split_at_mut(n * a_len);
+        let (bh, bt) = std::mem::take(&mut b).split_at_mut(n * b_len);
+        (a, b) = (at, bt);
+        Mutex::new(Some((ah, bh)))
+    });
+    pool::run(threads, parts, &|p, _| {
+        if let Some((ap, bp)) = lock(&slots[p]).take() {
+            f(bound(p), ap, bp);
+        }
+    });
+}
+
 /// Which micro-kernel family a product uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Isa {

@@ -17,44 +17,19 @@
 //! [`Flatten`](super::flatten::Flatten) as in PyTorch.
 
 use crate::layer::conv2d::IntoPair;
-use crate::layer::window::{Window2d, dims4, pair_config, pair_from_config};
-use crate::layer::{Layer, LayerConfig, Mode, check_backward};
+use crate::layer::window::{
+    PoolCache, Taps, Window2d, dims4, for_each_window, pair_config, pair_from_config,
+};
+use crate::layer::{Layer, LayerConfig, Mode};
 use crate::{Result, Scalar, Tensor};
 
-/// Calls `f(output index, input row start + column range, divisor)` for every
-/// output, with the row-by-row runs of in-bounds taps.
-fn for_each_window(
-    win: &Window2d,
-    count_include_pad: bool,
-    [n, c, h, w]: [usize; 4],
-    (oh, ow): (usize, usize),
-    mut f: impl FnMut(usize, &mut dyn Iterator<Item = std::ops::Range<usize>>, usize),
-) {
-    let Window2d {
-        kernel: (kh, kw),
-        stride: (sh, sw),
-        padding: (ph, pw),
-        ..
-    } = *win;
-    for p in 0..n * c {
-        for oy in 0..oh {
-            let (ilo, ihi) = Window2d::taps(oy, h, kh, sh, ph, 1);
-            for ox in 0..ow {
-                let (jlo, jhi) = Window2d::taps(ox, w, kw, sw, pw, 1);
-                let d = if count_include_pad {
-                    kh * kw
-                } else {
-                    (ihi - ilo) * (jhi - jlo)
-                };
-                let x0 = ox * sw + jlo - pw;
-                let len = jhi - jlo;
-                let mut rows = (ilo..ihi).map(|i| {
-                    let start = (p * h + oy * sh + i - ph) * w + x0;
-                    start..start + len
-                });
-                f((p * oh + oy) * ow + ox, &mut rows, d);
-            }
-        }
+/// The divisor of a window with `taps` in-bounds taps: the whole kernel
+/// with `count_include_pad`, else the in-bounds taps.
+fn divisor(win: &Window2d, count_include_pad: bool, taps: &Taps) -> usize {
+    if count_include_pad {
+        win.kernel.0 * win.kernel.1
+    } else {
+        taps.count()
     }
 }
 
@@ -70,9 +45,10 @@ fn avg_pool2d_forward<T: Scalar>(
     let hw = win.output_hw(OP, x.shape())?;
     out.resize_zeroed(&[dims[0], dims[1], hw.0, hw.1])?;
     let (xs, y) = (x.as_slice(), out.as_mut_slice());
-    for_each_window(win, count_include_pad, dims, hw, |k, rows, d| {
-        let s: T = rows.map(|r| xs[r].iter().copied().sum::<T>()).sum();
-        y[k] = s / T::from_usize(d);
+    for_each_window(win, dims[0] * dims[1], (dims[2], dims[3]), hw, |k, taps| {
+        let mut s = T::zero();
+        taps.for_each(|i| s += xs[i]);
+        y[k] = s / T::from_usize(divisor(win, count_include_pad, &taps));
     });
     Ok(())
 }
@@ -115,10 +91,7 @@ fn global_avg_pool2d_forward<T: Scalar>(x: &Tensor<T>, out: &mut Tensor<T>) -> R
 pub struct AvgPool2d<T> {
     win: Window2d,
     count_include_pad: bool,
-    /// The input shape of the last forward pass; empty before one.
-    in_shape: Vec<usize>,
-    output: Tensor<T>,
-    grad_input: Tensor<T>,
+    cache: PoolCache<T>,
 }
 
 impl<T: Scalar> AvgPool2d<T> {
@@ -140,9 +113,7 @@ impl<T: Scalar> AvgPool2d<T> {
         Ok(AvgPool2d {
             win,
             count_include_pad,
-            in_shape: Vec::new(),
-            output: Tensor::default(),
-            grad_input: Tensor::default(),
+            cache: PoolCache::default(),
         })
     }
 
@@ -236,36 +207,26 @@ impl<T: Scalar> Layer<T> for AvgPool2d<T> {
     }
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {
-        avg_pool2d_forward(&self.win, self.count_include_pad, x, &mut self.output)?;
-        self.in_shape.clear();
-        self.in_shape.extend_from_slice(x.shape());
-        Ok(&self.output)
+        let (win, include) = (&self.win, self.count_include_pad);
+        self.cache
+            .forward(x, |x, out| avg_pool2d_forward(win, include, x, out))
     }
 
+    /// Each window's gradient, divided by its divisor, onto its in-bounds taps.
     fn backward(&mut self, dy: &Tensor<T>) -> Result<&Tensor<T>> {
-        let has_forward = !self.in_shape.is_empty();
-        check_backward(
-            "AvgPool2d backward",
-            has_forward.then_some(&self.output),
-            dy,
-        )?;
-        let dims = dims4("AvgPool2d backward", &self.in_shape)?;
-        let out = (dy.shape()[2], dy.shape()[3]);
-        self.grad_input.resize_zeroed(&dims)?;
-        let (g, dx) = (dy.as_slice(), self.grad_input.as_mut_slice());
-        for_each_window(
-            &self.win,
-            self.count_include_pad,
-            dims,
-            out,
-            |k, rows, d| {
-                let share = g[k] / T::from_usize(d);
-                for r in rows {
-                    dx[r].iter_mut().for_each(|v| *v += share);
-                }
-            },
-        );
-        Ok(&self.grad_input)
+        let (win, include) = (&self.win, self.count_include_pad);
+        self.cache
+            .backward("AvgPool2d backward", dy, |in_shape, dy, grad_input| {
+                let [n, c, h, w] = dims4("AvgPool2d backward", in_shape)?;
+                let out = (dy.shape()[2], dy.shape()[3]);
+                grad_input.resize_zeroed(in_shape)?;
+                let (g, dx) = (dy.as_slice(), grad_input.as_mut_slice());
+                for_each_window(win, n * c, (h, w), out, |k, taps| {
+                    let share = g[k] / T::from_usize(divisor(win, include, &taps));
+                    taps.for_each(|i| dx[i] += share);
+                });
+                Ok(())
+            })
     }
 }
 
@@ -283,18 +244,14 @@ impl<T: Scalar> Layer<T> for AvgPool2d<T> {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAvgPool2d<T> {
-    in_shape: Vec<usize>,
-    output: Tensor<T>,
-    grad_input: Tensor<T>,
+    cache: PoolCache<T>,
 }
 
 impl<T: Scalar> GlobalAvgPool2d<T> {
     /// Global average pooling.
     pub fn new() -> Self {
         GlobalAvgPool2d {
-            in_shape: Vec::new(),
-            output: Tensor::default(),
-            grad_input: Tensor::default(),
+            cache: PoolCache::default(),
         }
     }
 
@@ -340,31 +297,28 @@ impl<T: Scalar> Layer<T> for GlobalAvgPool2d<T> {
     }
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {
-        global_avg_pool2d_forward(x, &mut self.output)?;
-        self.in_shape.clear();
-        self.in_shape.extend_from_slice(x.shape());
-        Ok(&self.output)
+        self.cache.forward(x, global_avg_pool2d_forward)
     }
 
+    /// `dx = dy/(h·w)` over each plane.
     fn backward(&mut self, dy: &Tensor<T>) -> Result<&Tensor<T>> {
-        let has_forward = !self.in_shape.is_empty();
-        check_backward(
+        self.cache.backward(
             "GlobalAvgPool2d backward",
-            has_forward.then_some(&self.output),
             dy,
-        )?;
-        let plane = self.in_shape[2] * self.in_shape[3];
-        self.grad_input.resize_zeroed(&self.in_shape)?;
-        let inv = T::one() / T::from_usize(plane);
-        for (dx, &g) in self
-            .grad_input
-            .as_mut_slice()
-            .chunks_exact_mut(plane)
-            .zip(dy.as_slice())
-        {
-            dx.fill(g * inv);
-        }
-        Ok(&self.grad_input)
+            |in_shape, dy, grad_input| {
+                let plane = in_shape[2] * in_shape[3];
+                grad_input.resize_zeroed(in_shape)?;
+                let inv = T::one() / T::from_usize(plane);
+                for (dx, &g) in grad_input
+                    .as_mut_slice()
+                    .chunks_exact_mut(plane)
+                    .zip(dy.as_slice())
+                {
+                    dx.fill(g * inv);
+                }
+                Ok(())
+            },
+        )
     }
 }
 

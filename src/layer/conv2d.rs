@@ -29,17 +29,31 @@
 //! ```
 //!
 //! each a single product on the crate's packed matrix kernel, threaded like
-//! any large product. Every buffer (the column matrix, the product, the
-//! output and gradients) is kept and reused, so after the first batch of a
-//! given shape neither pass allocates.
+//! any large product. The passes around the products — the lowering (by
+//! rows of `col`), laying `Y` out as NCHW with the bias (by sample), `dY`
+//! back as `[out_c, n·P]` (by channel) and `col2im` (by sample) — are split
+//! between the same threads, each item computed whole by one thread, so
+//! results do not depend on the thread count. With few weights (at most
+//! 256 per group, e.g. a first layer's `16 × 1 × 3 × 3`) the products skip
+//! the packed kernel, whose time would go into storing and reordering a
+//! `k = 9` product: `Y` is built sample by sample as scaled rows of `col`,
+//! straight in NCHW, and `dW` is dot products straight from `dy`. `db` is
+//! sums over `dy`. Without `dx` (a first layer) and with few weights, the
+//! reordering of `dY`, the second product and `col2im` are skipped altogether. Every buffer (the column matrix, the product,
+//! the output and gradients) is kept and reused, so after the first batch
+//! of a given shape neither pass allocates.
 
 use rand::Rng;
+
+use passes::{ConvWorkspace, conv2d_backward, conv2d_forward, with_scratch};
 
 use crate::init::{Fans, Initializer};
 use crate::layer::im2col::Lowering;
 use crate::layer::window::{Window2d, nchw, pair_config, pair_from_config};
 use crate::layer::{Layer, LayerConfig, Mode, Param, ParamKind, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
+
+mod passes;
 
 /// A size given as one number for both axes or as `(height, width)`, as
 /// PyTorch accepts `kernel_size=3` or `kernel_size=(3, 5)`.
@@ -177,222 +191,6 @@ impl ConvSpec {
             .ok_or_else(|| Error::invalid_shape(op, x, "the lowered input overflows usize"))?;
         Ok((l, [dims[0], self.out_channels, out.0, out.1]))
     }
-}
-
-/// Runs `f` with this thread's convolution buffers for `T`: inference through
-/// `&self` ([`Layer::infer`]) reuses them instead of allocating a column
-/// matrix per call.
-fn with_scratch<T: Scalar, R>(f: impl FnOnce(&mut ConvWorkspace<T>) -> R) -> R {
-    use std::any::Any;
-    use std::cell::RefCell;
-    thread_local! {
-        static F32: RefCell<ConvWorkspace<f32>> = RefCell::default();
-        static F64: RefCell<ConvWorkspace<f64>> = RefCell::default();
-    }
-    fn typed<U: 'static, T: 'static>(ws: &mut U) -> Option<&mut ConvWorkspace<T>> {
-        (ws as &mut dyn Any).downcast_mut::<ConvWorkspace<T>>()
-    }
-    // `Scalar` is sealed to f32 and f64: one of the two downcasts succeeds.
-    F32.with_borrow_mut(|ws32| match typed::<_, T>(ws32) {
-        Some(ws) => f(ws),
-        None => F64.with_borrow_mut(|ws64| match typed::<_, T>(ws64) {
-            Some(ws) => f(ws),
-            None => f(&mut ConvWorkspace::default()),
-        }),
-    })
-}
-
-/// Buffers a convolution reuses from call to call: the column matrix, the
-/// product before it is laid out as NCHW, and the column-matrix gradient.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct ConvWorkspace<T> {
-    col: Vec<T>,
-    prod: Vec<T>,
-    dcol: Vec<T>,
-    /// `dWᵀ` of one group, `[kg, ocg]`.
-    dwt: Vec<T>,
-}
-
-/// `y = conv(x)`: lowers `x` into `ws.col`, multiplies per group, lays the
-/// result out as NCHW in `out` and adds the bias. Returns the lowering.
-///
-/// `weight` must have `spec`'s weight shape and `bias` `[out_c]` (checked by the caller).
-pub(crate) fn conv2d_forward<T: Scalar>(
-    spec: &ConvSpec,
-    weight: &[T],
-    bias: Option<&[T]>,
-    x: &Tensor<T>,
-    ws: &mut ConvWorkspace<T>,
-    out: &mut Tensor<T>,
-) -> Result<Lowering> {
-    let (l, out_shape) = spec.output_shape("Conv2d forward", x.shape())?;
-    let (rows, cols) = (l.rows(), l.cols());
-    ws.col.resize(rows * cols, T::zero());
-    l.im2col(x.as_slice(), &mut ws.col);
-    let oc = spec.out_channels;
-    ws.prod.resize(oc * cols, T::zero());
-    let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
-    for g in 0..spec.groups {
-        T::gemm(
-            ocg,
-            kg,
-            cols,
-            T::one(),
-            &weight[g * ocg * kg..],
-            kg,
-            1,
-            &ws.col[g * kg * cols..],
-            cols,
-            1,
-            T::zero(),
-            &mut ws.prod[g * ocg * cols..],
-            cols,
-        )?;
-    }
-    // prod is [out_c, n·P]; y is [n, out_c, P].
-    out.resize_zeroed(&out_shape)?;
-    let plane = l.out.0 * l.out.1;
-    if plane > 0 {
-        for (b, y_b) in out.as_mut_slice().chunks_exact_mut(oc * plane).enumerate() {
-            for (o, y_bo) in y_b.chunks_exact_mut(plane).enumerate() {
-                let src = &ws.prod[o * cols + b * plane..][..plane];
-                let shift = bias.map_or(T::zero(), |bias| bias[o]);
-                for (d, &s) in y_bo.iter_mut().zip(src) {
-                    *d = s + shift;
-                }
-            }
-        }
-    }
-    Ok(l)
-}
-
-/// `dW_g += dY_g · col_gᵀ` for one group: `dy` is `[ocg, cols]`, `col` is
-/// `[kg, cols]`, `dw` is `[ocg, kg]`.
-///
-/// Both operands are long rows (`cols = n·oh·ow`) and the result is small,
-/// a shape the packed kernel handles best as `dWᵀ = col_g · dY_gᵀ` (the long
-/// dimension as its shared one, `kg` rows of output): that product goes into
-/// `scratch` and is added back transposed. For a handful of outputs (a first
-/// layer on one input channel: `16 × 9`) plain dot products are faster still.
-fn add_weight_grad<T: Scalar>(
-    (ocg, kg, cols): (usize, usize, usize),
-    dy: &[T],
-    col: &[T],
-    dw: &mut [T],
-    scratch: &mut Vec<T>,
-) -> Result<()> {
-    if ocg * kg <= 256 {
-        for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
-            let dy_o = &dy[o * cols..][..cols];
-            for (r, d) in dw_o.iter_mut().enumerate() {
-                *d += dot(dy_o, &col[r * cols..][..cols]);
-            }
-        }
-        return Ok(());
-    }
-    scratch.resize(kg * ocg, T::zero());
-    T::gemm(
-        kg,
-        cols,
-        ocg,
-        T::one(),
-        col,
-        cols,
-        1,
-        dy,
-        1,
-        cols,
-        T::zero(),
-        scratch,
-        ocg,
-    )?;
-    for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
-        for (r, d) in dw_o.iter_mut().enumerate() {
-            *d += scratch[r * ocg + o];
-        }
-    }
-    Ok(())
-}
-
-/// `Σ a[i]·b[i]` with eight running sums (so the loop vectorizes).
-fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
-    let mut acc = [T::zero(); 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: T = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(&x, &y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for ((a, &xv), &yv) in acc.iter_mut().zip(x).zip(y) {
-            *a += xv * yv;
-        }
-    }
-    acc.iter().copied().sum::<T>() + tail
-}
-
-/// Given `dy` for the forward pass that produced `ws` (with lowering `l`):
-/// adds `dW` and `db` into `(dweight, dbias)`, and when `dx` is `Some`,
-/// writes `∂L/∂x` into it.
-pub(crate) fn conv2d_backward<T: Scalar>(
-    spec: &ConvSpec,
-    l: &Lowering,
-    weight: &[T],
-    dy: &Tensor<T>,
-    ws: &mut ConvWorkspace<T>,
-    (dweight, dbias): (&mut [T], Option<&mut [T]>),
-    dx: Option<&mut Tensor<T>>,
-) -> Result<()> {
-    let (rows, cols) = (l.rows(), l.cols());
-    let oc = spec.out_channels;
-    let plane = l.out.0 * l.out.1;
-    // dY as [out_c, n·P], in the product buffer (the forward product is no longer needed).
-    ws.prod.resize(oc * cols, T::zero());
-    if plane > 0 {
-        for (b, dy_b) in dy.as_slice().chunks_exact(oc * plane).enumerate() {
-            for (o, dy_bo) in dy_b.chunks_exact(plane).enumerate() {
-                ws.prod[o * cols + b * plane..][..plane].copy_from_slice(dy_bo);
-            }
-        }
-    }
-    if let Some(db) = dbias {
-        for (d, row) in db.iter_mut().zip(ws.prod.chunks_exact(cols.max(1))) {
-            *d += row.iter().copied().sum::<T>();
-        }
-    }
-    let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
-    for g in 0..spec.groups {
-        add_weight_grad(
-            (ocg, kg, cols),
-            &ws.prod[g * ocg * cols..][..ocg * cols],
-            &ws.col[g * kg * cols..][..kg * cols],
-            &mut dweight[g * ocg * kg..][..ocg * kg],
-            &mut ws.dwt,
-        )?;
-    }
-    let Some(dx) = dx else { return Ok(()) };
-    ws.dcol.resize(rows * cols, T::zero());
-    for g in 0..spec.groups {
-        T::gemm(
-            kg,
-            ocg,
-            cols,
-            T::one(),
-            &weight[g * ocg * kg..],
-            1,
-            kg,
-            &ws.prod[g * ocg * cols..],
-            cols,
-            1,
-            T::zero(),
-            &mut ws.dcol[g * kg * cols..],
-            cols,
-        )?;
-    }
-    dx.resize_zeroed(&l.dims)?;
-    l.col2im_add(&ws.dcol, dx.as_mut_slice());
-    Ok(())
 }
 
 /// A 2-D convolution over NCHW batches, PyTorch's

@@ -16,6 +16,8 @@
 //! Along a row, for a fixed output row `oy`, consecutive `ox` read input
 //! positions `sw` apart, so with stride 1 each run is a plain slice copy.
 
+use std::ops::Range;
+
 use crate::Scalar;
 use crate::layer::window::{Window2d, outputs_inside};
 
@@ -41,12 +43,18 @@ impl Lowering {
     }
 
     /// Calls `f(src, dst, len)` for every stretch of `len` consecutive
-    /// entries of a row of `col` starting at offset `dst`: `src` is the input
+    /// entries of a row of `col` starting at offset `dst`, for the rows
+    /// `rows` and the columns of the samples `samples`: `src` is the input
     /// offset of the first one (the others follow `sw` apart), or `None` for
     /// a stretch that reads padding.
     #[inline]
-    fn walk(&self, mut f: impl FnMut(Option<usize>, usize, usize)) {
-        let [n, c, h, w] = self.dims;
+    fn walk(
+        &self,
+        rows: Range<usize>,
+        samples: Range<usize>,
+        mut f: impl FnMut(Option<usize>, usize, usize),
+    ) {
+        let [_, _, h, w] = self.dims;
         let (oh, ow) = self.out;
         let Window2d {
             kernel: (kh, kw),
@@ -54,53 +62,66 @@ impl Lowering {
             padding: (ph, pw),
             dilation: (dh, dw),
         } = self.win;
-        let (plane, per_sample) = (oh * ow, c * h * w);
+        let (plane, per_sample) = (oh * ow, self.dims[1] * h * w);
         let ncols = self.cols();
-        for ci in 0..c {
-            for i in 0..kh {
-                let (oy_lo, oy_hi) = outputs_inside(h, oh, sh, ph, i * dh);
-                for j in 0..kw {
-                    let (ox_lo, ox_hi) = outputs_inside(w, ow, sw, pw, j * dw);
-                    let row = ((ci * kh + i) * kw + j) * ncols;
-                    for b in 0..n {
-                        let base = row + b * plane;
-                        if oy_lo > 0 {
-                            f(None, base, oy_lo * ow);
-                        }
-                        for oy in oy_lo..oy_hi {
-                            let dst = base + oy * ow;
-                            let iy = oy * sh + i * dh - ph;
-                            let src = b * per_sample + (ci * h + iy) * w;
-                            if ox_lo > 0 {
-                                f(None, dst, ox_lo);
-                            }
-                            if ox_hi > ox_lo {
-                                let ix = ox_lo * sw + j * dw - pw;
-                                f(Some(src + ix), dst + ox_lo, ox_hi - ox_lo);
-                            }
-                            if ow > ox_hi {
-                                f(None, dst + ox_hi, ow - ox_hi);
-                            }
-                        }
-                        if oh > oy_hi {
-                            f(None, base + oy_hi * ow, (oh - oy_hi) * ow);
-                        }
+        for r in rows {
+            let (ci, i, j) = (r / (kh * kw), r / kw % kh, r % kw);
+            let (oy_lo, oy_hi) = outputs_inside(h, oh, sh, ph, i * dh);
+            let (ox_lo, ox_hi) = outputs_inside(w, ow, sw, pw, j * dw);
+            let row = r * ncols;
+            for b in samples.clone() {
+                let base = row + b * plane;
+                if oy_lo > 0 {
+                    f(None, base, oy_lo * ow);
+                }
+                for oy in oy_lo..oy_hi {
+                    let dst = base + oy * ow;
+                    let iy = oy * sh + i * dh - ph;
+                    let src = b * per_sample + (ci * h + iy) * w;
+                    if ox_lo > 0 {
+                        f(None, dst, ox_lo);
                     }
+                    if ox_hi > ox_lo {
+                        let ix = ox_lo * sw + j * dw - pw;
+                        f(Some(src + ix), dst + ox_lo, ox_hi - ox_lo);
+                    }
+                    if ow > ox_hi {
+                        f(None, dst + ox_hi, ow - ox_hi);
+                    }
+                }
+                if oh > oy_hi {
+                    f(None, base + oy_hi * ow, (oh - oy_hi) * ow);
                 }
             }
         }
     }
 
     /// Fills `col` (`rows() × cols()`, row-major) from `x` (`[n, c, h, w]`).
+    #[cfg(test)]
     pub fn im2col<T: Scalar>(&self, x: &[T], col: &mut [T]) {
+        self.im2col_rows(x, 0, col);
+    }
+
+    /// Fills the rows `first..` of `col` that `col_rows` holds (whole rows,
+    /// `cols()` values each) from `x` (`[n, c, h, w]`).
+    pub fn im2col_rows<T: Scalar>(&self, x: &[T], first: usize, col_rows: &mut [T]) {
         debug_assert_eq!(x.len(), self.dims.iter().product::<usize>());
-        debug_assert_eq!(col.len(), self.rows() * self.cols());
-        let sw = self.win.stride.1;
-        self.walk(|src, dst, len| {
-            let out = &mut col[dst..dst + len];
+        let ncols = self.cols();
+        if ncols == 0 {
+            return;
+        }
+        let rows = first..first + col_rows.len() / ncols;
+        let (sw, offset) = (self.win.stride.1, first * ncols);
+        self.walk(rows, 0..self.dims[0], |src, dst, len| {
+            let out = &mut col_rows[dst - offset..][..len];
             match src {
                 None => out.fill(T::zero()),
-                Some(src) if sw == 1 => out.copy_from_slice(&x[src..src + len]),
+                Some(src) if sw == 1 => {
+                    // A loop, not `copy_from_slice`: runs are short (an output row).
+                    for (o, v) in out.iter_mut().zip(&x[src..src + len]) {
+                        *o = *v;
+                    }
+                }
                 Some(src) => {
                     for (o, v) in out.iter_mut().zip(x[src..].iter().step_by(sw)) {
                         *o = *v;
@@ -112,19 +133,32 @@ impl Lowering {
 
     /// Adds every entry of `col` onto the input position it was read from:
     /// `dx += col2im(col)`, with `dx` of shape `[n, c, h, w]`.
+    #[cfg(test)]
     pub fn col2im_add<T: Scalar>(&self, col: &[T], dx: &mut [T]) {
-        debug_assert_eq!(dx.len(), self.dims.iter().product::<usize>());
+        self.col2im_add_samples(col, 0, dx);
+    }
+
+    /// Adds every entry of `col` that was read from the samples `first..`
+    /// that `dx_samples` holds (whole samples, `c·h·w` values each) back onto
+    /// its input position there.
+    pub fn col2im_add_samples<T: Scalar>(&self, col: &[T], first: usize, dx_samples: &mut [T]) {
         debug_assert_eq!(col.len(), self.rows() * self.cols());
-        let sw = self.win.stride.1;
-        self.walk(|src, dst, len| {
+        let per_sample = self.dims[1] * self.dims[2] * self.dims[3];
+        if per_sample == 0 {
+            return;
+        }
+        let samples = first..first + dx_samples.len() / per_sample;
+        let (sw, offset) = (self.win.stride.1, first * per_sample);
+        self.walk(0..self.rows(), samples, |src, dst, len| {
             let Some(src) = src else { return };
             let from = &col[dst..dst + len];
+            let dx = &mut dx_samples[src - offset..];
             if sw == 1 {
-                for (d, &v) in dx[src..src + len].iter_mut().zip(from) {
+                for (d, &v) in dx[..len].iter_mut().zip(from) {
                     *d += v;
                 }
             } else {
-                for (d, &v) in dx[src..].iter_mut().step_by(sw).zip(from) {
+                for (d, &v) in dx.iter_mut().step_by(sw).zip(from) {
                     *d += v;
                 }
             }

@@ -11,7 +11,8 @@
 //! output o reads input positions  o·s − p + t·d,  t = 0 … k − 1
 //! ```
 
-use crate::{Error, Result};
+use crate::layer::check_backward;
+use crate::{Error, Result, Scalar, Tensor};
 
 /// A 2-D sliding window: `(height, width)` pairs of kernel, stride, padding
 /// and dilation. See the [module docs](self) for the arithmetic.
@@ -181,6 +182,132 @@ pub(crate) fn outputs_inside(
         None => 0,
     };
     (lo, hi.max(lo))
+}
+
+/// The in-bounds taps of one pooling window, in scan order (row by row,
+/// left to right): input offsets `first + i·row_step + j·col_step` for
+/// `i < rows`, `j < cols`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Taps {
+    /// Offset of the first in-bounds tap.
+    pub first: usize,
+    /// In-bounds kernel rows.
+    pub rows: usize,
+    /// Offset between kernel rows (`dh·w`).
+    pub row_step: usize,
+    /// In-bounds kernel columns.
+    pub cols: usize,
+    /// Offset between kernel columns (`dw`).
+    pub col_step: usize,
+}
+
+impl Taps {
+    /// Number of in-bounds taps.
+    pub fn count(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Calls `f` with every tap's offset, in scan order.
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(usize)) {
+        for i in 0..self.rows {
+            let row = self.first + i * self.row_step;
+            for j in 0..self.cols {
+                f(row + j * self.col_step);
+            }
+        }
+    }
+}
+
+/// Calls `f(k, taps)` for every output of `planes` consecutive `h × w`
+/// planes pooled by `win` to `oh × ow`: `k` is the output's index and
+/// `taps` its window's in-bounds taps, both counted from the first plane.
+/// Pooling layers share this walk (forward and backward).
+pub(crate) fn for_each_window(
+    win: &Window2d,
+    planes: usize,
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    mut f: impl FnMut(usize, Taps),
+) {
+    let Window2d {
+        kernel: (kh, kw),
+        stride: (sh, sw),
+        padding: (ph, pw),
+        dilation: (dh, dw),
+    } = *win;
+    for p in 0..planes {
+        for oy in 0..oh {
+            let (ilo, ihi) = Window2d::taps(oy, h, kh, sh, ph, dh);
+            for ox in 0..ow {
+                let (jlo, jhi) = Window2d::taps(ox, w, kw, sw, pw, dw);
+                // The first in-bounds position (≥ 0 by the choice of ilo and jlo).
+                let (y0, x0) = (oy * sh + ilo * dh, ox * sw + jlo * dw);
+                let first = (p * h + y0.saturating_sub(ph)) * w + x0.saturating_sub(pw);
+                let taps = Taps {
+                    first,
+                    rows: ihi - ilo,
+                    row_step: dh * w,
+                    cols: jhi - jlo,
+                    col_step: dw,
+                };
+                f((p * oh + oy) * ow + ox, taps);
+            }
+        }
+    }
+}
+
+/// Gives `t` the shape `shape` for a pass that overwrites every element:
+/// zero-filled when the shape changes, left as it is (stale values) when it
+/// already has that shape, sparing a pass over memory per call.
+///
+/// # Errors
+/// As [`Tensor::resize_zeroed`].
+pub(crate) fn resize_for_overwrite<T: Scalar>(t: &mut Tensor<T>, shape: &[usize]) -> Result<()> {
+    if t.shape() == shape {
+        Ok(())
+    } else {
+        t.resize_zeroed(shape)
+    }
+}
+
+/// What a pooling layer keeps between its passes: the input shape of the
+/// last forward pass (empty before one), its output and the input gradient.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct PoolCache<T> {
+    in_shape: Vec<usize>,
+    output: Tensor<T>,
+    grad_input: Tensor<T>,
+}
+
+impl<T: Scalar> PoolCache<T> {
+    /// Runs `f(x, output)` (which checks `x` before writing anything) and
+    /// records the input shape for the backward pass.
+    pub fn forward(
+        &mut self,
+        x: &Tensor<T>,
+        f: impl FnOnce(&Tensor<T>, &mut Tensor<T>) -> Result<()>,
+    ) -> Result<&Tensor<T>> {
+        f(x, &mut self.output)?;
+        self.in_shape.clear();
+        self.in_shape.extend_from_slice(x.shape());
+        Ok(&self.output)
+    }
+
+    /// Checks `dy` against the last forward pass (an error naming `op` when
+    /// there was none or the shapes differ, with nothing changed), then runs
+    /// `f(input shape, dy, input gradient)`.
+    pub fn backward(
+        &mut self,
+        op: &'static str,
+        dy: &Tensor<T>,
+        f: impl FnOnce(&[usize], &Tensor<T>, &mut Tensor<T>) -> Result<()>,
+    ) -> Result<&Tensor<T>> {
+        let has_forward = !self.in_shape.is_empty();
+        check_backward(op, has_forward.then_some(&self.output), dy)?;
+        f(&self.in_shape, dy, &mut self.grad_input)?;
+        Ok(&self.grad_input)
+    }
 }
 
 /// A `(height, width)` pair as a model file keeps it: `[h, w]`.

@@ -75,6 +75,11 @@ fn cases() -> Vec<Case> {
         ([1, 4, 6, 5], 4, (2, 2), d.groups(4).stride(2)),
         ([3, 1, 4, 4], 1, (1, 1), d),
         ([1, 2, 3, 3], 3, (3, 3), d.stride(3).padding(1)),
+        // More than 256 weights per group: the packed matrix kernel rather
+        // than scaled rows and dot products.
+        ([2, 8, 6, 5], 9, (3, 3), d.padding(1)),
+        ([2, 6, 7, 6], 8, (2, 3), d.stride((2, 1)).padding((1, 2))),
+        ([1, 8, 5, 6], 16, (3, 3), d.groups(2).padding(1)),
     ]
 }
 
