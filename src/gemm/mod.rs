@@ -35,6 +35,13 @@
 //!   persistent pool (`pool.rs`), spawned on first need. After warm-up, a
 //!   call performs no heap allocation.
 //!
+//! The files: this one holds the checked entry [`gemm`], the operand views
+//! and the per-type blocking; `driver.rs` the blocked product (packing B,
+//! splitting C's rows, packing A, the tiles); `pack.rs` the packing of one
+//! sliver; `x86.rs` and `portable.rs` the micro-kernels; `isa.rs` which
+//! kernel family runs; `threads.rs` the thread count and the pool's helper
+//! for the passes around the products; `pool.rs` the worker threads.
+//!
 //! # Subnormal inputs
 //!
 //! Packing flushes subnormal values of A and B (|x| below `f32::MIN_POSITIVE`
@@ -59,18 +66,26 @@
 //! short or a stride whose extent overflows; each kernel entry checks its
 //! tile's extent again, also with checked arithmetic.
 
+mod driver;
+mod isa;
 mod pack;
 mod pool;
 mod portable;
+mod threads;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 use std::cell::RefCell;
 use std::ops::{Add, Mul, Range};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, PoisonError};
 
+use driver::driver;
+use isa::{FORCE_ISA, Isa};
+pub(crate) use isa::{set_force_avx2, set_force_portable};
 use pack::pack_sliver;
+pub(crate) use threads::par_items;
+pub use threads::{num_threads, set_num_threads};
 
 /// Upper bound on the number of threads (and work parts) of one product.
 const MAX_THREADS: usize = 32;
@@ -233,118 +248,10 @@ fn check_extents(
     Ok(())
 }
 
-/// Thread count set by [`set_num_threads`]; 0 means "not set, use the default".
-static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
-
-/// Sets the number of threads large matrix products use, from 1 to 32.
-///
-/// Small products always run on the calling thread. Results do not depend on
-/// the thread count.
-///
-/// # Errors
-/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for 0 or more than 32.
-pub fn set_num_threads(n: usize) -> crate::Result<()> {
-    if !(1..=MAX_THREADS).contains(&n) {
-        return Err(crate::Error::invalid_arg(
-            "thread count",
-            n,
-            format!("must be between 1 and {MAX_THREADS}"),
-        ));
-    }
-    NUM_THREADS.store(n, Ordering::Relaxed);
-    Ok(())
-}
-
-/// Number of threads large matrix products use.
-///
-/// Defaults to [`std::thread::available_parallelism`] (at most 32) until
-/// [`set_num_threads`] is called.
-pub fn num_threads() -> usize {
-    match NUM_THREADS.load(Ordering::Relaxed) {
-        0 => {
-            static DEFAULT: OnceLock<usize> = OnceLock::new();
-            *DEFAULT.get_or_init(|| {
-                std::thread::available_parallelism()
-                    .map_or(1, usize::from)
-                    .clamp(1, MAX_THREADS)
-            })
-        }
-        n => n,
-    }
-}
-
-/// The job of [`par_items`]: `(first item, its part of a, its part of b)`.
-type ItemsJob<'a, A, B> = &'a (dyn Fn(usize, &mut [A], &mut [B]) + Sync);
-
-/// A part of both slices of [`par_items`].
-type Parts<'a, A, B> = (&'a mut [A], &'a mut [B]);
-
-/// Runs `f(first, a_part, b_part)` over contiguous parts of `a` and `b` on up
-/// to [`num_threads`] threads of the products' pool (the calling thread
-/// included), for passes around the products (a convolution's lowering,
-/// pooling) that split into independent items: item `i` owns
-/// `a[i·a_len..(i+1)·a_len]` and `b[i·b_len..(i+1)·b_len]`, a part is a run of
-/// whole items starting at item `first`, and every item is covered once.
-/// Which thread runs which part varies, so an item's values must depend on
-/// the item alone (never on the part): then results do not depend on the
-/// thread count. Allocates nothing once the pool's workers exist.
-pub(crate) fn par_items<A: Send, B: Send>(
-    items: usize,
-    (a, a_len): (&mut [A], usize),
-    (b, b_len): (&mut [B], usize),
-    f: ItemsJob<'_, A, B>,
-) {
-    debug_assert!(a.len() >= items * a_len && b.len() >= items * b_len);
-    let threads = num_threads().min(items);
-    if threads <= 1 {
-        f(0, &mut a[..items * a_len], &mut b[..items * b_len]);
-        return;
-    }
-    // A few parts per thread (handed out dynamically), at most `MAX_PARTS`.
-    let parts = (threads * 4).min(items).min(MAX_PARTS);
-    let bound = |p: usize| p * items / parts;
-    let (mut a, mut b) = (a, b);
-    let slots: [Mutex<Option<Parts<'_, A, B>>>; MAX_PARTS] = std::array::from_fn(|p| {
-        if p >= parts {
-            return Mutex::new(None);
-        }
-        let n = bound(p + 1) - bound(p);
-        let (ah, at) = std::mem::take(&mut a).split_at_mut(n * a_len);
-        let (bh, bt) = std::mem::take(&mut b).split_at_mut(n * b_len);
-        (a, b) = (at, bt);
-        Mutex::new(Some((ah, bh)))
-    });
-    pool::run(threads, parts, &|p, _| {
-        if let Some((ap, bp)) = lock(&slots[p]).take() {
-            f(bound(p), ap, bp);
-        }
-    });
-}
-
-/// Which micro-kernel family a product uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Isa {
-    /// The best the CPU supports: AVX-512F, else AVX2+FMA, else portable.
-    Best,
-    /// AVX2+FMA if available (never AVX-512), else portable.
-    Avx2,
-    /// The portable kernel.
-    Portable,
-}
-
-/// Kernel family forced for all later products: 0 = best, 1 = AVX2, 2 = portable.
-static FORCE_ISA: AtomicU8 = AtomicU8::new(0);
-
-/// Forces (or stops forcing) the portable micro-kernel for all later products,
-/// e.g. to test or benchmark the fallback path on an AVX2 machine.
-pub(crate) fn set_force_portable(on: bool) {
-    FORCE_ISA.store(if on { 2 } else { 0 }, Ordering::Relaxed);
-}
-
-/// Forces (or stops forcing) the AVX2 micro-kernels (no AVX-512) for all
-/// later products, e.g. to benchmark them on an AVX-512 machine.
-pub(crate) fn set_force_avx2(on: bool) {
-    FORCE_ISA.store(u8::from(on), Ordering::Relaxed);
+/// Locks a slot mutex, ignoring poisoning (a panicking part is reported by
+/// the pool; the slots are dropped right after).
+pub(super) fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Per-call settings (global knobs, or explicit ones in tests).
@@ -547,273 +454,6 @@ fn scale_c<T: Elem>(m: usize, n: usize, beta: T, c: &mut [T], rsc: usize) {
         } else {
             row.iter_mut().for_each(|x| *x = beta * *x);
         }
-    }
-}
-
-/// The blocked, possibly multi-threaded product with one kernel.
-fn driver<T: Elem, const MR: usize, const NR: usize>(
-    kern: KernelFn<T>,
-    blk: Blocking,
-    cfg: Config,
-    g: &Gemm<'_, T>,
-    c: &mut [T],
-    rsc: usize,
-) {
-    let Gemm { m, k, n, .. } = *g;
-    if m == 0 || n == 0 {
-        return;
-    }
-    // `gemm` checked the extents (with checked arithmetic); the tests call
-    // `Elem::gemm` directly with valid operands.
-    debug_assert!(extent(m, n, rsc, 1).is_some_and(|e| e <= c.len()));
-    debug_assert!(m == 1 || rsc >= n, "rows of C overlap");
-    if k == 0 || g.alpha == T::ZERO {
-        scale_c(m, n, g.beta, c, rsc);
-        return;
-    }
-    debug_assert!(extent(m, k, g.a.rs, g.a.cs).is_some_and(|e| e <= g.a.data.len()));
-    debug_assert!(extent(k, n, g.b.rs, g.b.cs).is_some_and(|e| e <= g.b.data.len()));
-    debug_assert!(MR * NR <= TILE_MAX && blk.mc.is_multiple_of(MR));
-
-    let flops = 2.0 * m as f64 * n as f64 * k as f64;
-    let threads = if flops < cfg.par_min_flops as f64 {
-        1
-    } else {
-        cfg.threads.clamp(1, MAX_THREADS).min(m.div_ceil(MR))
-    };
-    // Rows of C are split into parts of whole MR-row slivers.
-    let parts = if threads == 1 {
-        1
-    } else {
-        (threads * PARTS_PER_THREAD)
-            .min(m.div_ceil(MR))
-            .min(MAX_PARTS)
-    };
-    // Columns per packed B block: the whole width if `k × n` fits the budget.
-    // Very long products are done in chunks of `kb` of the shared dimension
-    // (later chunks accumulate into C), so the packed B block stays bounded.
-    let kb = k.min(K_CHUNK_BLOCKS * blk.kc);
-    let nc_max = (B_BLOCK_BYTES / size_of::<T>() / kb / NR).max(1) * NR;
-    let b_len = round_to_align::<T>(nc_max.min(n).div_ceil(NR) * kb * NR);
-    let a_len = round_to_align::<T>(blk.mc * blk.kc);
-
-    T::with_scratch(|buf| {
-        let scratch = aligned(buf, b_len + threads * a_len);
-        let (bpack, mut apacks) = scratch.split_at_mut(b_len);
-        // One A block per thread, indexed by the pool's thread number.
-        let aslots: [Mutex<Option<&mut [T]>>; MAX_THREADS] =
-            std::array::from_fn(|_| Mutex::new(None));
-        for slot in aslots.iter().take(threads) {
-            let (head, tail) = apacks.split_at_mut(a_len);
-            *lock(slot) = Some(head);
-            apacks = tail;
-        }
-        for k0 in (0..k).step_by(kb) {
-            let sub = Gemm {
-                k: kb.min(k - k0),
-                a: MatRef {
-                    data: &g.a.data[k0 * g.a.cs..],
-                    ..g.a
-                },
-                b: MatRef {
-                    data: &g.b.data[k0 * g.b.rs..],
-                    ..g.b
-                },
-                beta: if k0 == 0 { g.beta } else { T::ONE },
-                ..*g
-            };
-            let g = &sub;
-            let mut jc = 0;
-            while jc < n {
-                let nc = nc_max.min(n - jc);
-                pack_b::<T, NR>(g, blk, jc, nc, bpack, threads);
-                let bpack: &[T] = bpack;
-                if parts == 1 {
-                    let mut apack = lock(&aslots[0]);
-                    let apack = apack.as_deref_mut().expect("A block of thread 0");
-                    compute_rows::<T, MR, NR>(kern, blk, g, 0..m, jc, nc, bpack, apack, c, rsc);
-                } else {
-                    // Hand each part its own rows of C.
-                    let cslots: [Mutex<Option<&mut [T]>>; MAX_PARTS] =
-                        std::array::from_fn(|_| Mutex::new(None));
-                    let mut rest = &mut *c;
-                    for (t, slot) in cslots.iter().enumerate().take(parts) {
-                        let rows = part_bound(t, parts, m, MR)..part_bound(t + 1, parts, m, MR);
-                        let (head, tail) = if t + 1 < parts {
-                            rest.split_at_mut(rows.len() * rsc)
-                        } else {
-                            (rest, &mut [][..])
-                        };
-                        *lock(slot) = Some(head);
-                        rest = tail;
-                    }
-                    pool::run(threads, parts, &|part, thread| {
-                        let rows =
-                            part_bound(part, parts, m, MR)..part_bound(part + 1, parts, m, MR);
-                        let cpart = lock(&cslots[part]).take().expect("rows of each part");
-                        let mut apack = lock(&aslots[thread]);
-                        let apack = apack.as_deref_mut().expect("A block of each thread");
-                        compute_rows::<T, MR, NR>(
-                            kern, blk, g, rows, jc, nc, bpack, apack, cpart, rsc,
-                        );
-                    });
-                }
-                jc += nc;
-            }
-        }
-    });
-}
-
-/// Locks a slot mutex, ignoring poisoning (a panicking part is reported by
-/// the pool; the slots are dropped right after).
-fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Packs columns `jc..jc+nc` of B (all `k` rows) into `out`, spreading the
-/// work over `threads` threads.
-///
-/// Layout: for each block `pc` of `kc` rows (`kc = KC` except at the end),
-/// a panel of `nc.div_ceil(NR)` slivers of `kc×NR` values each; the panel of
-/// block `pc` starts at `pc·slivers·NR` and is contiguous, so the compute
-/// loop streams it in order.
-fn pack_b<T: Elem, const NR: usize>(
-    g: &Gemm<'_, T>,
-    blk: Blocking,
-    jc: usize,
-    nc: usize,
-    out: &mut [T],
-    threads: usize,
-) {
-    let k = g.k;
-    let slivers = nc.div_ceil(NR);
-    let out = &mut out[..slivers * k * NR];
-    // Packs rows `pc..pc+kc`, slivers `s0..`, into `dst` (whole slivers).
-    let pack_range = |pc: usize, kc: usize, s0: usize, dst: &mut [T]| {
-        for (s, d) in (s0..).zip(dst.chunks_exact_mut(kc * NR)) {
-            let j0 = jc + s * NR;
-            let r = NR.min(jc + nc - j0);
-            let src = &g.b.data[pc * g.b.rs + j0 * g.b.cs..];
-            pack_sliver::<T, NR>(r, kc, src, g.b.cs, g.b.rs, d);
-        }
-    };
-    let blocks = k.div_ceil(blk.kc);
-    // Split each k block's panel into `per_block` sliver ranges.
-    let per_block = (threads * PARTS_PER_THREAD)
-        .div_ceil(blocks)
-        .min(slivers)
-        .min(MAX_PARTS / blocks)
-        .max(1);
-    let parts = blocks * per_block;
-    if threads <= 1 || parts <= 1 || parts > MAX_PARTS {
-        for (pcb, dst) in out.chunks_mut(blk.kc * slivers * NR).enumerate() {
-            let pc = pcb * blk.kc;
-            pack_range(pc, blk.kc.min(k - pc), 0, dst);
-        }
-        return;
-    }
-    let bound = |t: usize| t * slivers / per_block;
-    // Part `pcb·per_block + t`: block `pcb`, slivers `bound(t)..bound(t+1)`.
-    let slots: [Mutex<Option<&mut [T]>>; MAX_PARTS] = std::array::from_fn(|_| Mutex::new(None));
-    let mut rest = out;
-    for pcb in 0..blocks {
-        let kc = blk.kc.min(k - pcb * blk.kc);
-        for t in 0..per_block {
-            let (head, tail) = rest.split_at_mut((bound(t + 1) - bound(t)) * kc * NR);
-            *lock(&slots[pcb * per_block + t]) = Some(head);
-            rest = tail;
-        }
-    }
-    pool::run(threads, parts, &|part, _| {
-        let (pcb, t) = (part / per_block, part % per_block);
-        let pc = pcb * blk.kc;
-        if let Some(dst) = lock(&slots[part]).take() {
-            pack_range(pc, blk.kc.min(k - pc), bound(t), dst);
-        }
-    });
-}
-
-/// Computes rows `rows` and columns `jc..jc+nc` of C, given the packed B
-/// block `bpack` (from [`pack_b`]) and a scratch `apack` of `MC·KC` values
-/// for packing A. `c` starts at row `rows.start`, column 0.
-#[allow(clippy::too_many_arguments)] // internal; grouping would only rename them
-fn compute_rows<T: Elem, const MR: usize, const NR: usize>(
-    kern: KernelFn<T>,
-    blk: Blocking,
-    g: &Gemm<'_, T>,
-    rows: Range<usize>,
-    jc: usize,
-    nc: usize,
-    bpack: &[T],
-    apack: &mut [T],
-    c: &mut [T],
-    rsc: usize,
-) {
-    let k = g.k;
-    let a = g.a;
-    let slivers_b = nc.div_ceil(NR);
-    let mut pc = 0;
-    while pc < k {
-        let kc = blk.kc.min(k - pc);
-        // beta applies once, on the first k block; later blocks accumulate.
-        let beta = if pc == 0 { g.beta } else { T::ONE };
-        let mut ic = rows.start;
-        while ic < rows.end {
-            let mc = blk.mc.min(rows.end - ic);
-            let slivers_a = mc.div_ceil(MR);
-            for (ir, dst) in apack.chunks_exact_mut(kc * MR).take(slivers_a).enumerate() {
-                let i0 = ic + ir * MR;
-                let src = &a.data[i0 * a.rs + pc * a.cs..];
-                pack_sliver::<T, MR>(MR.min(ic + mc - i0), kc, src, a.rs, a.cs, dst);
-            }
-            for jr in 0..slivers_b {
-                let j0 = jr * NR;
-                let nr = NR.min(nc - j0);
-                let bsl = &bpack[pc * slivers_b * NR + jr * kc * NR..][..kc * NR];
-                for (ir, asl) in apack.chunks_exact(kc * MR).take(slivers_a).enumerate() {
-                    let i0 = ic + ir * MR;
-                    let mr = MR.min(ic + mc - i0);
-                    let ctile = &mut c[(i0 - rows.start) * rsc + jc + j0..];
-                    if mr == MR && nr == NR {
-                        kern(kc, g.alpha, asl, bsl, beta, ctile, rsc);
-                    } else {
-                        edge_tile::<T, MR, NR>(
-                            kern, kc, g.alpha, asl, bsl, beta, ctile, rsc, mr, nr,
-                        );
-                    }
-                }
-            }
-            ic += mc;
-        }
-        pc += kc;
-    }
-}
-
-/// A partial `mr×nr` tile: run the kernel on a full scratch tile (holding a
-/// copy of C's valid part when `beta != 0`) and copy the valid part back.
-/// The arithmetic is exactly the kernel's, so results match full tiles.
-#[allow(clippy::too_many_arguments)] // internal; mirrors the kernel arguments
-fn edge_tile<T: Elem, const MR: usize, const NR: usize>(
-    kern: KernelFn<T>,
-    kc: usize,
-    alpha: T,
-    a: &[T],
-    b: &[T],
-    beta: T,
-    c: &mut [T],
-    rsc: usize,
-    mr: usize,
-    nr: usize,
-) {
-    let mut tmp = [T::ZERO; TILE_MAX];
-    if beta != T::ZERO {
-        for i in 0..mr {
-            tmp[i * NR..i * NR + nr].copy_from_slice(&c[i * rsc..i * rsc + nr]);
-        }
-    }
-    kern(kc, alpha, a, b, beta, &mut tmp[..MR * NR], NR);
-    for i in 0..mr {
-        c[i * rsc..i * rsc + nr].copy_from_slice(&tmp[i * NR..i * NR + nr]);
     }
 }
 
