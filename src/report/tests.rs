@@ -238,10 +238,18 @@ fn histories_of_chunks_append_into_one_run() {
     assert_eq!((epochs, resumed.init_audit.is_none()), (vec![4, 5], true));
     let before = h.clone();
     // Out of order, or another network's timeline: an error, nothing changed.
-    assert!(h.append(before.clone()).is_err());
+    let e = h.append(before.clone()).unwrap_err().to_string();
+    assert!(
+        e.contains("History::append") && e.contains("after epoch"),
+        "{e}"
+    );
     let mut other = later.clone();
     other.timeline.as_mut().unwrap().params[0] = "9.weight".into();
-    assert!(h.append(other).is_err());
+    let e = h.append(other).unwrap_err().to_string();
+    assert!(
+        e.contains("History::append") && e.contains("9.weight"),
+        "{e}"
+    );
     assert_eq!(h, before);
     let best = |h: &History| h.best_epoch.unwrap();
     let expect_best = if later.epochs[best(&later) - 3].train_loss < h.epochs[best(&h)].train_loss {
