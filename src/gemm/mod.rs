@@ -38,7 +38,10 @@
 //! The files: this one holds the checked entry [`gemm`], the operand views
 //! and the per-type blocking; `driver.rs` the blocked product (packing B,
 //! splitting C's rows, packing A, the tiles); `pack.rs` the packing of one
-//! sliver; `x86.rs` and `portable.rs` the micro-kernels; `isa.rs` which
+//! sliver (`x86_pack.rs` its transposing case for `f32` in AVX registers:
+//! an 8×8 transpose per eight steps of eight lines, which made packing
+//! `x·Wᵀ` and a convolution's column matrix for `dW` several times
+//! faster than the scalar loop); `x86.rs` and `portable.rs` the micro-kernels; `isa.rs` which
 //! kernel family runs; `threads.rs` the thread count and the pool's helper
 //! for the passes around the products; `pool.rs` the worker threads.
 //!
@@ -57,7 +60,8 @@
 //! # Unsafe code
 //!
 //! Only `x86.rs` (the SIMD kernels: raw-pointer loads and stores, and calls
-//! of `#[target_feature]` functions after run-time detection) and `pool.rs`
+//! of `#[target_feature]` functions after run-time detection), `x86_pack.rs`
+//! (the same for the transposing pack of `f32`) and `pool.rs`
 //! (handing a borrowed job to persistent worker threads, sound because the
 //! caller joins before it returns) contain `unsafe`; each block states why it
 //! is sound. The kernels' raw-pointer accesses rest on slice extents, which
@@ -74,6 +78,8 @@ mod portable;
 mod threads;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_pack;
 
 use std::cell::RefCell;
 use std::ops::{Add, Mul, Range};
@@ -332,6 +338,11 @@ pub(crate) trait Elem:
     /// included). Packing applies it: see "Subnormal inputs" in the module docs.
     fn flush_subnormal(self) -> Self;
 
+    /// Packs `out[p·r_total + i] = flush(lines[i][p])` for `p < steps` with
+    /// SIMD shuffles where the type and CPU allow (`lines.len()` and `steps`
+    /// multiples of 8); returns `false`, writing nothing, otherwise.
+    fn pack_transposed(lines: &[&[Self]], steps: usize, out: &mut [Self], r_total: usize) -> bool;
+
     /// Runs `f` with the calling thread's packing scratch buffer.
     fn with_scratch<R>(f: impl FnOnce(&mut Vec<Self>) -> R) -> R;
 
@@ -361,6 +372,7 @@ macro_rules! thread_scratch {
 macro_rules! elem_impl {
     (
         $t:ty,
+        pack_transposed: $pt:path,
         avx512: $k512:ident, $mr512:ident, $nr512:ident, mc $mc512:literal,
         avx2: $k2:ident, $mr2:ident, $nr2:ident, mc $mc2:literal,
         portable: $mrp:ident, $nrp:ident, mc $mcp:literal
@@ -378,6 +390,10 @@ macro_rules! elem_impl {
             }
 
             thread_scratch!($t);
+
+            fn pack_transposed(lines: &[&[$t]], steps: usize, out: &mut [$t], r: usize) -> bool {
+                $pt(lines, steps, out, r)
+            }
 
             fn gemm(cfg: Config, g: &Gemm<'_, $t>, c: &mut [$t], rsc: usize) {
                 #[cfg(target_arch = "x86_64")]
@@ -406,6 +422,7 @@ macro_rules! elem_impl {
 // f32: B sliver 256×32×4 B = 32 KiB in L1, A block 96×256×4 B = 96 KiB in L2 (AVX-512).
 elem_impl!(
     f32,
+    pack_transposed: pack_transposed_f32,
     avx512: kernel_f32_avx512, MR_F32_512, NR_F32_512, mc 96,
     avx2: kernel_f32, MR_F32, NR_F32, mc 144,
     portable: MR_F32, NR_F32, mc 96
@@ -413,10 +430,25 @@ elem_impl!(
 // f64: B sliver 256×24×8 B = 48 KiB (L1), A block 144×256×8 B = 288 KiB (L2) (AVX-512).
 elem_impl!(
     f64,
+    pack_transposed: no_simd_pack,
     avx512: kernel_f64_avx512, MR_F64_512, NR_F64_512, mc 144,
     avx2: kernel_f64, MR_F64, NR_F64, mc 120,
     portable: MR_F64, NR_F64, mc 72
 );
+
+/// [`Elem::pack_transposed`] for `f32`: AVX shuffles on x86-64.
+fn pack_transposed_f32(lines: &[&[f32]], steps: usize, out: &mut [f32], r: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return x86_pack::pack_transposed_f32(lines, steps, out, r);
+    #[cfg(not(target_arch = "x86_64"))]
+    no_simd_pack(lines, steps, out, r)
+}
+
+/// [`Elem::pack_transposed`] without SIMD: declines, so the scalar loop packs.
+#[allow(dead_code)] // unused on x86-64 for f32; f64 always uses it
+fn no_simd_pack<T>(_: &[&[T]], _: usize, _: &mut [T], _: usize) -> bool {
+    false
+}
 
 /// Rounds `len` values of `T` up to a whole number of [`BUF_ALIGN`] bytes.
 fn round_to_align<T>(len: usize) -> usize {

@@ -77,6 +77,12 @@ pub(super) fn has_avx2_fma() -> bool {
     })
 }
 
+/// Whether this CPU supports AVX (checked once, then cached).
+pub(super) fn has_avx() -> bool {
+    static FLAG: AtomicU8 = AtomicU8::new(0);
+    cached(&FLAG, || is_x86_feature_detected!("avx"))
+}
+
 /// Whether this CPU supports AVX-512F (checked once, then cached).
 pub(super) fn has_avx512f() -> bool {
     static FLAG: AtomicU8 = AtomicU8::new(0);

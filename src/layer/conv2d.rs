@@ -28,12 +28,17 @@
 //!            dcol_g = W_gᵀ · dY_g,   dx = col2im(dcol)
 //! ```
 //!
-//! each a single product on the crate's packed matrix kernel, threaded like
-//! any large product. The passes around the products — the lowering (by
-//! rows of `col`), laying `Y` out as NCHW with the bias (by sample), `dY`
-//! back as `[out_c, n·P]` (by channel) and `col2im` (by sample) — are split
-//! between the same threads, each item computed whole by one thread, so
-//! results do not depend on the thread count. With few weights (at most
+//! on the crate's packed matrix kernel, threaded like any large product.
+//! The batch goes through these in chunks of whole samples whose column
+//! matrix fits in a megabyte, so it stays in the core's cache between
+//! being lowered, packed and multiplied (`chunked.rs`); the backward pass
+//! lowers each chunk again from a kept copy of the input, and `dW`
+//! accumulates the chunks in order. The passes around the products — the
+//! lowering (by rows of `col`), laying `Y` out as NCHW with the bias (by
+//! sample), `dY` back as `[out_c, len·P]` (by channel) and `col2im` (by
+//! sample) — are split between the same threads, each item computed whole
+//! by one thread, and the chunk size depends on the shapes alone, so results
+//! do not depend on the thread count. With few weights (at most
 //! 256 per group, e.g. a first layer's `16 × 1 × 3 × 3`) the products skip
 //! the packed kernel, whose time would go into storing and reordering a
 //! `k = 9` product: `Y` is built sample by sample as scaled rows of `col`,
@@ -53,6 +58,7 @@ use crate::layer::window::{Window2d, nchw, pair_config, pair_from_config};
 use crate::layer::{Layer, LayerConfig, Mode, Param, ParamKind, check_backward};
 use crate::{Error, Result, Scalar, Tensor};
 
+mod chunked;
 mod passes;
 
 /// A size given as one number for both axes or as `(height, width)`, as
@@ -475,7 +481,14 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         self.check_params("Conv2d infer")?;
         let bias = self.bias.as_ref().map(|b| b.value.as_slice());
         with_scratch(|ws| {
-            conv2d_forward(&self.spec, self.weight.value.as_slice(), bias, x, ws, out)
+            conv2d_forward(
+                &self.spec,
+                (self.weight.value.as_slice(), bias),
+                x,
+                ws,
+                out,
+                false,
+            )
         })?;
         Ok(())
     }
@@ -502,11 +515,14 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         // conv2d_forward checks the input before it writes anything.
         let l = conv2d_forward(
             &self.spec,
-            self.weight.value.as_slice(),
-            self.bias.as_ref().map(|b| b.value.as_slice()),
+            (
+                self.weight.value.as_slice(),
+                self.bias.as_ref().map(|b| b.value.as_slice()),
+            ),
             x,
             &mut self.ws,
             &mut self.output,
+            true,
         )?;
         self.last = Some(l);
         Ok(&self.output)

@@ -8,7 +8,7 @@ use crate::layer::im2col::Lowering;
 use crate::layer::window::resize_for_overwrite;
 use crate::{Result, Scalar, Tensor};
 
-use super::ConvSpec;
+use super::{ConvSpec, chunked};
 
 /// Runs `f` with this thread's convolution buffers for `T`: inference through
 /// `&self` ([`Layer::infer`]) reuses them instead of allocating a column
@@ -33,82 +33,62 @@ pub(super) fn with_scratch<T: Scalar, R>(f: impl FnOnce(&mut ConvWorkspace<T>) -
     })
 }
 
-/// Buffers a convolution reuses from call to call: the column matrix, the
-/// product before it is laid out as NCHW, and the column-matrix gradient.
+/// Buffers a convolution reuses from call to call.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct ConvWorkspace<T> {
+    /// The whole batch's column matrix (few weights only, see [`DOT_MAX_WEIGHTS`]).
     pub(super) col: Vec<T>,
+    /// A copy of the input of the last training forward pass (packed path:
+    /// the backward pass lowers it again, chunk by chunk).
+    pub(super) input: Vec<T>,
+    /// One chunk's column matrix.
+    pub(super) chunk: Vec<T>,
+    /// One chunk's product, or its `dY` as `[out_c, len·P]`.
     pub(super) prod: Vec<T>,
+    /// One chunk's column-matrix gradient.
     pub(super) dcol: Vec<T>,
-    /// `dWᵀ` of one group, `[kg, ocg]`.
-    dwt: Vec<T>,
+    /// `dWᵀ` of every group, `[groups, kg, ocg]`, summed over the chunks.
+    pub(super) dwt: Vec<T>,
 }
 
-/// `y = conv(x)`: lowers `x` into `ws.col`, multiplies per group, lays the
-/// result out as NCHW in `out` and adds the bias. Returns the lowering.
+/// `y = conv(x)` into `out`, by scaled rows of the whole column matrix for
+/// few weights, else chunk by chunk on the packed kernel. With `keep_input`
+/// (a training pass) the packed path keeps a copy of `x` for the backward
+/// pass. Returns the lowering.
 ///
 /// `weight` must have `spec`'s weight shape and `bias` `[out_c]` (checked by the caller).
 pub(super) fn conv2d_forward<T: Scalar>(
     spec: &ConvSpec,
-    weight: &[T],
-    bias: Option<&[T]>,
+    (weight, bias): (&[T], Option<&[T]>),
     x: &Tensor<T>,
     ws: &mut ConvWorkspace<T>,
     out: &mut Tensor<T>,
+    keep_input: bool,
 ) -> Result<Lowering> {
     let (l, out_shape) = spec.output_shape("Conv2d forward", x.shape())?;
-    let (rows, cols) = (l.rows(), l.cols());
-    ws.col.resize(rows * cols, T::zero());
     let xs = x.as_slice();
-    par_items(rows, (&mut ws.col, cols), none(), &|first, col, _| {
-        l.im2col_rows(xs, first, col);
-    });
-    let oc = spec.out_channels;
-    let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
-    let plane = l.out.0 * l.out.1;
-    if ocg * kg <= DOT_MAX_WEIGHTS {
-        resize_for_overwrite(out, &out_shape)?;
+    resize_for_overwrite(out, &out_shape)?;
+    if uses_dots(spec, &l) {
+        let (rows, cols) = (l.rows(), l.cols());
+        ws.col.resize(rows * cols, T::zero());
+        par_items(rows, (&mut ws.col, cols), none(), &|first, col, _| {
+            l.im2col_rows(xs, first, col);
+        });
         add_small_product(spec, &l, weight, bias, &ws.col, out.as_mut_slice());
         return Ok(l);
     }
-    ws.prod.resize(oc * cols, T::zero());
-    for g in 0..spec.groups {
-        T::gemm(
-            ocg,
-            kg,
-            cols,
-            T::one(),
-            &weight[g * ocg * kg..],
-            kg,
-            1,
-            &ws.col[g * kg * cols..],
-            cols,
-            1,
-            T::zero(),
-            &mut ws.prod[g * ocg * cols..],
-            cols,
-        )?;
+    if keep_input {
+        ws.input.clear();
+        ws.input.extend_from_slice(xs);
     }
-    // prod is [out_c, n·P]; y is [n, out_c, P].
-    resize_for_overwrite(out, &out_shape)?;
-    let prod = &ws.prod;
-    par_items(
-        l.dims[0],
-        (out.as_mut_slice(), oc * plane),
-        none(),
-        &|first, y, _| {
-            for (b, y_b) in y.chunks_exact_mut(oc * plane).enumerate() {
-                for (o, y_bo) in y_b.chunks_exact_mut(plane).enumerate() {
-                    let src = &prod[o * cols + (first + b) * plane..][..plane];
-                    let shift = bias.map_or(T::zero(), |bias| bias[o]);
-                    for (d, &s) in y_bo.iter_mut().zip(src) {
-                        *d = s + shift;
-                    }
-                }
-            }
-        },
-    );
+    chunked::forward(spec, &l, (weight, bias), xs, ws, out.as_mut_slice())?;
     Ok(l)
+}
+
+/// Whether the products skip the packed kernel: at most
+/// [`DOT_MAX_WEIGHTS`] weights per group.
+fn uses_dots(spec: &ConvSpec, l: &Lowering) -> bool {
+    (spec.out_channels / spec.groups) * (l.rows() / spec.groups) <= DOT_MAX_WEIGHTS
 }
 
 /// `y = W·col + bias` for a convolution with few weights per group (at most
@@ -159,7 +139,7 @@ fn add_small_product<T: Scalar>(
 }
 
 /// No second output for [`par_items`].
-fn none() -> (&'static mut [u8], usize) {
+pub(super) fn none() -> (&'static mut [u8], usize) {
     (&mut [], 0)
 }
 
@@ -192,44 +172,6 @@ fn add_weight_grad_dots<T: Scalar>(
             }
         }
     });
-}
-
-/// `dW_g += dY_g · col_gᵀ` for one group: `dy` is `[ocg, cols]`, `col` is
-/// `[kg, cols]`, `dw` is `[ocg, kg]`.
-///
-/// Both operands are long rows (`cols = n·oh·ow`) and the result is small,
-/// a shape the packed kernel handles best as `dWᵀ = col_g · dY_gᵀ` (the long
-/// dimension as its shared one, `kg` rows of output): that product goes into
-/// `scratch` and is added back transposed.
-fn add_weight_grad<T: Scalar>(
-    (ocg, kg, cols): (usize, usize, usize),
-    dy: &[T],
-    col: &[T],
-    dw: &mut [T],
-    scratch: &mut Vec<T>,
-) -> Result<()> {
-    scratch.resize(kg * ocg, T::zero());
-    T::gemm(
-        kg,
-        cols,
-        ocg,
-        T::one(),
-        col,
-        cols,
-        1,
-        dy,
-        1,
-        cols,
-        T::zero(),
-        scratch,
-        ocg,
-    )?;
-    for (o, dw_o) in dw.chunks_exact_mut(kg).enumerate() {
-        for (r, d) in dw_o.iter_mut().enumerate() {
-            *d += scratch[r * ocg + o];
-        }
-    }
-    Ok(())
 }
 
 /// `Σ a[i]` with eight running sums (so the loop vectorizes).
@@ -277,9 +219,7 @@ pub(super) fn conv2d_backward<T: Scalar>(
     (dweight, dbias): (&mut [T], Option<&mut [T]>),
     dx: Option<&mut Tensor<T>>,
 ) -> Result<()> {
-    let (rows, cols) = (l.rows(), l.cols());
     let (n, oc) = (l.dims[0], spec.out_channels);
-    let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
     let plane = l.out.0 * l.out.1;
     let dys = dy.as_slice();
     if let Some(db) = dbias {
@@ -292,63 +232,30 @@ pub(super) fn conv2d_backward<T: Scalar>(
             }
         });
     }
-    let dots = ocg * kg <= DOT_MAX_WEIGHTS;
+    let dots = uses_dots(spec, l);
     if dots {
-        add_weight_grad_dots((spec, l), dys, &ws.col, dweight);
+        add_weight_grad_dots((spec, l), dys, &ws.col, &mut *dweight);
     }
     if dots && dx.is_none() {
         return Ok(());
     }
-    // dY as [out_c, n·P] for the products, in the product buffer (the
-    // forward product is no longer needed), a row (output channel) per item.
-    ws.prod.resize(oc * cols, T::zero());
-    par_items(oc, (&mut ws.prod, cols), none(), &|first, prod, _| {
-        for (k, row) in prod.chunks_exact_mut(cols.max(1)).enumerate() {
-            for (b, dst) in row.chunks_exact_mut(plane.max(1)).enumerate() {
-                dst.copy_from_slice(&dys[(b * oc + first + k) * plane..][..plane]);
-            }
+    let dx = match dx {
+        Some(dx) => {
+            resize_for_overwrite(dx, &l.dims)?;
+            Some(dx.as_mut_slice())
         }
-    });
-    if !dots {
-        for g in 0..spec.groups {
-            add_weight_grad(
-                (ocg, kg, cols),
-                &ws.prod[g * ocg * cols..][..ocg * cols],
-                &ws.col[g * kg * cols..][..kg * cols],
-                &mut dweight[g * ocg * kg..][..ocg * kg],
-                &mut ws.dwt,
-            )?;
-        }
-    }
-    let Some(dx) = dx else { return Ok(()) };
-    ws.dcol.resize(rows * cols, T::zero());
-    for g in 0..spec.groups {
-        T::gemm(
-            kg,
-            ocg,
-            cols,
-            T::one(),
-            &weight[g * ocg * kg..],
-            1,
-            kg,
-            &ws.prod[g * ocg * cols..],
-            cols,
-            1,
-            T::zero(),
-            &mut ws.dcol[g * kg * cols..],
-            cols,
-        )?;
-    }
-    resize_for_overwrite(dx, &l.dims)?;
-    let (dcol, per_sample) = (&ws.dcol, l.dims[1] * l.dims[2] * l.dims[3]);
-    par_items(
-        n,
-        (dx.as_mut_slice(), per_sample),
-        none(),
-        &|first, dx, _| {
-            dx.fill(T::zero());
-            l.col2im_add_samples(dcol, first, dx);
-        },
+        None => None,
+    };
+    let input = std::mem::take(&mut ws.input);
+    let done = chunked::backward(
+        spec,
+        l,
+        weight,
+        (&input, dys),
+        ws,
+        (!dots).then_some(dweight),
+        dx,
     );
-    Ok(())
+    ws.input = input;
+    done
 }

@@ -194,6 +194,61 @@ fn results_do_not_depend_on_the_thread_count() {
     assert_eq!(one, two);
 }
 
+/// A batch that takes several chunks (one sample's column matrix is over a
+/// megabyte) gives what its samples give one at a time — the outputs and
+/// input gradients, and the weight and bias gradients summed — so the
+/// chunking is proven by the single-chunk cases' gradient checks.
+#[test]
+fn chunks_give_what_the_samples_give_one_at_a_time() {
+    let case = (
+        [3, 16, 30, 30],
+        8,
+        (3, 3),
+        Conv2dOptions::default().padding(1),
+    );
+    let (l, _) = layer(&case, 0).spec.output_shape("test", &case.0).unwrap();
+    assert!(
+        chunked::chunk_samples::<f64>(&l) < case.0[0],
+        "several chunks"
+    );
+    let x = random(&case.0, 11);
+    let mut batch = layer(&case, 12);
+    let dy = random(&batch.output_shape(&case.0).unwrap(), 13);
+    let y = batch.forward(&x, Mode::Train).unwrap().clone();
+    let dx = batch.backward(&dy).unwrap().clone();
+    let err = y
+        .sub(&direct(&x, batch.weight(), batch.bias(), case.3))
+        .unwrap();
+    assert!(err.max_abs() < 1e-12, "{}", err.max_abs());
+    let mut one = layer(&case, 12);
+    let (per_x, per_y) = (x.len() / 3, y.len() / 3);
+    for b in 0..3 {
+        let shape = |s: &[usize]| [1, s[1], s[2], s[3]];
+        let xb = Tensor::from_slice(&x.as_slice()[b * per_x..][..per_x])
+            .reshape(&shape(x.shape()))
+            .unwrap();
+        let dyb = Tensor::from_slice(&dy.as_slice()[b * per_y..][..per_y])
+            .reshape(&shape(y.shape()))
+            .unwrap();
+        let yb = one.forward(&xb, Mode::Train).unwrap();
+        assert_eq!(
+            yb.as_slice(),
+            &y.as_slice()[b * per_y..][..per_y],
+            "sample {b}"
+        );
+        let dxb = one.backward(&dyb).unwrap();
+        assert_eq!(
+            dxb.as_slice(),
+            &dx.as_slice()[b * per_x..][..per_x],
+            "sample {b}"
+        );
+    }
+    for (p, q) in batch.params().iter().zip(one.params()) {
+        let err = p.grad.sub(&q.grad).unwrap().max_abs();
+        assert!(err < 1e-10 * (1.0 + q.grad.max_abs()), "{}: {err}", p.name);
+    }
+}
+
 #[test]
 fn buffers_are_reused() {
     let case = &cases()[1];
@@ -207,6 +262,8 @@ fn buffers_are_reused() {
             y,
             dx,
             conv.ws.col.as_ptr(),
+            conv.ws.input.as_ptr(),
+            conv.ws.chunk.as_ptr(),
             conv.ws.prod.as_ptr(),
             conv.ws.dcol.as_ptr(),
         )

@@ -1,0 +1,98 @@
+//! The transposing case of packing for `f32` with AVX: eight lines that are
+//! contiguous along `k` become groups of values per step, eight steps at a
+//! time, by an 8×8 transpose in registers (eight loads, 24 shuffles and
+//! eight stores per 64 values, where the scalar loop does 64 stores).
+//!
+//! Part of the crate's SIMD code with `unsafe` (see `x86.rs`); the entry is
+//! safe: it checks the CPU once and the slice extents before any raw access.
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::{
+    __m256, _CMP_LT_OQ, _mm256_andnot_ps, _mm256_cmp_ps, _mm256_loadu_ps, _mm256_permute2f128_ps,
+    _mm256_set1_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+};
+
+use super::x86::has_avx;
+
+/// Packs the steps `0..steps` (a multiple of 8) of `lines.len()` lines (a
+/// multiple of 8, at most `r_total`) into `out[p·r_total + i] = lines[i][p]`,
+/// subnormals flushed to zero as `Elem::flush_subnormal` does. Returns
+/// `false`, writing nothing, when the CPU lacks AVX or the sizes do not fit
+/// (the caller then packs with the scalar loop).
+pub(super) fn pack_transposed_f32(
+    lines: &[&[f32]],
+    steps: usize,
+    out: &mut [f32],
+    r_total: usize,
+) -> bool {
+    let fits = lines.len().is_multiple_of(8)
+        && lines.len() <= r_total
+        && steps.is_multiple_of(8)
+        && lines.iter().all(|l| l.len() >= steps)
+        && steps.checked_mul(r_total).is_some_and(|n| n <= out.len());
+    if !fits || !has_avx() {
+        return false;
+    }
+    // SAFETY: AVX is present (checked above); every line holds at least
+    // `steps` values and `out` at least `steps·r_total`, with
+    // `lines.len() <= r_total`, which is all `transpose_lines` reads and writes.
+    unsafe { transpose_lines(lines, steps, out, r_total) };
+    true
+}
+
+/// See [`pack_transposed_f32`], whose checks this relies on.
+///
+/// # Safety
+/// The CPU supports AVX; `lines.len()` and `steps` are multiples of 8; each
+/// line holds `steps` values; `out` holds `steps·r_total` values and
+/// `lines.len() <= r_total`.
+#[target_feature(enable = "avx")]
+unsafe fn transpose_lines(lines: &[&[f32]], steps: usize, out: &mut [f32], r_total: usize) {
+    let tiny = _mm256_set1_ps(f32::MIN_POSITIVE);
+    let sign = _mm256_set1_ps(-0.0);
+    // |v| < MIN_POSITIVE (false for NaN) → 0, else v.
+    let flush = |v: __m256| {
+        let abs = _mm256_andnot_ps(sign, v);
+        _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(abs, tiny), v)
+    };
+    let dst = out.as_mut_ptr();
+    for (g, eight) in lines.chunks_exact(8).enumerate() {
+        let src: [*const f32; 8] = std::array::from_fn(|i| eight[i].as_ptr());
+        for p0 in (0..steps).step_by(8) {
+            // SAFETY: p0 + 8 <= steps <= every line's length.
+            let r: [__m256; 8] =
+                std::array::from_fn(|i| unsafe { _mm256_loadu_ps(src[i].add(p0)) });
+            let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+            let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+            let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+            let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+            let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            let cols = [
+                _mm256_permute2f128_ps::<0x20>(u0, u4),
+                _mm256_permute2f128_ps::<0x20>(u1, u5),
+                _mm256_permute2f128_ps::<0x20>(u2, u6),
+                _mm256_permute2f128_ps::<0x20>(u3, u7),
+                _mm256_permute2f128_ps::<0x31>(u0, u4),
+                _mm256_permute2f128_ps::<0x31>(u1, u5),
+                _mm256_permute2f128_ps::<0x31>(u2, u6),
+                _mm256_permute2f128_ps::<0x31>(u3, u7),
+            ];
+            for (q, col) in cols.into_iter().enumerate() {
+                // SAFETY: (p0 + q)·r_total + 8g + 8 <= steps·r_total, as
+                // p0 + q < steps and 8g + 8 <= lines.len() <= r_total.
+                unsafe { _mm256_storeu_ps(dst.add((p0 + q) * r_total + 8 * g), flush(col)) };
+            }
+        }
+    }
+}
