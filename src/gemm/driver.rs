@@ -76,6 +76,12 @@ pub(super) fn driver<T: Elem, const MR: usize, const NR: usize>(
                 ..*g
             };
             let g = &sub;
+            // Equal blocks of the shared dimension (784 = 4 × 196, not
+            // 3 × 256 + 16: a short last block costs a full pass over C).
+            let blk = Blocking {
+                kc: g.k.div_ceil(g.k.div_ceil(blk.kc)),
+                ..blk
+            };
             let mut jc = 0;
             while jc < n {
                 let nc = nc_max.min(n - jc);
