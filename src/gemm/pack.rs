@@ -135,7 +135,7 @@ mod tests {
 
     /// The transposing branch for `f32` (AVX shuffles where the CPU has
     /// them) equals the definition, subnormals flushed, NaN and infinities
-    /// kept, for 8, 16 and 32 lines, whole blocks of 8 steps and a tail.
+    /// kept, for 6, 8, 12, 16 and 32 lines (a partial last group of 8 too), whole blocks of 8 steps and a tail.
     #[test]
     fn transposed_f32_pack_matches_definition() {
         fn check<const R: usize>(kc: usize) {
@@ -169,7 +169,9 @@ mod tests {
             }
         }
         for kc in [8, 21, 256, 3] {
+            check::<6>(kc);
             check::<8>(kc);
+            check::<12>(kc);
             check::<16>(kc);
             check::<32>(kc);
         }

@@ -14,8 +14,9 @@ use core::arch::x86_64::{
 
 use super::x86::has_avx;
 
-/// Packs the steps `0..steps` (a multiple of 8) of `lines.len()` lines (a
-/// multiple of 8, at most `r_total`) into `out[p·r_total + i] = lines[i][p]`,
+/// Packs the steps `0..steps` (a multiple of 8) of `lines.len()` lines (at
+/// most `r_total`; a last group of fewer than 8 lines is transposed with
+/// zero lines and stored in part) into `out[p·r_total + i] = lines[i][p]`,
 /// subnormals flushed to zero as `Elem::flush_subnormal` does. Returns
 /// `false`, writing nothing, when the CPU lacks AVX or the sizes do not fit
 /// (the caller then packs with the scalar loop).
@@ -25,8 +26,7 @@ pub(super) fn pack_transposed_f32(
     out: &mut [f32],
     r_total: usize,
 ) -> bool {
-    let fits = lines.len().is_multiple_of(8)
-        && lines.len() <= r_total
+    let fits = lines.len() <= r_total
         && steps.is_multiple_of(8)
         && lines.iter().all(|l| l.len() >= steps)
         && steps.checked_mul(r_total).is_some_and(|n| n <= out.len());
@@ -43,8 +43,8 @@ pub(super) fn pack_transposed_f32(
 /// See [`pack_transposed_f32`], whose checks this relies on.
 ///
 /// # Safety
-/// The CPU supports AVX; `lines.len()` and `steps` are multiples of 8; each
-/// line holds `steps` values; `out` holds `steps·r_total` values and
+/// The CPU supports AVX; `steps` is a multiple of 8; each line holds
+/// `steps` values; `out` holds `steps·r_total` values and
 /// `lines.len() <= r_total`.
 #[target_feature(enable = "avx")]
 unsafe fn transpose_lines(lines: &[&[f32]], steps: usize, out: &mut [f32], r_total: usize) {
@@ -56,12 +56,20 @@ unsafe fn transpose_lines(lines: &[&[f32]], steps: usize, out: &mut [f32], r_tot
         _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(abs, tiny), v)
     };
     let dst = out.as_mut_ptr();
-    for (g, eight) in lines.chunks_exact(8).enumerate() {
-        let src: [*const f32; 8] = std::array::from_fn(|i| eight[i].as_ptr());
+    // Stands in for the missing lines of a last, partial group (read with
+    // stride 0: always these 8 zeros).
+    let zeros = [0.0f32; 8];
+    for (g, group) in lines.chunks(8).enumerate() {
+        let len = group.len();
+        let (src, step): ([*const f32; 8], [usize; 8]) = (
+            std::array::from_fn(|i| group.get(i).map_or(zeros.as_ptr(), |l| l.as_ptr())),
+            std::array::from_fn(|i| usize::from(i < len)),
+        );
         for p0 in (0..steps).step_by(8) {
-            // SAFETY: p0 + 8 <= steps <= every line's length.
+            // SAFETY: a line is read at p0..p0 + 8 <= steps <= its length;
+            // a missing one at offset 0 of `zeros` (8 values).
             let r: [__m256; 8] =
-                std::array::from_fn(|i| unsafe { _mm256_loadu_ps(src[i].add(p0)) });
+                std::array::from_fn(|i| unsafe { _mm256_loadu_ps(src[i].add(p0 * step[i])) });
             let t0 = _mm256_unpacklo_ps(r[0], r[1]);
             let t1 = _mm256_unpackhi_ps(r[0], r[1]);
             let t2 = _mm256_unpacklo_ps(r[2], r[3]);
@@ -89,9 +97,20 @@ unsafe fn transpose_lines(lines: &[&[f32]], steps: usize, out: &mut [f32], r_tot
                 _mm256_permute2f128_ps::<0x31>(u3, u7),
             ];
             for (q, col) in cols.into_iter().enumerate() {
-                // SAFETY: (p0 + q)·r_total + 8g + 8 <= steps·r_total, as
-                // p0 + q < steps and 8g + 8 <= lines.len() <= r_total.
-                unsafe { _mm256_storeu_ps(dst.add((p0 + q) * r_total + 8 * g), flush(col)) };
+                let at = (p0 + q) * r_total + 8 * g;
+                if len == 8 {
+                    // SAFETY: at + 8 <= steps·r_total, as p0 + q < steps
+                    // and 8g + 8 <= lines.len() <= r_total.
+                    unsafe { _mm256_storeu_ps(dst.add(at), flush(col)) };
+                } else {
+                    let mut tmp = [0.0f32; 8];
+                    // SAFETY: `tmp` holds 8 values; at + len <= steps·r_total,
+                    // as p0 + q < steps and 8g + len = lines.len() <= r_total.
+                    unsafe {
+                        _mm256_storeu_ps(tmp.as_mut_ptr(), flush(col));
+                        std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst.add(at), len);
+                    }
+                }
             }
         }
     }
