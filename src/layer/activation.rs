@@ -43,7 +43,8 @@
 use std::fmt;
 
 use crate::init::Nonlinearity;
-use crate::layer::{Layer, LayerConfig, Mode, check_backward};
+use crate::layer::window::resize_for_overwrite;
+use crate::layer::{Layer, LayerConfig, Mode, check_backward, elementwise};
 use crate::special::{normal_cdf, normal_pdf};
 use crate::{Error, Result, Scalar, Tensor};
 
@@ -584,12 +585,12 @@ impl<T: Scalar> Layer<T> for Activation<T> {
 
     fn infer(&self, x: &Tensor<T>, out: &mut Tensor<T>) -> Result<()> {
         let kind = self.kind;
-        out.assign(x);
+        resize_for_overwrite(out, x.shape())?;
         // As `forward`: ReLU's own loop, which the compiler vectorizes.
         if kind == ActivationKind::Relu {
-            out.map_in_place(relu);
+            elementwise::map(out.as_mut_slice(), x.as_slice(), relu);
         } else {
-            out.map_in_place(|v| kind.apply(v));
+            elementwise::map(out.as_mut_slice(), x.as_slice(), |v| kind.apply(v));
         }
         Ok(())
     }
@@ -601,11 +602,12 @@ impl<T: Scalar> Layer<T> for Activation<T> {
 
     fn forward(&mut self, x: &Tensor<T>, _mode: Mode) -> Result<&Tensor<T>> {
         let kind = self.kind;
-        self.output.assign(x);
+        resize_for_overwrite(&mut self.output, x.shape())?;
+        let out = self.output.as_mut_slice();
         if kind == ActivationKind::Relu {
-            self.output.map_in_place(relu);
+            elementwise::map(out, x.as_slice(), relu);
         } else {
-            self.output.map_in_place(|v| kind.apply(v));
+            elementwise::map(out, x.as_slice(), |v| kind.apply(v));
         }
         if !kind.derivative_uses_output() {
             self.input.assign(x);
@@ -622,13 +624,16 @@ impl<T: Scalar> Layer<T> for Activation<T> {
         } else {
             &self.input
         };
-        self.grad_input.assign(dy);
+        resize_for_overwrite(&mut self.grad_input, dy.shape())?;
+        let (dx, dy, cached) = (
+            self.grad_input.as_mut_slice(),
+            dy.as_slice(),
+            cached.as_slice(),
+        );
         if kind == ActivationKind::Relu {
-            self.grad_input
-                .zip_apply(cached, |g, c| g * relu_slope(c))?;
+            elementwise::zip(dx, dy, cached, |g, c| g * relu_slope(c));
         } else {
-            self.grad_input
-                .zip_apply(cached, |g, c| g * kind.derivative_from_cache(c))?;
+            elementwise::zip(dx, dy, cached, |g, c| g * kind.derivative_from_cache(c));
         }
         Ok(&self.grad_input)
     }

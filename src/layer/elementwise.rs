@@ -1,0 +1,78 @@
+//! Element-wise passes of the activation layers in one sweep (no copy
+//! first), split in blocks between the products' threads for long tensors
+//! (a convolution's feature maps): each value depends on its own inputs
+//! alone, so the result does not depend on the thread count.
+
+use crate::Scalar;
+use crate::gemm::par_items;
+
+/// Values per block handed to a thread (64 KiB of `f32`); shorter slices
+/// are done on the calling thread.
+const BLOCK: usize = 1 << 14;
+
+/// `out[i] = f(x[i])`; the lengths must be equal.
+pub(crate) fn map<T: Scalar>(out: &mut [T], x: &[T], f: impl Fn(T) -> T + Sync) {
+    debug_assert_eq!(out.len(), x.len());
+    let whole = x.len() / BLOCK;
+    let (head, tail) = out.split_at_mut(whole * BLOCK);
+    par_items(
+        whole,
+        (head, BLOCK),
+        (&mut [][..], 0),
+        &|first, o, _: &mut [u8]| {
+            for (d, &v) in o.iter_mut().zip(&x[first * BLOCK..]) {
+                *d = f(v);
+            }
+        },
+    );
+    for (d, &v) in tail.iter_mut().zip(&x[whole * BLOCK..]) {
+        *d = f(v);
+    }
+}
+
+/// `out[i] = f(a[i], b[i])`; the lengths must be equal.
+pub(crate) fn zip<T: Scalar>(out: &mut [T], a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) {
+    debug_assert!(out.len() == a.len() && a.len() == b.len());
+    let whole = a.len() / BLOCK;
+    let (head, tail) = out.split_at_mut(whole * BLOCK);
+    par_items(
+        whole,
+        (head, BLOCK),
+        (&mut [][..], 0),
+        &|first, o, _: &mut [u8]| {
+            let (a, b) = (&a[first * BLOCK..], &b[first * BLOCK..]);
+            for ((d, &u), &v) in o.iter_mut().zip(a).zip(b) {
+                *d = f(u, v);
+            }
+        },
+    );
+    let (a, b) = (&a[whole * BLOCK..], &b[whole * BLOCK..]);
+    for ((d, &u), &v) in tail.iter_mut().zip(a).zip(b) {
+        *d = f(u, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_once_whatever_the_thread_count() {
+        let prev = crate::num_threads();
+        for threads in [1, 2, 3] {
+            crate::set_num_threads(threads).unwrap();
+            for len in [0, 5, BLOCK, 3 * BLOCK + 7] {
+                let x: Vec<f64> = (0..len).map(|i| i as f64 - 100.0).collect();
+                let mut out = vec![f64::NAN; len];
+                map(&mut out, &x, |v| 2.0 * v);
+                assert!(out.iter().zip(&x).all(|(o, v)| *o == 2.0 * v), "len {len}");
+                zip(&mut out, &x, &x, |u, v| u * v + 1.0);
+                assert!(
+                    out.iter().zip(&x).all(|(o, v)| *o == v * v + 1.0),
+                    "len {len}"
+                );
+            }
+        }
+        crate::set_num_threads(prev).unwrap();
+    }
+}
