@@ -38,8 +38,8 @@
 //! The files: this one holds the checked entry [`gemm`], the operand views
 //! and the per-type blocking; `driver.rs` the blocked product (packing B,
 //! splitting C's rows, packing A, the tiles); `pack.rs` the packing of one
-//! sliver (`x86_pack.rs` its transposing case for `f32` in AVX registers:
-//! an 8×8 transpose per eight steps of eight lines, which made packing
+//! sliver (`x86_pack.rs` its transposing case in AVX registers: an 8×8
+//! (`f32`) or 4×4 (`f64`) transpose per block of steps and lines, which made packing
 //! `x·Wᵀ` and a convolution's column matrix for `dW` several times
 //! faster than the scalar loop); `x86.rs` and `portable.rs` the micro-kernels; `isa.rs` which
 //! kernel family runs; `threads.rs` the thread count and the pool's helper
@@ -61,7 +61,7 @@
 //!
 //! Only `x86.rs` (the SIMD kernels: raw-pointer loads and stores, and calls
 //! of `#[target_feature]` functions after run-time detection), `x86_pack.rs`
-//! (the same for the transposing pack of `f32`) and `pool.rs`
+//! (the same for the transposing pack) and `pool.rs`
 //! (handing a borrowed job to persistent worker threads, sound because the
 //! caller joins before it returns) contain `unsafe`; each block states why it
 //! is sound. The kernels' raw-pointer accesses rest on slice extents, which
@@ -437,7 +437,7 @@ elem_impl!(
 // f64 (AVX-512): B sliver 512×24×8 B = 96 KiB, A block 144×512×8 B = 576 KiB, in L2.
 elem_impl!(
     f64,
-    pack_transposed: no_simd_pack,
+    pack_transposed: pack_transposed_f64,
     avx512: kernel_f64_avx512, MR_F64_512, NR_F64_512, mc 144, kc 512,
     avx2: kernel_f64, MR_F64, NR_F64, mc 120,
     portable: MR_F64, NR_F64, mc 72
@@ -451,8 +451,16 @@ fn pack_transposed_f32(lines: &[&[f32]], steps: usize, out: &mut [f32], r: usize
     no_simd_pack(lines, steps, out, r)
 }
 
+/// [`Elem::pack_transposed`] for `f64`: AVX shuffles on x86-64.
+fn pack_transposed_f64(lines: &[&[f64]], steps: usize, out: &mut [f64], r: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return x86_pack::pack_transposed_f64(lines, steps, out, r);
+    #[cfg(not(target_arch = "x86_64"))]
+    no_simd_pack(lines, steps, out, r)
+}
+
 /// [`Elem::pack_transposed`] without SIMD: declines, so the scalar loop packs.
-#[allow(dead_code)] // unused on x86-64 for f32; f64 always uses it
+#[cfg(not(target_arch = "x86_64"))]
 fn no_simd_pack<T>(_: &[&[T]], _: usize, _: &mut [T], _: usize) -> bool {
     false
 }

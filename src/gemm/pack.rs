@@ -176,4 +176,45 @@ mod tests {
             check::<32>(kc);
         }
     }
+
+    /// The same for `f64` (4×4 transposes), 6, 8 and 24 lines (the kernels'
+    /// slivers), with a tail of steps.
+    #[test]
+    fn transposed_f64_pack_matches_definition() {
+        fn check<const R: usize>(kc: usize) {
+            let rs = kc + 1;
+            let special = [
+                1e-310f64,
+                -1e-309,
+                f64::NAN,
+                f64::INFINITY,
+                -0.0,
+                f64::MIN_POSITIVE,
+            ];
+            let src: Vec<f64> = (0..R * rs)
+                .map(|i| match i % 9 {
+                    0..=5 => special[i % 9],
+                    _ => i as f64 * 0.25 - 3.0,
+                })
+                .collect();
+            let mut out = vec![f64::NAN; kc * R];
+            pack_sliver::<f64, R>(R, kc, &src, rs, 1, &mut out);
+            for p in 0..kc {
+                for i in 0..R {
+                    let v = src[i * rs + p];
+                    let want = if v.abs() < f64::MIN_POSITIVE { 0.0 } else { v };
+                    let got = out[p * R + i];
+                    assert!(
+                        got.to_bits() == want.to_bits() || (got == 0.0 && want == 0.0),
+                        "R={R} kc={kc} p={p} i={i}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+        for kc in [8, 21, 256, 3] {
+            check::<6>(kc);
+            check::<8>(kc);
+            check::<24>(kc);
+        }
+    }
 }

@@ -1,15 +1,17 @@
-//! The transposing case of packing for `f32` with AVX: eight lines that are
-//! contiguous along `k` become groups of values per step, eight steps at a
-//! time, by an 8×8 transpose in registers (eight loads, 24 shuffles and
-//! eight stores per 64 values, where the scalar loop does 64 stores).
+//! The transposing case of packing with AVX: lines that are contiguous
+//! along `k` become groups of values per step by transposes in registers —
+//! for `f32` 8×8 (eight loads, 24 shuffles and eight stores per 64 values,
+//! where the scalar loop does 64 stores), for `f64` 4×4.
 //!
 //! Part of the crate's SIMD code with `unsafe` (see `x86.rs`); the entry is
 //! safe: it checks the CPU once and the slice extents before any raw access.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
-    __m256, _CMP_LT_OQ, _mm256_andnot_ps, _mm256_cmp_ps, _mm256_loadu_ps, _mm256_permute2f128_ps,
-    _mm256_set1_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    __m256, __m256d, _CMP_LT_OQ, _mm256_andnot_pd, _mm256_andnot_ps, _mm256_cmp_pd, _mm256_cmp_ps,
+    _mm256_loadu_pd, _mm256_loadu_ps, _mm256_permute2f128_pd, _mm256_permute2f128_ps,
+    _mm256_set1_pd, _mm256_set1_ps, _mm256_shuffle_ps, _mm256_storeu_pd, _mm256_storeu_ps,
+    _mm256_unpackhi_pd, _mm256_unpackhi_ps, _mm256_unpacklo_pd, _mm256_unpacklo_ps,
 };
 
 use super::x86::has_avx;
@@ -108,6 +110,83 @@ unsafe fn transpose_lines(lines: &[&[f32]], steps: usize, out: &mut [f32], r_tot
                     // as p0 + q < steps and 8g + len = lines.len() <= r_total.
                     unsafe {
                         _mm256_storeu_ps(tmp.as_mut_ptr(), flush(col));
+                        std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst.add(at), len);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`pack_transposed_f32`] for `f64`, by 4×4 transposes (`steps` a multiple of 4).
+pub(super) fn pack_transposed_f64(
+    lines: &[&[f64]],
+    steps: usize,
+    out: &mut [f64],
+    r_total: usize,
+) -> bool {
+    let fits = lines.len() <= r_total
+        && steps.is_multiple_of(4)
+        && lines.iter().all(|l| l.len() >= steps)
+        && steps.checked_mul(r_total).is_some_and(|n| n <= out.len());
+    if !fits || !has_avx() {
+        return false;
+    }
+    // SAFETY: as in `pack_transposed_f32`: AVX is present, and the extents
+    // `transpose_lines_f64` relies on were checked above.
+    unsafe { transpose_lines_f64(lines, steps, out, r_total) };
+    true
+}
+
+/// See [`pack_transposed_f64`], whose checks this relies on.
+///
+/// # Safety
+/// The CPU supports AVX; `steps` is a multiple of 4; each line holds
+/// `steps` values; `out` holds `steps·r_total` values and
+/// `lines.len() <= r_total`.
+#[target_feature(enable = "avx")]
+unsafe fn transpose_lines_f64(lines: &[&[f64]], steps: usize, out: &mut [f64], r_total: usize) {
+    let tiny = _mm256_set1_pd(f64::MIN_POSITIVE);
+    let sign = _mm256_set1_pd(-0.0);
+    let flush = |v: __m256d| {
+        let abs = _mm256_andnot_pd(sign, v);
+        _mm256_andnot_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(abs, tiny), v)
+    };
+    let dst = out.as_mut_ptr();
+    let zeros = [0.0f64; 4];
+    for (g, group) in lines.chunks(4).enumerate() {
+        let len = group.len();
+        let (src, step): ([*const f64; 4], [usize; 4]) = (
+            std::array::from_fn(|i| group.get(i).map_or(zeros.as_ptr(), |l| l.as_ptr())),
+            std::array::from_fn(|i| usize::from(i < len)),
+        );
+        for p0 in (0..steps).step_by(4) {
+            // SAFETY: a line is read at p0..p0 + 4 <= steps <= its length;
+            // a missing one at offset 0 of `zeros` (4 values).
+            let r: [__m256d; 4] =
+                std::array::from_fn(|i| unsafe { _mm256_loadu_pd(src[i].add(p0 * step[i])) });
+            let t0 = _mm256_unpacklo_pd(r[0], r[1]);
+            let t1 = _mm256_unpackhi_pd(r[0], r[1]);
+            let t2 = _mm256_unpacklo_pd(r[2], r[3]);
+            let t3 = _mm256_unpackhi_pd(r[2], r[3]);
+            let cols = [
+                _mm256_permute2f128_pd::<0x20>(t0, t2),
+                _mm256_permute2f128_pd::<0x20>(t1, t3),
+                _mm256_permute2f128_pd::<0x31>(t0, t2),
+                _mm256_permute2f128_pd::<0x31>(t1, t3),
+            ];
+            for (q, col) in cols.into_iter().enumerate() {
+                let at = (p0 + q) * r_total + 4 * g;
+                if len == 4 {
+                    // SAFETY: at + 4 <= steps·r_total, as p0 + q < steps
+                    // and 4g + 4 <= lines.len() <= r_total.
+                    unsafe { _mm256_storeu_pd(dst.add(at), flush(col)) };
+                } else {
+                    let mut tmp = [0.0f64; 4];
+                    // SAFETY: `tmp` holds 4 values; at + len <= steps·r_total,
+                    // as p0 + q < steps and 4g + len = lines.len() <= r_total.
+                    unsafe {
+                        _mm256_storeu_pd(tmp.as_mut_ptr(), flush(col));
                         std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst.add(at), len);
                     }
                 }
