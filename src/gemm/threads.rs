@@ -93,3 +93,8 @@ pub(crate) fn par_items<A: Send, B: Send>(
         }
     });
 }
+
+/// No second slice for [`par_items`] (a pass with one output).
+pub(crate) fn none() -> (&'static mut [u8], usize) {
+    (&mut [], 0)
+}

@@ -16,6 +16,16 @@ use core::arch::x86_64::{
 
 use super::x86::has_avx;
 
+/// Whether `lines` (each at least `steps` long, at most `r_total` of them)
+/// and `steps` (a multiple of `block`) fit an output of `out_len` values
+/// laid out as `steps` groups of `r_total`: what the transposes rely on.
+fn fits<T>(lines: &[&[T]], steps: usize, block: usize, out_len: usize, r_total: usize) -> bool {
+    lines.len() <= r_total
+        && steps.is_multiple_of(block)
+        && lines.iter().all(|l| l.len() >= steps)
+        && steps.checked_mul(r_total).is_some_and(|n| n <= out_len)
+}
+
 /// Packs the steps `0..steps` (a multiple of 8) of `lines.len()` lines (at
 /// most `r_total`; a last group of fewer than 8 lines is transposed with
 /// zero lines and stored in part) into `out[p·r_total + i] = lines[i][p]`,
@@ -28,11 +38,7 @@ pub(super) fn pack_transposed_f32(
     out: &mut [f32],
     r_total: usize,
 ) -> bool {
-    let fits = lines.len() <= r_total
-        && steps.is_multiple_of(8)
-        && lines.iter().all(|l| l.len() >= steps)
-        && steps.checked_mul(r_total).is_some_and(|n| n <= out.len());
-    if !fits || !has_avx() {
+    if !fits(lines, steps, 8, out.len(), r_total) || !has_avx() {
         return false;
     }
     // SAFETY: AVX is present (checked above); every line holds at least
@@ -125,11 +131,7 @@ pub(super) fn pack_transposed_f64(
     out: &mut [f64],
     r_total: usize,
 ) -> bool {
-    let fits = lines.len() <= r_total
-        && steps.is_multiple_of(4)
-        && lines.iter().all(|l| l.len() >= steps)
-        && steps.checked_mul(r_total).is_some_and(|n| n <= out.len());
-    if !fits || !has_avx() {
+    if !fits(lines, steps, 4, out.len(), r_total) || !has_avx() {
         return false;
     }
     // SAFETY: as in `pack_transposed_f32`: AVX is present, and the extents

@@ -4,52 +4,41 @@
 //! alone, so the result does not depend on the thread count.
 
 use crate::Scalar;
-use crate::gemm::par_items;
+use crate::gemm::{none, par_items};
 
 /// Values per block handed to a thread (64 KiB of `f32`); shorter slices
 /// are done on the calling thread.
 const BLOCK: usize = 1 << 14;
 
+/// Calls `f(offset, part)` over `out` in whole blocks (split between the
+/// threads) and then its tail; `offset` is the index of `part[0]` in `out`.
+fn for_blocks<T: Scalar>(out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
+    let whole = out.len() / BLOCK;
+    let (head, tail) = out.split_at_mut(whole * BLOCK);
+    par_items(whole, (head, BLOCK), none(), &|first, part, _| {
+        f(first * BLOCK, part)
+    });
+    f(whole * BLOCK, tail);
+}
+
 /// `out[i] = f(x[i])`; the lengths must be equal.
 pub(crate) fn map<T: Scalar>(out: &mut [T], x: &[T], f: impl Fn(T) -> T + Sync) {
     debug_assert_eq!(out.len(), x.len());
-    let whole = x.len() / BLOCK;
-    let (head, tail) = out.split_at_mut(whole * BLOCK);
-    par_items(
-        whole,
-        (head, BLOCK),
-        (&mut [][..], 0),
-        &|first, o, _: &mut [u8]| {
-            for (d, &v) in o.iter_mut().zip(&x[first * BLOCK..]) {
-                *d = f(v);
-            }
-        },
-    );
-    for (d, &v) in tail.iter_mut().zip(&x[whole * BLOCK..]) {
-        *d = f(v);
-    }
+    for_blocks(out, |at, part| {
+        for (d, &v) in part.iter_mut().zip(&x[at..]) {
+            *d = f(v);
+        }
+    });
 }
 
 /// `out[i] = f(a[i], b[i])`; the lengths must be equal.
 pub(crate) fn zip<T: Scalar>(out: &mut [T], a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) {
     debug_assert!(out.len() == a.len() && a.len() == b.len());
-    let whole = a.len() / BLOCK;
-    let (head, tail) = out.split_at_mut(whole * BLOCK);
-    par_items(
-        whole,
-        (head, BLOCK),
-        (&mut [][..], 0),
-        &|first, o, _: &mut [u8]| {
-            let (a, b) = (&a[first * BLOCK..], &b[first * BLOCK..]);
-            for ((d, &u), &v) in o.iter_mut().zip(a).zip(b) {
-                *d = f(u, v);
-            }
-        },
-    );
-    let (a, b) = (&a[whole * BLOCK..], &b[whole * BLOCK..]);
-    for ((d, &u), &v) in tail.iter_mut().zip(a).zip(b) {
-        *d = f(u, v);
-    }
+    for_blocks(out, |at, part| {
+        for ((d, &u), &v) in part.iter_mut().zip(&a[at..]).zip(&b[at..]) {
+            *d = f(u, v);
+        }
+    });
 }
 
 #[cfg(test)]

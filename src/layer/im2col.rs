@@ -19,6 +19,7 @@
 use std::ops::Range;
 
 use crate::Scalar;
+use crate::gemm::{none, par_items};
 use crate::layer::window::{Window2d, outputs_inside};
 
 /// The sizes both directions need.
@@ -128,6 +129,16 @@ impl Lowering {
                     }
                 }
             }
+        });
+    }
+
+    /// [`im2col_rows`](Self::im2col_rows) for all of `col` (`rows() ×
+    /// cols()`), its rows split between the products' threads (each row is
+    /// written by one thread, so the result does not depend on how many).
+    pub fn im2col_threaded<T: Scalar>(&self, x: &[T], col: &mut [T]) {
+        let cols = self.cols();
+        par_items(self.rows(), (col, cols), none(), &|first, col, _| {
+            self.im2col_rows(x, first, col);
         });
     }
 

@@ -16,12 +16,12 @@
 //! order, and the chunk size depends on the shapes alone, so results do not
 //! depend on the thread count.
 
-use crate::gemm::par_items;
+use crate::gemm::{none, par_items};
 use crate::layer::im2col::Lowering;
 use crate::{Result, Scalar};
 
 use super::ConvSpec;
-use super::passes::{ConvWorkspace, none};
+use super::passes::ConvWorkspace;
 
 /// Upper bound, in bytes, of one chunk's column matrix. Measured on W4
 /// (Zen 4, 1 MiB L2 per core): 512 KiB and 1 MiB chunks are as fast on one
@@ -44,6 +44,15 @@ fn sub(l: &Lowering, len: usize) -> Lowering {
     c
 }
 
+/// Lowers samples `b0..` of the NCHW batch `xs` (as many as `lc` holds)
+/// into the first `lc.rows()·lc.cols()` values of `col`, rows split between
+/// the products' threads.
+fn lower<T: Scalar>(lc: &Lowering, xs: &[T], b0: usize, col: &mut [T]) {
+    let per_sample = lc.dims[1] * lc.dims[2] * lc.dims[3];
+    let xc = &xs[b0 * per_sample..][..lc.dims[0] * per_sample];
+    lc.im2col_threaded(xc, &mut col[..lc.rows() * lc.cols()]);
+}
+
 /// `y = W·col + bias` over NCHW `xs` (checked by the caller: `l` is its
 /// lowering, `y` holds `n·out_c·oh·ow` values), chunk by chunk.
 pub(super) fn forward<T: Scalar>(
@@ -54,7 +63,7 @@ pub(super) fn forward<T: Scalar>(
     ws: &mut ConvWorkspace<T>,
     y: &mut [T],
 ) -> Result<()> {
-    let [n, c, h, w] = l.dims;
+    let n = l.dims[0];
     let (oc, rows, plane) = (spec.out_channels, l.rows(), l.out.0 * l.out.1);
     let (ocg, kg) = (oc / spec.groups, rows / spec.groups);
     let per_chunk = chunk_samples::<T>(l);
@@ -63,15 +72,7 @@ pub(super) fn forward<T: Scalar>(
     for b0 in (0..n).step_by(per_chunk) {
         let lc = sub(l, per_chunk.min(n - b0));
         let cols = lc.cols();
-        let xc = &xs[b0 * c * h * w..][..lc.dims[0] * c * h * w];
-        par_items(
-            rows,
-            (&mut ws.chunk[..rows * cols], cols),
-            none(),
-            &|first, col, _| {
-                lc.im2col_rows(xc, first, col);
-            },
-        );
+        lower(&lc, xs, b0, &mut ws.chunk);
         for g in 0..spec.groups {
             T::gemm(
                 ocg,
@@ -149,15 +150,7 @@ pub(super) fn backward<T: Scalar>(
             },
         );
         if dweight.is_some() {
-            let xc = &xs[b0 * c * h * w..][..len * c * h * w];
-            par_items(
-                rows,
-                (&mut ws.chunk[..rows * cols], cols),
-                none(),
-                &|first, col, _| {
-                    lc.im2col_rows(xc, first, col);
-                },
-            );
+            lower(&lc, xs, b0, &mut ws.chunk);
             // dWᵀ_g += col_g · dY_gᵀ (`[kg, ocg]`): the long dimension shared,
             // `kg` rows of output, which the packed kernel handles best.
             let beta = if b0 == 0 { T::zero() } else { T::one() };

@@ -3,7 +3,7 @@
 //! `col2im`, each split between the products' threads. See the
 //! [layer's docs](super) for the formulas.
 
-use crate::gemm::par_items;
+use crate::gemm::{none, par_items};
 use crate::layer::im2col::Lowering;
 use crate::layer::window::resize_for_overwrite;
 use crate::{Result, Scalar, Tensor};
@@ -71,9 +71,7 @@ pub(super) fn conv2d_forward<T: Scalar>(
     if uses_dots(spec, &l) {
         let (rows, cols) = (l.rows(), l.cols());
         ws.col.resize(rows * cols, T::zero());
-        par_items(rows, (&mut ws.col, cols), none(), &|first, col, _| {
-            l.im2col_rows(xs, first, col);
-        });
+        l.im2col_threaded(xs, &mut ws.col);
         add_small_product(spec, &l, weight, bias, &ws.col, out.as_mut_slice());
         return Ok(l);
     }
@@ -136,11 +134,6 @@ fn add_small_product<T: Scalar>(
             }
         }
     });
-}
-
-/// No second output for [`par_items`].
-pub(super) fn none() -> (&'static mut [u8], usize) {
-    (&mut [], 0)
 }
 
 /// Largest `ocg·kg` (weights per group) for which the forward pass and the
