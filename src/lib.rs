@@ -157,6 +157,7 @@
 
 pub mod constraint;
 pub mod data;
+mod elementwise;
 pub mod error;
 mod fsio;
 mod gemm;

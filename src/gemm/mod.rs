@@ -90,7 +90,7 @@ use driver::driver;
 use isa::{FORCE_ISA, Isa};
 pub(crate) use isa::{set_force_avx2, set_force_portable};
 use pack::pack_sliver;
-pub(crate) use threads::{none, par_items};
+pub(crate) use threads::{MAX_SLICES, none, par_blocks, par_items};
 pub use threads::{num_threads, set_num_threads};
 
 /// Upper bound on the number of threads (and work parts) of one product.

@@ -1,6 +1,7 @@
 //! How many threads the products use, and the pool's helper for the passes
 //! around them.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -94,7 +95,113 @@ pub(crate) fn par_items<A: Send, B: Send>(
     });
 }
 
+/// At most this many slices go through one [`par_blocks`] call.
+pub(crate) const MAX_SLICES: usize = 4;
+
+/// The job of [`par_blocks`]: `(range of values, the slices' parts over it)`.
+type BlocksJob<'a, T> = &'a (dyn Fn(Range<usize>, &mut [&mut [T]]) + Sync);
+
+/// Runs `f(range, parts)` over the values `0..len` in whole blocks of
+/// `block` values split between up to [`num_threads`] threads of the
+/// products' pool (the calling thread included): `parts[s]` is
+/// `slices[s][range]`, each range is a run of whole blocks (the last one
+/// takes the tail), and every value is covered once. For element-wise passes
+/// (an optimizer's update, a copy, a finiteness check) over several tensors
+/// of the same length: a value must depend on its own index alone, never on
+/// the range, so results do not depend on the thread count. A pass of fewer
+/// than two blocks runs on the calling thread. Allocates nothing once the
+/// pool's workers exist.
+///
+/// # Panics
+/// If a slice's length is not `len` or there are more than [`MAX_SLICES`]
+/// slices (internal callers only).
+pub(crate) fn par_blocks<T: Send>(
+    len: usize,
+    block: usize,
+    slices: &mut [&mut [T]],
+    f: BlocksJob<'_, T>,
+) {
+    assert!(slices.len() <= MAX_SLICES && slices.iter().all(|s| s.len() == len));
+    let blocks = len / block.max(1);
+    let threads = num_threads().min(blocks);
+    if threads <= 1 {
+        f(0..len, slices);
+        return;
+    }
+    let parts = threads;
+    let bound = |p: usize| {
+        if p == parts {
+            len
+        } else {
+            p * blocks / parts * block
+        }
+    };
+    let count = slices.len();
+    let mut rest: [&mut [T]; MAX_SLICES] = Default::default();
+    for (r, s) in rest.iter_mut().zip(slices.iter_mut()) {
+        *r = std::mem::take(s);
+    }
+    let slots: [Mutex<Option<[&mut [T]; MAX_SLICES]>>; MAX_PARTS] = std::array::from_fn(|p| {
+        if p >= parts {
+            return Mutex::new(None);
+        }
+        let n = bound(p + 1) - bound(p);
+        let mut part: [&mut [T]; MAX_SLICES] = Default::default();
+        for (dst, r) in part.iter_mut().zip(rest.iter_mut()).take(count) {
+            let (head, tail) = std::mem::take(r).split_at_mut(n);
+            (*dst, *r) = (head, tail);
+        }
+        Mutex::new(Some(part))
+    });
+    pool::run(threads, parts, &|p, _| {
+        if let Some(mut part) = lock(&slots[p]).take() {
+            f(bound(p)..bound(p + 1), &mut part[..count]);
+        }
+    });
+}
+
 /// No second slice for [`par_items`] (a pass with one output).
 pub(crate) fn none() -> (&'static mut [u8], usize) {
     (&mut [], 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every value is in exactly one range, ranges are runs of whole blocks
+    /// (the last one takes the tail), and each slice's part is that range.
+    #[test]
+    fn par_blocks_covers_every_value_once() {
+        let prev = num_threads();
+        for threads in [1, 2, 3] {
+            set_num_threads(threads).unwrap();
+            for (len, block) in [(0, 4), (3, 4), (8, 4), (37, 4), (4096 + 3, 16)] {
+                for count in 0..=MAX_SLICES {
+                    let mut data: Vec<Vec<usize>> = vec![vec![usize::MAX; len]; count];
+                    let mut slices: Vec<&mut [usize]> =
+                        data.iter_mut().map(Vec::as_mut_slice).collect();
+                    let hits: Vec<AtomicUsize> = (0..len).map(|_| AtomicUsize::new(0)).collect();
+                    par_blocks(len, block, &mut slices, &|range, parts| {
+                        assert!(range.start.is_multiple_of(block), "{range:?}");
+                        assert!(range.end == len || range.end.is_multiple_of(block));
+                        for (s, part) in parts.iter_mut().enumerate() {
+                            assert_eq!(part.len(), range.len());
+                            for (i, v) in range.clone().zip(part.iter_mut()) {
+                                *v = i * 10 + s;
+                            }
+                        }
+                        for i in range {
+                            hits[i].fetch_add(1, Ordering::Relaxed);
+                        }
+                    });
+                    assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+                    for (s, d) in data.iter().enumerate() {
+                        assert!(d.iter().enumerate().all(|(i, &v)| v == i * 10 + s));
+                    }
+                }
+            }
+        }
+        set_num_threads(prev).unwrap();
+    }
 }

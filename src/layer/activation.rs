@@ -43,9 +43,10 @@
 pub use kind::{ActivationKind, SELU_ALPHA, SELU_SCALE, SIGMOID_SATURATION, TANH_SATURATION};
 use kind::{relu, relu_slope};
 
+use crate::elementwise;
 use crate::init::Nonlinearity;
 use crate::layer::window::resize_for_overwrite;
-use crate::layer::{Layer, LayerConfig, Mode, check_backward, elementwise};
+use crate::layer::{Layer, LayerConfig, Mode, check_backward};
 use crate::{Result, Scalar, Tensor};
 
 mod kind;

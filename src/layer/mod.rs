@@ -39,7 +39,6 @@ mod config;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
-mod elementwise;
 pub mod flatten;
 mod im2col;
 pub mod max_pool;

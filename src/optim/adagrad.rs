@@ -1,7 +1,7 @@
 //! [`AdaGrad`]: PyTorch's `torch.optim.Adagrad`.
 
 use super::{UpdateRule, check_non_negative, check_positive};
-use crate::{Error, Result, Scalar, Tensor};
+use crate::{Error, Result, Scalar};
 
 /// Adagrad (Duchi et al., 2011), PyTorch's `torch.optim.Adagrad`.
 ///
@@ -102,7 +102,7 @@ impl UpdateRule for AdaGrad {
         _first: bool,
         w: &mut [T],
         g: &[T],
-        state: &mut [Tensor<T>],
+        state: &mut [&mut [T]],
     ) -> Result<()> {
         let [sum] = state else {
             return Err(Error::invalid_state(
@@ -114,7 +114,7 @@ impl UpdateRule for AdaGrad {
         let neg_clr = T::from_f64(-clr);
         let wd = T::from_f64(self.weight_decay);
         let eps = T::from_f64(self.eps);
-        for ((w, &g), s) in w.iter_mut().zip(g).zip(sum.as_mut_slice()) {
+        for ((w, &g), s) in w.iter_mut().zip(g).zip(sum.iter_mut()) {
             let g = if self.weight_decay != 0.0 {
                 g + wd * *w
             } else {

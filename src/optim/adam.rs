@@ -1,7 +1,7 @@
 //! [`Adam`] and [`AdamW`]: adaptive moment estimation, PyTorch's `torch.optim.Adam` and `AdamW`.
 
 use super::{UpdateRule, check_beta, check_non_negative, check_positive, lerp};
-use crate::{Error, Result, Scalar, Tensor};
+use crate::{Error, Result, Scalar};
 
 /// Adam with coupled (L2) weight decay, PyTorch's `torch.optim.Adam`
 /// (Kingma & Ba, 2015).
@@ -200,7 +200,7 @@ fn apply<T: Scalar>(
     step: u64,
     w: &mut [T],
     g: &[T],
-    state: &mut [Tensor<T>],
+    state: &mut [&mut [T]],
 ) -> Result<()> {
     let [lr, beta1, beta2, eps, wd] = h.values;
     // Python-float scalars, computed in f64 as PyTorch does.
@@ -216,12 +216,8 @@ fn apply<T: Scalar>(
     let one_minus_beta2 = T::from_f64(1.0 - beta2);
     let eps = T::from_f64(eps);
     let (m, v, vmax) = match state {
-        [m, v] => (m.as_mut_slice(), v.as_mut_slice(), None),
-        [m, v, vmax] => (
-            m.as_mut_slice(),
-            v.as_mut_slice(),
-            Some(vmax.as_mut_slice()),
-        ),
+        [m, v] => (&mut **m, &mut **v, None),
+        [m, v, vmax] => (&mut **m, &mut **v, Some(&mut **vmax)),
         _ => {
             return Err(Error::invalid_state(
                 "Adam update",
@@ -287,7 +283,7 @@ macro_rules! adam_rule {
                 _first: bool,
                 w: &mut [T],
                 g: &[T],
-                state: &mut [Tensor<T>],
+                state: &mut [&mut [T]],
             ) -> Result<()> {
                 apply(&self.hyper(), $decoupled, step, w, g, state)
             }

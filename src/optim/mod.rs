@@ -52,6 +52,8 @@
 //! # Ok(()) }
 //! ```
 
+use crate::elementwise::BLOCK;
+use crate::gemm::{MAX_SLICES, par_blocks};
 use crate::scalar::Rule;
 use crate::{Param, Result, Scalar, Tensor};
 
@@ -320,13 +322,32 @@ impl Algorithm {
         state: &mut [Tensor<T>],
     ) -> Result<()> {
         let op = self.op();
-        if g.len() != w.len() || state.iter().any(|s| s.len() != w.len()) {
+        if g.len() != w.len()
+            || state.len() >= MAX_SLICES
+            || state.iter().any(|s| s.len() != w.len())
+        {
             return Err(crate::Error::invalid_state(
                 op,
                 "internal: state and parameter lengths differ",
             ));
         }
-        with_rule!(self, r => r.apply(step, first, w, g, state))
+        // Every rule is element-wise, so long parameters are updated in
+        // blocks split between the products' threads, with the same values.
+        let mut slices: [&mut [T]; MAX_SLICES] = Default::default();
+        let count = 1 + state.len();
+        slices[0] = w;
+        for (d, s) in slices[1..].iter_mut().zip(state.iter_mut()) {
+            *d = s.as_mut_slice();
+        }
+        let failed = std::sync::OnceLock::new();
+        par_blocks(g.len(), BLOCK, &mut slices[..count], &|at, parts| {
+            if let [w, state @ ..] = parts
+                && let Err(e) = with_rule!(self, r => r.apply(step, first, w, &g[at], state))
+            {
+                let _ = failed.set(e);
+            }
+        });
+        failed.into_inner().map_or(Ok(()), Err)
     }
 }
 
@@ -355,7 +376,7 @@ pub(crate) trait UpdateRule {
         first: bool,
         w: &mut [T],
         g: &[T],
-        state: &mut [Tensor<T>],
+        state: &mut [&mut [T]],
     ) -> Result<()>;
 }
 

@@ -1,7 +1,7 @@
 //! [`RmsProp`]: PyTorch's `torch.optim.RMSprop`, plain or centered, with optional momentum.
 
 use super::{UpdateRule, check_non_negative, check_positive, lerp};
-use crate::{Error, Result, Scalar, Tensor};
+use crate::{Error, Result, Scalar};
 
 /// RMSprop (Hinton's lecture 6e), PyTorch's `torch.optim.RMSprop`.
 ///
@@ -114,7 +114,7 @@ impl UpdateRule for RmsProp {
         _first: bool,
         w: &mut [T],
         g: &[T],
-        state: &mut [Tensor<T>],
+        state: &mut [&mut [T]],
     ) -> Result<()> {
         let (v, buf, gavg) = match (self.momentum > 0.0, self.centered, state) {
             (false, false, [v]) => (v, None, None),
@@ -128,9 +128,9 @@ impl UpdateRule for RmsProp {
                 ));
             }
         };
-        let v = v.as_mut_slice();
-        let mut buf = buf.map(Tensor::as_mut_slice);
-        let mut gavg = gavg.map(Tensor::as_mut_slice);
+        let v = &mut **v;
+        let mut buf = buf.map(|b| &mut **b);
+        let mut gavg = gavg.map(|a| &mut **a);
         let neg_lr = T::from_f64(-self.lr);
         let wd = T::from_f64(self.weight_decay);
         let alpha = T::from_f64(self.alpha);

@@ -1,7 +1,7 @@
 //! [`Sgd`]: stochastic gradient descent with momentum, PyTorch's `torch.optim.SGD`.
 
 use super::{UpdateRule, check_non_negative};
-use crate::{Error, Result, Scalar, Tensor};
+use crate::{Error, Result, Scalar};
 
 /// Stochastic gradient descent with optional (Nesterov) momentum and weight
 /// decay, PyTorch's `torch.optim.SGD`.
@@ -120,7 +120,7 @@ impl UpdateRule for Sgd {
         first: bool,
         w: &mut [T],
         g: &[T],
-        state: &mut [Tensor<T>],
+        state: &mut [&mut [T]],
     ) -> Result<()> {
         let neg_lr = T::from_f64(-self.lr);
         let wd = T::from_f64(self.weight_decay);
@@ -135,7 +135,7 @@ impl UpdateRule for Sgd {
             [buf] => {
                 let mu = T::from_f64(self.momentum);
                 let keep = T::from_f64(1.0 - self.dampening);
-                for ((w, &g), b) in w.iter_mut().zip(g).zip(buf.as_mut_slice()) {
+                for ((w, &g), b) in w.iter_mut().zip(g).zip(buf.iter_mut()) {
                     let g = if decay { g + wd * *w } else { g };
                     *b = if first { g } else { *b * mu + keep * g };
                     let d = if self.nesterov { g + mu * *b } else { *b };

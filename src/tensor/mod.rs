@@ -449,9 +449,15 @@ impl<T: Scalar> Tensor<T> {
         })
     }
 
-    /// Makes `self` a copy of `src`, reusing `self`'s memory when it is large enough.
+    /// Makes `self` a copy of `src`, reusing `self`'s memory when it is large
+    /// enough (when the sizes are equal, a long tensor is copied in blocks on
+    /// the products' threads, see [`set_num_threads`](crate::set_num_threads)).
     pub fn assign(&mut self, src: &Self) {
-        self.data.clone_from(&src.data);
+        if self.data.len() == src.data.len() {
+            crate::elementwise::copy(&mut self.data, &src.data);
+        } else {
+            self.data.clone_from(&src.data);
+        }
         self.shape.clone_from(&src.shape);
     }
 

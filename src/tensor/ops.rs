@@ -107,9 +107,10 @@ impl<T: Scalar> Tensor<T> {
         Ok(())
     }
 
-    /// Fills every element with `value`.
+    /// Fills every element with `value` (a long tensor in blocks on the
+    /// products' threads, see [`set_num_threads`](crate::set_num_threads)).
     pub fn fill(&mut self, value: T) {
-        self.as_mut_slice().fill(value);
+        crate::elementwise::fill(self.as_mut_slice(), value);
     }
 
     /// Adds a row vector to every row of a 2-D tensor: `out[i, j] = self[i, j] + row[j]`.

@@ -162,13 +162,11 @@ impl<T: Scalar> Tensor<T> {
         })
     }
 
-    /// True when no element is NaN or infinite.
+    /// True when no element is NaN or infinite (a long tensor is checked in
+    /// blocks on the products' threads, see
+    /// [`set_num_threads`](crate::set_num_threads)).
     pub fn all_finite(&self) -> bool {
-        // Blocks of 256 without a branch per element (so the check
-        // vectorises), stopping at the first block holding a non-finite value.
-        self.as_slice()
-            .chunks(256)
-            .all(|block| block.iter().fold(true, |ok, x| ok & x.is_finite()))
+        crate::elementwise::all_finite(self.as_slice())
     }
 }
 

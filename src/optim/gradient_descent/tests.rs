@@ -458,6 +458,7 @@ fn hyper_parameters_are_checked_in_t() {
 }
 
 for_f32_and_f64!(
+    long_parameters_whatever_the_thread_count,
     resume_is_bit_identical,
     state_names_are_pytorchs,
     adagrad_state_starts_at_initial_value,
@@ -492,4 +493,49 @@ fn new_validates() {
     );
     assert!(all_algorithms().iter().all(|a| a.validate().is_ok()));
     assert_eq!(Algorithm::from(AdaGrad::default()).lr(), 1e-2);
+}
+
+/// A parameter of several blocks (updated in parts on the products' threads)
+/// gets bitwise the same values and state whatever the thread count, and the
+/// same as each value updated on its own (so the parts change nothing).
+fn long_parameters_whatever_the_thread_count<T: Scalar>() {
+    let len = 3 * crate::elementwise::BLOCK + 7;
+    let start: Vec<f64> = (0..len)
+        .map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0)
+        .collect();
+    let run = |alg: Algorithm, threads: usize, values: &[f64]| {
+        crate::set_num_threads(threads).unwrap();
+        let mut w = param::<T>(values);
+        let mut opt = GradientDescent::<T>::new(alg).unwrap();
+        for k in 0..3 {
+            w.grad = w
+                .value
+                .map(|v| v - T::one() + T::from_f64(0.5) * (T::from_usize(k + 1) * v).sin());
+            opt.step(&mut [&mut w]).unwrap();
+        }
+        (w.value, opt.state())
+    };
+    let prev = crate::num_threads();
+    for alg in all_algorithms() {
+        let one = run(alg, 1, &start);
+        for threads in [2, 3] {
+            assert_eq!(
+                run(alg, threads, &start),
+                one,
+                "{} at {threads}",
+                alg.name()
+            );
+        }
+        // A few values on their own (a parameter of one value each).
+        for i in [0, crate::elementwise::BLOCK + 1, len - 1] {
+            let alone = run(alg, 1, &start[i..=i]).0;
+            assert_eq!(
+                alone.as_slice()[0],
+                one.0.as_slice()[i],
+                "{} value {i}",
+                alg.name()
+            );
+        }
+    }
+    crate::set_num_threads(prev).unwrap();
 }
