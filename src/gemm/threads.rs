@@ -10,10 +10,13 @@ use super::{MAX_PARTS, MAX_THREADS, lock, pool};
 /// Thread count set by [`set_num_threads`]; 0 means "not set, use the default".
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets the number of threads large matrix products use, from 1 to 32.
+/// Sets the number of threads large matrix products use, from 1 to 32, and
+/// with them the element-wise passes over long tensors (activations, the
+/// optimizer's update, copies, fills and finiteness checks of 32K values or
+/// more).
 ///
-/// Small products always run on the calling thread. Results do not depend on
-/// the thread count.
+/// Small products and short passes always run on the calling thread. Results
+/// do not depend on the thread count.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for 0 or more than 32.
@@ -101,16 +104,19 @@ pub(crate) const MAX_SLICES: usize = 4;
 /// The job of [`par_blocks`]: `(range of values, the slices' parts over it)`.
 type BlocksJob<'a, T> = &'a (dyn Fn(Range<usize>, &mut [&mut [T]]) + Sync);
 
-/// Runs `f(range, parts)` over the values `0..len` in whole blocks of
-/// `block` values split between up to [`num_threads`] threads of the
-/// products' pool (the calling thread included): `parts[s]` is
-/// `slices[s][range]`, each range is a run of whole blocks (the last one
-/// takes the tail), and every value is covered once. For element-wise passes
-/// (an optimizer's update, a copy, a finiteness check) over several tensors
-/// of the same length: a value must depend on its own index alone, never on
-/// the range, so results do not depend on the thread count. A pass of fewer
-/// than two blocks runs on the calling thread. Allocates nothing once the
-/// pool's workers exist.
+/// Runs `f(range, parts)` over the values `0..len` split in one range of
+/// whole blocks of `block` values per thread, on up to [`num_threads`]
+/// threads of the products' pool (the calling thread included): `parts[s]`
+/// is `slices[s][range]`, the last range takes the tail, and every value is
+/// covered once. For element-wise passes (an optimizer's update, a copy, a
+/// finiteness check) over several tensors of the same length: a value must
+/// depend on its own index alone, never on the range, so results do not
+/// depend on the thread count. One range per thread, the same in every pass
+/// over a tensor, with the first always on the calling thread: with two
+/// threads each keeps its half of a weight in its own cache from the check of
+/// the gradient to the update (finer parts handed out dynamically measured
+/// slower). A pass of fewer than two blocks runs on the calling thread.
+/// Allocates nothing once the pool's workers exist.
 ///
 /// # Panics
 /// If a slice's length is not `len` or there are more than [`MAX_SLICES`]
@@ -128,12 +134,11 @@ pub(crate) fn par_blocks<T: Send>(
         f(0..len, slices);
         return;
     }
-    let parts = threads;
-    let bound = |p: usize| {
-        if p == parts {
+    let start = |p: usize| {
+        if p == threads {
             len
         } else {
-            p * blocks / parts * block
+            p * blocks / threads * block
         }
     };
     let count = slices.len();
@@ -141,11 +146,11 @@ pub(crate) fn par_blocks<T: Send>(
     for (r, s) in rest.iter_mut().zip(slices.iter_mut()) {
         *r = std::mem::take(s);
     }
-    let slots: [Mutex<Option<[&mut [T]; MAX_SLICES]>>; MAX_PARTS] = std::array::from_fn(|p| {
-        if p >= parts {
+    let slots: [Mutex<Option<[&mut [T]; MAX_SLICES]>>; MAX_THREADS] = std::array::from_fn(|p| {
+        if p >= threads {
             return Mutex::new(None);
         }
-        let n = bound(p + 1) - bound(p);
+        let n = start(p + 1) - start(p);
         let mut part: [&mut [T]; MAX_SLICES] = Default::default();
         for (dst, r) in part.iter_mut().zip(rest.iter_mut()).take(count) {
             let (head, tail) = std::mem::take(r).split_at_mut(n);
@@ -153,9 +158,9 @@ pub(crate) fn par_blocks<T: Send>(
         }
         Mutex::new(Some(part))
     });
-    pool::run(threads, parts, &|p, _| {
+    pool::run(threads, threads, &|p, _| {
         if let Some(mut part) = lock(&slots[p]).take() {
-            f(bound(p)..bound(p + 1), &mut part[..count]);
+            f(start(p)..start(p + 1), &mut part[..count]);
         }
     });
 }
