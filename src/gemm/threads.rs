@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use super::{MAX_PARTS, MAX_THREADS, lock, pool};
+use super::{MAX_THREADS, lock, pool};
 
 /// Thread count set by [`set_num_threads`]; 0 means "not set, use the default".
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -56,15 +56,19 @@ type ItemsJob<'a, A, B> = &'a (dyn Fn(usize, &mut [A], &mut [B]) + Sync);
 /// A part of both slices of [`par_items`].
 type Parts<'a, A, B> = (&'a mut [A], &'a mut [B]);
 
-/// Runs `f(first, a_part, b_part)` over contiguous parts of `a` and `b` on up
-/// to [`num_threads`] threads of the products' pool (the calling thread
-/// included), for passes around the products (a convolution's lowering,
-/// pooling) that split into independent items: item `i` owns
-/// `a[i·a_len..(i+1)·a_len]` and `b[i·b_len..(i+1)·b_len]`, a part is a run of
-/// whole items starting at item `first`, and every item is covered once.
-/// Which thread runs which part varies, so an item's values must depend on
+/// Runs `f(first, a_part, b_part)` over contiguous parts of `a` and `b`, one
+/// part per thread, on up to [`num_threads`] threads of the products' pool
+/// (the calling thread included, always with the first part), for passes
+/// around the products (a convolution's lowering, pooling) that split into
+/// independent items: item `i` owns `a[i·a_len..(i+1)·a_len]` and
+/// `b[i·b_len..(i+1)·b_len]`, a part is a run of whole items starting at item
+/// `first`, and every item is covered once. An item's values must depend on
 /// the item alone (never on the part): then results do not depend on the
-/// thread count. Allocates nothing once the pool's workers exist.
+/// thread count. One contiguous range of items per thread, like
+/// [`par_blocks`]' ranges of a tensor, so consecutive passes over a batch
+/// mostly find their samples in the same core's cache (finer parts handed
+/// out dynamically measured 3 % slower on a W4 epoch at two threads).
+/// Allocates nothing once the pool's workers exist.
 pub(crate) fn par_items<A: Send, B: Send>(
     items: usize,
     (a, a_len): (&mut [A], usize),
@@ -77,12 +81,10 @@ pub(crate) fn par_items<A: Send, B: Send>(
         f(0, &mut a[..items * a_len], &mut b[..items * b_len]);
         return;
     }
-    // A few parts per thread (handed out dynamically), at most `MAX_PARTS`.
-    let parts = (threads * 4).min(items).min(MAX_PARTS);
-    let bound = |p: usize| p * items / parts;
+    let bound = |p: usize| p * items / threads;
     let (mut a, mut b) = (a, b);
-    let slots: [Mutex<Option<Parts<'_, A, B>>>; MAX_PARTS] = std::array::from_fn(|p| {
-        if p >= parts {
+    let slots: [Mutex<Option<Parts<'_, A, B>>>; MAX_THREADS] = std::array::from_fn(|p| {
+        if p >= threads {
             return Mutex::new(None);
         }
         let n = bound(p + 1) - bound(p);
@@ -91,7 +93,7 @@ pub(crate) fn par_items<A: Send, B: Send>(
         (a, b) = (at, bt);
         Mutex::new(Some((ah, bh)))
     });
-    pool::run(threads, parts, &|p, _| {
+    pool::run(threads, threads, &|p, _| {
         if let Some((ap, bp)) = lock(&slots[p]).take() {
             f(bound(p), ap, bp);
         }
