@@ -34,14 +34,8 @@ pub(super) fn driver<T: Elem, const MR: usize, const NR: usize>(
     } else {
         cfg.threads.clamp(1, MAX_THREADS).min(m.div_ceil(MR))
     };
-    // Rows of C are split into parts of whole MR-row slivers.
-    let parts = if threads == 1 {
-        1
-    } else {
-        (threads * PARTS_PER_THREAD)
-            .min(m.div_ceil(MR))
-            .min(MAX_PARTS)
-    };
+    // Rows of C are split into one part of whole MR-row slivers per thread.
+    let parts = threads;
     // Columns per packed B block: the whole width if `k × n` fits the budget.
     // Very long products are done in chunks of `kb` of the shared dimension
     // (later chunks accumulate into C), so the packed B block stays bounded.
@@ -93,7 +87,7 @@ pub(super) fn driver<T: Elem, const MR: usize, const NR: usize>(
                     compute_rows::<T, MR, NR>(kern, blk, g, 0..m, jc, nc, bpack, apack, c, rsc);
                 } else {
                     // Hand each part its own rows of C.
-                    let cslots: [Mutex<Option<&mut [T]>>; MAX_PARTS] =
+                    let cslots: [Mutex<Option<&mut [T]>>; MAX_THREADS] =
                         std::array::from_fn(|_| Mutex::new(None));
                     let mut rest = &mut *c;
                     for (t, slot) in cslots.iter().enumerate().take(parts) {
@@ -152,7 +146,7 @@ fn pack_b<T: Elem, const NR: usize>(
     };
     let blocks = k.div_ceil(blk.kc);
     // Split each k block's panel into `per_block` sliver ranges.
-    let per_block = (threads * PARTS_PER_THREAD)
+    let per_block = threads
         .div_ceil(blocks)
         .min(slivers)
         .min(MAX_PARTS / blocks)
