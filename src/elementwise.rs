@@ -1,7 +1,9 @@
 //! Element-wise passes split in blocks between the products' threads for
-//! long tensors: the activation layers' maps (a convolution's feature
-//! maps), and a training step's copies and finiteness checks of the
-//! parameters. Each value depends on its own inputs alone, so results do not
+//! long tensors (see [`par_blocks`]): the activation layers' maps (a
+//! convolution's feature maps) and [`Tensor`](crate::Tensor)'s `assign`,
+//! `fill` and `all_finite`, which a training step runs over the parameters
+//! and gradients (the optimizer's update splits the same way, in
+//! `optim`). Each value depends on its own inputs alone, so results do not
 //! depend on the thread count.
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -367,9 +367,12 @@ pub(crate) trait UpdateRule {
     fn initial_value(&self) -> f64 {
         0.0
     }
-    /// Updates `w` in place; `state` holds one tensor per
+    /// Updates `w` in place; `state` holds one slice per
     /// [`state_names`](UpdateRule::state_names) entry, all of `w`'s length
     /// (checked by the caller); `first` is true on the parameter's first update.
+    /// Must be element-wise (each value from its own weight, gradient and
+    /// state alone): [`Algorithm::apply`] passes a long parameter in parts,
+    /// one per thread.
     fn apply<T: Scalar>(
         &self,
         step: u64,
