@@ -176,6 +176,41 @@ pub(crate) fn none() -> (&'static mut [u8], usize) {
 mod tests {
     use super::*;
 
+    /// Every item is in exactly one part, and its values in both slices are
+    /// the ones the part was given.
+    #[test]
+    fn par_items_covers_every_item_once() {
+        let prev = num_threads();
+        for threads in [1, 2, 3] {
+            set_num_threads(threads).unwrap();
+            for items in [0, 1, 2, 5, 64] {
+                let (a_len, b_len) = (3, 2);
+                let mut a = vec![usize::MAX; items * a_len];
+                let mut b = vec![usize::MAX; items * b_len + 1];
+                par_items(items, (&mut a, a_len), (&mut b, b_len), &|first, ap, bp| {
+                    assert_eq!(ap.len() / a_len, bp.len() / b_len);
+                    for (i, v) in ap.iter_mut().enumerate() {
+                        *v = first * a_len + i;
+                    }
+                    for (i, v) in bp.iter_mut().enumerate() {
+                        *v = first * b_len + i;
+                    }
+                });
+                assert!(
+                    a.iter().enumerate().all(|(i, &v)| v == i),
+                    "{items} at {threads}"
+                );
+                // The value past the last item is not handed out.
+                assert_eq!(b.pop(), Some(usize::MAX));
+                assert!(
+                    b.iter().enumerate().all(|(i, &v)| v == i),
+                    "{items} at {threads}"
+                );
+            }
+        }
+        set_num_threads(prev).unwrap();
+    }
+
     /// Every value is in exactly one range, ranges are runs of whole blocks
     /// (the last one takes the tail), and each slice's part is that range.
     #[test]
