@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Rows of B packed together when B's rows are contiguous (see `pack_b`).
+const BAND: usize = 16;
+
 /// The blocked, possibly multi-threaded product with one kernel.
 pub(super) fn driver<T: Elem, const MR: usize, const NR: usize>(
     kern: KernelFn<T>,
@@ -43,10 +46,30 @@ pub(super) fn driver<T: Elem, const MR: usize, const NR: usize>(
     let nc_max = (B_BLOCK_BYTES / size_of::<T>() / kb / NR).max(1) * NR;
     let b_len = round_to_align::<T>(nc_max.min(n).div_ceil(NR) * kb * NR);
     let a_len = round_to_align::<T>(blk.mc * blk.kc);
+    // Each part packs its own copy of B (nothing packed is shared between
+    // cores) for products of a few hundred rows whose B rows are contiguous
+    // (packing is a plain copy), within the B budget; see `OWN_B_ROWS`.
+    let own_b = parts > 1
+        && g.b.cs == 1
+        && OWN_B_ROWS.contains(&m.div_ceil(parts))
+        && m <= OWN_B_MAX_ROWS
+        && (parts * b_len).saturating_mul(size_of::<T>()) <= B_BLOCK_BYTES;
+    let b_copies = if own_b { parts } else { 1 };
 
     T::with_scratch(|buf| {
-        let scratch = aligned(buf, b_len + threads * a_len);
-        let (bpack, mut apacks) = scratch.split_at_mut(b_len);
+        let scratch = aligned(buf, b_copies * b_len + threads * a_len);
+        let (bpacks, mut apacks) = scratch.split_at_mut(b_copies * b_len);
+        // The shared packed B, or else each part's own.
+        let (bpack, mut own_bpacks) = bpacks.split_at_mut(if own_b { 0 } else { b_len });
+        let bslots: [Mutex<Option<&mut [T]>>; MAX_THREADS] =
+            std::array::from_fn(|_| Mutex::new(None));
+        if own_b {
+            for slot in bslots.iter().take(parts) {
+                let (head, tail) = own_bpacks.split_at_mut(b_len);
+                *lock(slot) = Some(head);
+                own_bpacks = tail;
+            }
+        }
         // One A block per thread, indexed by the pool's thread number.
         let aslots: [Mutex<Option<&mut [T]>>; MAX_THREADS] =
             std::array::from_fn(|_| Mutex::new(None));
@@ -79,7 +102,9 @@ pub(super) fn driver<T: Elem, const MR: usize, const NR: usize>(
             let mut jc = 0;
             while jc < n {
                 let nc = nc_max.min(n - jc);
-                pack_b::<T, NR>(g, blk, jc, nc, bpack, threads);
+                if !own_b {
+                    pack_b::<T, NR>(g, blk, jc, nc, bpack, threads);
+                }
                 let bpack: &[T] = bpack;
                 if parts == 1 {
                     let mut apack = lock(&aslots[0]);
@@ -106,6 +131,14 @@ pub(super) fn driver<T: Elem, const MR: usize, const NR: usize>(
                         let cpart = lock(&cslots[part]).take().expect("rows of each part");
                         let mut apack = lock(&aslots[thread]);
                         let apack = apack.as_deref_mut().expect("A block of each thread");
+                        let mut own = lock(&bslots[part]);
+                        let bpack = match own.as_deref_mut() {
+                            Some(mine) => {
+                                pack_b::<T, NR>(g, blk, jc, nc, mine, 1);
+                                &*mine
+                            }
+                            None => bpack,
+                        };
                         compute_rows::<T, MR, NR>(
                             kern, blk, g, rows, jc, nc, bpack, apack, cpart, rsc,
                         );
@@ -136,12 +169,21 @@ fn pack_b<T: Elem, const NR: usize>(
     let slivers = nc.div_ceil(NR);
     let out = &mut out[..slivers * k * NR];
     // Packs rows `pc..pc+kc`, slivers `s0..`, into `dst` (whole slivers).
+    // Rows of B that are contiguous along `n` are read a band of `BAND`
+    // rows at a time across all the slivers, so the reads run along the rows
+    // rather than down one sliver's column of B at a time.
+    let band = if g.b.cs == 1 { BAND } else { usize::MAX };
     let pack_range = |pc: usize, kc: usize, s0: usize, dst: &mut [T]| {
-        for (s, d) in (s0..).zip(dst.chunks_exact_mut(kc * NR)) {
-            let j0 = jc + s * NR;
-            let r = NR.min(jc + nc - j0);
-            let src = &g.b.data[pc * g.b.rs + j0 * g.b.cs..];
-            pack_sliver::<T, NR>(r, kc, src, g.b.cs, g.b.rs, d);
+        let slivers = dst.len() / (kc * NR);
+        for p0 in (0..kc).step_by(band.min(kc)) {
+            let steps = band.min(kc - p0);
+            for (s, d) in (s0..s0 + slivers).zip(dst.chunks_exact_mut(kc * NR)) {
+                let j0 = jc + s * NR;
+                let r = NR.min(jc + nc - j0);
+                let src = &g.b.data[(pc + p0) * g.b.rs + j0 * g.b.cs..];
+                let d = &mut d[p0 * NR..(p0 + steps) * NR];
+                pack_sliver::<T, NR>(r, steps, src, g.b.cs, g.b.rs, d);
+            }
         }
     };
     let blocks = k.div_ceil(blk.kc);

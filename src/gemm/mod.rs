@@ -12,7 +12,9 @@
 //!   `16·KC` of the shared dimension (in practice: all of `k` and, within an
 //!   8 MiB budget, all of `n`), as one contiguous panel per `KC` block of
 //!   column slivers holding `NR` values per step. With several threads the
-//!   packing is split between them.
+//!   packing is split between them, except for products of a few hundred
+//!   rows whose B rows are contiguous, where each thread packs its own copy
+//!   (`OWN_B_ROWS`).
 //! * The rows of C are split into one part of whole `MR`-row slivers per
 //!   thread, the first on the calling thread: a batch's rows then stay with
 //!   one core from product to activation to the next product (the
@@ -101,6 +103,17 @@ pub use threads::{num_threads, set_num_threads};
 
 /// Upper bound on the number of threads (and work parts) of one product.
 const MAX_THREADS: usize = 32;
+
+/// Rows per thread for which each thread packs its own copy of B (when B's
+/// rows are contiguous, so packing is a plain copy): reading half of a
+/// shared packed B from the other core costs more than packing it again for
+/// these few rows (W1's 128×784·784×256 at two threads: 188 → 205 GFLOP/s,
+/// 256³ 199 → 211), while with fewer rows per thread (a convolution's 16 or
+/// 32 channels) packing B twice costs more than it saves.
+const OWN_B_ROWS: std::ops::RangeInclusive<usize> = 64..=256;
+
+/// Products of more rows than this share one packed B.
+const OWN_B_MAX_ROWS: usize = 512;
 
 /// Upper bound on the number of work parts of one parallel step.
 const MAX_PARTS: usize = 128;

@@ -29,13 +29,7 @@ pub(super) fn pack_sliver<T: Elem, const R: usize>(
     debug_assert!(src.len() > (r - 1) * rs + (kc - 1) * cs);
     let out = &mut out[..kc * R];
     if r == R && rs == 1 {
-        // The R values of each step are contiguous: copy them group by group.
-        for (p, dst) in out.chunks_exact_mut(R).enumerate() {
-            let s: &[T; R] = src[p * cs..p * cs + R].try_into().expect("R values");
-            for (d, &x) in dst.iter_mut().zip(s) {
-                *d = x.flush_subnormal();
-            }
-        }
+        copy_groups::<T, R>(src, cs, out);
     } else if r == R && cs == 1 {
         // Each line is contiguous along k: a transpose of R lines. Done in
         // blocks of `P` steps (`P·R` values, in L1), reading `P` contiguous
@@ -76,6 +70,53 @@ pub(super) fn pack_sliver<T: Elem, const R: usize>(
                     T::ZERO
                 };
             }
+        }
+    }
+}
+
+/// The `R` values of each step are contiguous: copies them group by group
+/// (`out[p·R + i] = src[p·cs + i]`), subnormals flushed. Compiled for
+/// AVX-512F or AVX2 where the CPU has them (the crate is built for baseline
+/// x86-64, where the flush takes four values per instruction).
+#[allow(unsafe_code)]
+fn copy_groups<T: Elem, const R: usize>(src: &[T], cs: usize, out: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if super::x86::has_avx512f() {
+            // SAFETY: the CPU supports AVX-512F, checked just above; the
+            // function has no other requirement.
+            return unsafe { copy_groups_avx512::<T, R>(src, cs, out) };
+        }
+        if super::x86::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2, checked just above; the
+            // function has no other requirement.
+            return unsafe { copy_groups_avx2::<T, R>(src, cs, out) };
+        }
+    }
+    copy_groups_portable::<T, R>(src, cs, out);
+}
+
+/// [`copy_groups_portable`] compiled for AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn copy_groups_avx512<T: Elem, const R: usize>(src: &[T], cs: usize, out: &mut [T]) {
+    copy_groups_portable::<T, R>(src, cs, out);
+}
+
+/// [`copy_groups_portable`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn copy_groups_avx2<T: Elem, const R: usize>(src: &[T], cs: usize, out: &mut [T]) {
+    copy_groups_portable::<T, R>(src, cs, out);
+}
+
+/// See [`copy_groups`]; `out` holds whole groups.
+#[inline(always)]
+fn copy_groups_portable<T: Elem, const R: usize>(src: &[T], cs: usize, out: &mut [T]) {
+    for (p, dst) in out.chunks_exact_mut(R).enumerate() {
+        let s: &[T; R] = src[p * cs..p * cs + R].try_into().expect("R values");
+        for (d, &x) in dst.iter_mut().zip(s) {
+            *d = x.flush_subnormal();
         }
     }
 }

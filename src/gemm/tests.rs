@@ -366,7 +366,9 @@ fn blocking_boundaries() {
 }
 
 /// Results are bitwise identical whatever the number of threads, and with the
-/// default settings (threshold on) as with forced threading.
+/// default settings (threshold on) as with forced threading. With m = 203,
+/// two and three threads pack their own copies of B (`OWN_B_ROWS`), five
+/// share one.
 #[test]
 fn thread_count_does_not_change_results() {
     fn same<T: TestElem>(isa: Isa) {
