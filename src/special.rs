@@ -1,4 +1,5 @@
-//! Special functions: the error function and the standard normal distribution.
+//! Special functions: the error function, the standard normal distribution
+//! and the logistic sigmoid.
 //!
 //! The exact GELU, `x·Φ(x)`, needs the standard normal CDF `Φ`, which is the
 //! error function in disguise:
@@ -46,6 +47,21 @@
 //! `x ≥ 1`; for `x < 1` it is `1 − erf(x)`, accurate to ~1e-16 absolute.
 
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI, PI};
+
+use crate::Scalar;
+
+/// Numerically stable logistic sigmoid `σ(x) = 1/(1 + e⁻ˣ)`: `1/(1 + e⁻ˣ)`
+/// for `x ≥ 0`, `eˣ/(1 + eˣ)` below, so `e^(|x|)` is never formed and nothing
+/// overflows. Shared by the sigmoid activation and the binary cross-entropy
+/// on logits.
+pub(crate) fn sigmoid<T: Scalar>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
 
 /// `1/√π`.
 const FRAC_1_SQRT_PI: f64 = FRAC_2_SQRT_PI / 2.0;

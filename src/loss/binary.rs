@@ -6,17 +6,8 @@
 #[cfg(doc)]
 use super::Loss;
 use super::{Out, elementwise, position};
+use crate::special::sigmoid;
 use crate::{Error, Result, Scalar, Tensor};
-
-/// The logistic sigmoid `1/(1 + e^−x)`, without overflow for large `|x|`.
-fn sigmoid<T: Scalar>(x: T) -> T {
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
-}
 
 /// `(1/N) Σ max(x, 0) − x·y + log(1 + e^−|x|)`, gradient `(σ(x) − y)/N`.
 pub(super) fn binary_cross_entropy<T: Scalar>(

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::init::Nonlinearity;
-use crate::special::{normal_cdf, normal_pdf};
+use crate::special::{normal_cdf, normal_pdf, sigmoid};
 use crate::{Error, Result, Scalar};
 
 /// SELU's α (Klambauer et al. 2017), PyTorch's value.
@@ -88,17 +88,6 @@ fn check_param(name: &'static str, v: f64, positive: bool) -> Result<()> {
         return Err(Error::invalid_arg(name, v, "must be ≥ 0"));
     }
     Ok(())
-}
-
-/// Numerically stable `σ(x)`: `1/(1 + e⁻ˣ)` for `x ≥ 0`, `eˣ/(1 + eˣ)` below,
-/// so `e^(|x|)` is never formed and nothing overflows.
-fn sigmoid<T: Scalar>(x: T) -> T {
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
 }
 
 impl ActivationKind {
